@@ -1,0 +1,502 @@
+/**
+ * BatchQueue: the Redis implementation of Enqueuer, Acquirer and Releaser,
+ * plus counts and the dead-letter operations. It validates input before any
+ * write (so a failing enqueue writes nothing), runs one Lua script per state
+ * change, and decodes payloads on the way out.
+ */
+import { type Batch, newChunkId, type QueueItem } from "./batch.js";
+import { defaults } from "./config/defaults.js";
+import { InvalidArgumentError, InvalidItemIdError, InvalidPayloadError, PayloadTooLargeError } from "./errors.js";
+import { type Keys, makeKeys, type TypeKeys } from "./keys.js";
+import type {
+  AckResult,
+  AcquireOptions,
+  Acquirer,
+  EnqueueItem,
+  EnqueueResult,
+  Enqueuer,
+  ReleaseOptions,
+  ReleaseResult,
+  Releaser,
+} from "./queue-contracts.js";
+import { connectRedis, type RedisClient } from "./redis.js";
+import {
+  ackScript,
+  acquireScript,
+  deadScript,
+  type EnqueueEntry,
+  enqueueArgs,
+  enqueueKeys,
+  extendScript,
+  parseEnqueueReply,
+  type RawChunk,
+  type RetryPolicy,
+  reclaimScript,
+  releaseScript,
+  runScript,
+  type SettleFailure,
+  settleScript,
+} from "./scripts/commands.js";
+import { commandName, scriptCommand } from "./scripts/loader.js";
+
+/** The per-type settings the queue itself needs. */
+export interface QueueTypeSettings extends RetryPolicy {
+  leaseMs: number;
+}
+
+export interface BatchQueueOptions {
+  /** A client (not closed by `close()`) or a URL (connected and closed here). @defaultValue "redis://127.0.0.1:6379" */
+  redis?: RedisClient | string;
+  /** @defaultValue "bj" */
+  prefix?: string;
+  /** @defaultValue 524288 */
+  maxPayloadBytes?: number;
+  /** Items per Lua call of an enqueue. @defaultValue 5000 */
+  enqueueBatch?: number;
+  /** Settings per job type; types not named get `defaultSettings`. */
+  jobTypes?: Array<{ name: string } & Partial<QueueTypeSettings>>;
+  /** Settings of unnamed types. @defaultValue the job type defaults */
+  defaultSettings?: Partial<QueueTypeSettings>;
+}
+
+export interface QueueCounts {
+  pending: number;
+  /** Items held by chunks. */
+  leased: number;
+  delayed: number;
+  dead: number;
+  /** Chunks holding a lease. */
+  chunks: number;
+  /** Every item present in any state. */
+  total: number;
+  /** Lifetime counters. */
+  enqueued: number;
+  deduped: number;
+  acquired: number;
+  acked: number;
+  retried: number;
+  died: number;
+  reclaimed: number;
+  revived: number;
+  purged: number;
+}
+
+export interface DeadItem<P = unknown> {
+  id: string;
+  payload: P;
+  attempts: number;
+  error: string | null;
+  /** When it died (ms since epoch, Redis clock). */
+  diedAt: number;
+}
+
+export interface ItemFailure {
+  id: string;
+  error: string;
+  /** @defaultValue true */
+  retry?: boolean;
+  delayMs?: number;
+}
+
+export interface SettleOutcome {
+  ack?: string[];
+  fail?: ItemFailure[];
+}
+
+export interface SettleResult {
+  acked: number;
+  retried: number;
+  dead: number;
+  notHeld: string[];
+  /** The next chunk, when one was asked for and items were pending. */
+  next: Batch | null;
+}
+
+export interface ExtendResult {
+  /** Ids of `ids` the owner still holds; 0 means the lease is gone. */
+  held: number;
+  leaseDeadline: number;
+  notHeld: string[];
+}
+
+const CALLER_ID = /^[^#][\s\S]{0,255}$/;
+const STAT_FIELDS = [
+  "enqueued",
+  "deduped",
+  "acquired",
+  "acked",
+  "retried",
+  "died",
+  "reclaimed",
+  "revived",
+  "purged",
+] as const;
+
+function positiveInt(name: string, value: unknown): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name} must be an integer ≥ 1, got ${String(value)}`);
+  }
+  return value;
+}
+
+function uniqueIds(ids: string[]): string[] {
+  return ids.length < 2 ? ids : [...new Set(ids)];
+}
+
+export class BatchQueue implements Enqueuer, Acquirer, Releaser {
+  readonly client: RedisClient;
+  readonly keys: Keys;
+  private readonly ownsClient: boolean;
+  private readonly maxPayloadBytes: number;
+  private readonly enqueueBatch: number;
+  private readonly settings = new Map<string, QueueTypeSettings>();
+  private readonly fallback: QueueTypeSettings;
+  private readonly registered = new Set<string>();
+
+  constructor(options: BatchQueueOptions = {}) {
+    const r = options.redis ?? undefined;
+    this.ownsClient = typeof r !== "object";
+    this.client = typeof r === "object" ? r : connectRedis(r);
+    this.keys = makeKeys(options.prefix ?? defaults.prefix);
+    this.maxPayloadBytes = options.maxPayloadBytes ?? defaults.queue.maxPayloadBytes;
+    this.enqueueBatch = options.enqueueBatch ?? defaults.queue.enqueueBatch;
+    const d = defaults.jobType;
+    this.fallback = {
+      maxAttempts: d.maxAttempts,
+      backoff: { ...d.backoff },
+      leaseMs: d.leaseMs,
+      ...options.defaultSettings,
+    };
+    for (const t of options.jobTypes ?? []) this.configure(t.name, t);
+  }
+
+  /** Sets the retry policy and lease of one job type. */
+  configure(jobType: string, settings: Partial<QueueTypeSettings>): void {
+    this.keys.type(jobType);
+    this.settings.set(jobType, { ...this.settingsOf(jobType), ...settings });
+  }
+
+  settingsOf(jobType: string): QueueTypeSettings {
+    return this.settings.get(jobType) ?? this.fallback;
+  }
+
+  /**
+   * Adds items in bulk. Every payload is checked first; one bad item fails
+   * the call before anything is written. Calls of more than `enqueueBatch`
+   * items run as one MULTI, so they too are all or nothing.
+   */
+  async enqueue(jobType: string, items: EnqueueItem[]): Promise<EnqueueResult> {
+    const k = this.keys.type(jobType);
+    if (!Array.isArray(items)) throw new InvalidArgumentError("enqueue expects an array of {id?, payload}");
+    const entries = items.map((item, i) => this.encodeItem(item, i));
+    if (entries.length === 0) return { added: 0, ids: [], deduped: [] };
+    await this.registerType(jobType);
+    const batches: EnqueueEntry[][] = [];
+    for (let i = 0; i < entries.length; i += this.enqueueBatch) batches.push(entries.slice(i, i + this.enqueueBatch));
+    const replies: unknown[] = [];
+    if (batches.length === 1) {
+      replies.push(await runScript(this.client, "enqueue", enqueueKeys(k), enqueueArgs(entries)));
+    } else {
+      scriptCommand(this.client, "enqueue");
+      const multi = this.client.multi();
+      const cmd = commandName("enqueue");
+      // defined commands are methods of the pipeline too, named by the command
+      const table = multi as unknown as Record<string, (...a: (string | number)[]) => unknown>;
+      for (const b of batches) table[cmd]?.call(multi, ...enqueueKeys(k), ...enqueueArgs(b));
+      const results = (await multi.exec()) ?? [];
+      for (const [err, reply] of results) {
+        if (err) throw err;
+        replies.push(reply);
+      }
+    }
+    const ids: string[] = [];
+    const deduped: string[] = [];
+    let added = 0;
+    replies.forEach((raw, bi) => {
+      const reply = parseEnqueueReply(raw);
+      added += reply.added;
+      deduped.push(...reply.deduped);
+      let seq = reply.firstSeq;
+      for (const e of batches[bi] ?? []) ids.push(e.id === "" ? `#${seq++}` : e.id);
+    });
+    return { added, ids, deduped };
+  }
+
+  private encodeItem(item: EnqueueItem, index: number): EnqueueEntry {
+    if (item === null || typeof item !== "object" || !("payload" in item)) {
+      throw new InvalidPayloadError(`item ${index}: expected {id?, payload}, got ${typeof item}`);
+    }
+    let id = "";
+    if (item.id !== undefined) {
+      if (typeof item.id !== "string" || !CALLER_ID.test(item.id)) {
+        throw new InvalidItemIdError(
+          `item ${index}: id ${JSON.stringify(item.id)} is not allowed: use 1 to 256 characters, not starting with '#' (reserved for generated ids)`,
+        );
+      }
+      id = item.id;
+    }
+    let payload: string | undefined;
+    try {
+      payload = JSON.stringify(item.payload);
+    } catch (err) {
+      throw new InvalidPayloadError(`item ${index}: payload is not JSON-serialisable: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (payload === undefined) {
+      throw new InvalidPayloadError(`item ${index}: payload is not JSON-serialisable (${typeof item.payload})`);
+    }
+    const bytes = payload.length > this.maxPayloadBytes / 3 ? Buffer.byteLength(payload) : payload.length;
+    if (bytes > this.maxPayloadBytes) {
+      throw new PayloadTooLargeError(
+        `item ${index}: payload is ${Buffer.byteLength(payload)} bytes of JSON, more than maxPayloadBytes ${this.maxPayloadBytes}`,
+      );
+    }
+    return { id, payload };
+  }
+
+  private async registerType(jobType: string): Promise<void> {
+    if (this.registered.has(jobType)) return;
+    await this.client.sadd(this.keys.types, jobType);
+    this.registered.add(jobType);
+  }
+
+  /** Leases up to `max` items to a chunk. An empty queue gives a batch of size 0. */
+  async acquire<P = unknown>(jobType: string, options: AcquireOptions): Promise<Batch<P>> {
+    const k = this.keys.type(jobType);
+    const max = positiveInt("max", options?.max);
+    const leaseMs = positiveInt("leaseMs", options.leaseMs ?? this.settingsOf(jobType).leaseMs);
+    const owner = options.owner ?? newChunkId();
+    const raw = await acquireScript(this.client, k, owner, max, leaseMs);
+    return this.toBatch<P>(jobType, k, owner, raw);
+  }
+
+  private async toBatch<P>(jobType: string, k: TypeKeys, owner: string, raw: RawChunk): Promise<Batch<P>> {
+    const items: QueueItem<P>[] = [];
+    const bad: ItemFailure[] = [];
+    for (let i = 0; i < raw.ids.length; i++) {
+      const id = raw.ids[i] as string;
+      try {
+        items.push({ id, payload: JSON.parse(raw.payloads[i] as string) as P, attempts: raw.attempts[i] ?? 0 });
+      } catch {
+        bad.push({ id, error: "stored payload is not valid JSON", retry: false });
+      }
+    }
+    if (bad.length > 0) {
+      // a payload written around the API: dead at once, never lost and never retried forever
+      for (const f of bad)
+        await releaseScript(this.client, k, owner, [f.id], this.settingsOf(jobType), this.failArgs(f));
+    }
+    return { id: owner, jobType, items, size: items.length, leaseDeadline: raw.leaseDeadline };
+  }
+
+  private failArgs(f: { error?: string; retry?: boolean; delayMs?: number }) {
+    const delayMs = f.delayMs ?? -1;
+    if (!Number.isFinite(delayMs)) throw new InvalidArgumentError(`delayMs must be a number, got ${String(f.delayMs)}`);
+    return { retry: f.retry !== false, delayMs: Math.max(-1, Math.round(delayMs)), error: f.error ?? "released" };
+  }
+
+  async ack(jobType: string, owner: string, ids: string[]): Promise<AckResult> {
+    const k = this.keys.type(jobType);
+    if (ids.length === 0) return { acked: 0, notHeld: [] };
+    return ackScript(this.client, k, owner, uniqueIds(ids));
+  }
+
+  async release(jobType: string, owner: string, ids: string[], options: ReleaseOptions = {}): Promise<ReleaseResult> {
+    const k = this.keys.type(jobType);
+    if (ids.length === 0) return { retried: 0, dead: 0, notHeld: [] };
+    return releaseScript(this.client, k, owner, uniqueIds(ids), this.settingsOf(jobType), this.failArgs(options));
+  }
+
+  /**
+   * The worker's hot path in one round trip: acks and fails the items of
+   * chunk `owner` and, when `next` is given, acquires the next chunk.
+   */
+  async settle(
+    jobType: string,
+    owner: string,
+    outcome: SettleOutcome,
+    next?: { max: number; owner?: string; leaseMs?: number },
+  ): Promise<SettleResult> {
+    const k = this.keys.type(jobType);
+    const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({ id: f.id, ...this.failArgs(f) }));
+    const nextArgs = next
+      ? {
+          owner: next.owner ?? newChunkId(),
+          max: positiveInt("max", next.max),
+          leaseMs: positiveInt("leaseMs", next.leaseMs ?? this.settingsOf(jobType).leaseMs),
+        }
+      : null;
+    const raw = await settleScript(
+      this.client,
+      k,
+      owner,
+      uniqueIds(outcome.ack ?? []),
+      fail,
+      this.settingsOf(jobType),
+      nextArgs,
+    );
+    const nextBatch =
+      nextArgs && raw.next.ids.length > 0 ? await this.toBatch(jobType, k, nextArgs.owner, raw.next) : null;
+    return { acked: raw.acked, retried: raw.retried, dead: raw.dead, notHeld: raw.notHeld, next: nextBatch };
+  }
+
+  /** Renews the lease of chunk `owner` while it still holds any of `ids`. */
+  async extend(jobType: string, owner: string, ids: string[], leaseMs?: number): Promise<ExtendResult> {
+    const k = this.keys.type(jobType);
+    const ms = positiveInt("leaseMs", leaseMs ?? this.settingsOf(jobType).leaseMs);
+    return extendScript(this.client, k, owner, uniqueIds(ids), ms);
+  }
+
+  /**
+   * Gives back the items of expired leases (or of the named chunks, at once):
+   * retried after backoff, or dead past maxAttempts. Loops until done.
+   */
+  async reclaim(
+    jobType: string,
+    options: { owners?: string[]; limit?: number; reason?: string } = {},
+  ): Promise<{ chunks: number; retried: number; dead: number }> {
+    const k = this.keys.type(jobType);
+    const limit = positiveInt("limit", options.limit ?? 100);
+    const policy = this.settingsOf(jobType);
+    const message = options.reason ?? "lease expired";
+    const total = { chunks: 0, retried: 0, dead: 0 };
+    if (options.owners) {
+      for (let i = 0; i < options.owners.length; i += limit) {
+        const r = await reclaimScript(this.client, k, policy, limit, message, options.owners.slice(i, i + limit));
+        total.chunks += r.chunks;
+        total.retried += r.retried;
+        total.dead += r.dead;
+      }
+      return total;
+    }
+    for (;;) {
+      const r = await reclaimScript(this.client, k, policy, limit, message, []);
+      total.chunks += r.chunks;
+      total.retried += r.retried;
+      total.dead += r.dead;
+      if (!r.more || r.chunks === 0) return total;
+    }
+  }
+
+  async counts(jobType: string): Promise<QueueCounts> {
+    const k = this.keys.type(jobType);
+    const res = await this.client
+      .multi()
+      .llen(k.pending)
+      .hlen(k.items)
+      .zcard(k.delayed)
+      .zcard(k.dead)
+      .zcard(k.leases)
+      .hmget(k.stats, ...STAT_FIELDS)
+      .exec();
+    const v = (res ?? []).map(([err, value]) => {
+      if (err) throw err;
+      return value;
+    });
+    const [pending, total, delayed, dead, chunks] = v.slice(0, 5).map(Number) as number[];
+    const stats = (v[5] as (string | null)[]).map((s) => Number(s ?? 0));
+    const stat = Object.fromEntries(STAT_FIELDS.map((f, i) => [f, stats[i] ?? 0])) as Record<
+      (typeof STAT_FIELDS)[number],
+      number
+    >;
+    const p = pending ?? 0;
+    const d = delayed ?? 0;
+    const x = dead ?? 0;
+    const t = total ?? 0;
+    return {
+      pending: p,
+      delayed: d,
+      dead: x,
+      chunks: chunks ?? 0,
+      total: t,
+      leased: Math.max(0, t - p - d - x),
+      ...stat,
+    };
+  }
+
+  /** Dead items, newest first. */
+  async listDead<P = unknown>(
+    jobType: string,
+    options: { offset?: number; limit?: number } = {},
+  ): Promise<DeadItem<P>[]> {
+    const k = this.keys.type(jobType);
+    const offset = options.offset ?? 0;
+    const limit = positiveInt("limit", options.limit ?? 50);
+    const flat = await this.client.zrevrange(k.dead, offset, offset + limit - 1, "WITHSCORES");
+    const ids: string[] = [];
+    const diedAt: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push(flat[i] as string);
+      diedAt.push(Number(flat[i + 1]));
+    }
+    if (ids.length === 0) return [];
+    const res =
+      (await this.client
+        .multi()
+        .hmget(k.items, ...ids)
+        .hmget(k.attempts, ...ids)
+        .hmget(k.errors, ...ids)
+        .exec()) ?? [];
+    const [payloads, attempts, errors] = res.map(([err, value]) => {
+      if (err) throw err;
+      return value as (string | null)[];
+    }) as [(string | null)[], (string | null)[], (string | null)[]];
+    return ids.map((id, i) => {
+      const rawErr = errors[i];
+      let error: string | null = null;
+      if (rawErr) {
+        try {
+          error = (JSON.parse(rawErr) as { error: string }).error;
+        } catch {
+          error = rawErr;
+        }
+      }
+      const p = payloads[i];
+      let payload: unknown = null;
+      try {
+        payload = p == null ? null : JSON.parse(p);
+      } catch {
+        payload = p;
+      }
+      return { id, payload: payload as P, attempts: Number(attempts[i] ?? 0), error, diedAt: diedAt[i] ?? 0 };
+    });
+  }
+
+  /** Moves dead items back to pending with fresh attempts: the named ones, or all. */
+  async retryDead(jobType: string, ids?: string[]): Promise<number> {
+    return this.deadAction(jobType, "dead-retry", ids);
+  }
+
+  /** Deletes dead items for good: the named ones, or all. */
+  async purgeDead(jobType: string, ids?: string[]): Promise<number> {
+    return this.deadAction(jobType, "dead-purge", ids);
+  }
+
+  private async deadAction(jobType: string, action: "dead-retry" | "dead-purge", ids?: string[]): Promise<number> {
+    const k = this.keys.type(jobType);
+    const limit = 1000;
+    let total = 0;
+    if (ids) {
+      const unique = uniqueIds(ids);
+      for (let i = 0; i < unique.length; i += limit) {
+        total += (await deadScript(this.client, k, action, limit, unique.slice(i, i + limit))).count;
+      }
+      return total;
+    }
+    for (;;) {
+      const r = await deadScript(this.client, k, action, limit, []);
+      total += r.count;
+      if (!r.more || r.count === 0) return total;
+    }
+  }
+
+  /** Every job type ever enqueued to, sorted. */
+  async jobTypes(): Promise<string[]> {
+    return (await this.client.smembers(this.keys.types)).sort();
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Every default of batchjob in one object. Each option is documented here
+ * once; the schema and the README's configuration reference read from it.
+ */
+export const defaults = {
+  /** Key prefix of every Redis key. @defaultValue "bj" */
+  prefix: "bj",
+  queue: {
+    /** Largest payload accepted by enqueue, as JSON bytes. @defaultValue 524288 (512 KiB) */
+    maxPayloadBytes: 512 * 1024,
+    /** Items per Lua call when enqueueing (calls of one enqueue run in one MULTI). @defaultValue 5000 */
+    enqueueBatch: 5000,
+  },
+  history: {
+    /** Entries kept in the worker history, globally and per job type. @defaultValue 10000 */
+    cap: 10_000,
+  },
+  jobType: {
+    /** Most items in one chunk. @defaultValue 100 */
+    chunkSize: 100,
+    /** Workers of the type to run at each load level. @defaultValue {high: 1, medium: 2, low: 4} */
+    parallel: { high: 1, medium: 2, low: 4 },
+    /** No new worker of the type within this many seconds of the last start. @defaultValue 5 */
+    cooldownSeconds: 5,
+    /** No worker starts while fewer items are pending. @defaultValue 1 */
+    minQueueEntries: 1,
+    /** Lease of an acquired chunk; renewed while it runs, reclaimed when it expires. @defaultValue 30000 */
+    leaseMs: 30_000,
+    /** Attempts an item gets before it is dead. @defaultValue 5 */
+    maxAttempts: 5,
+    backoff: {
+      /** @defaultValue "exponential" */
+      type: "exponential" as "fixed" | "exponential",
+      /** Delay before the first retry. @defaultValue 1000 */
+      delayMs: 1000,
+      /** Longest delay between retries. @defaultValue 300000 */
+      maxDelayMs: 300_000,
+    },
+  },
+  launcher: {
+    /** Time one chunk may run before it is aborted and its items retried. @defaultValue 300000 */
+    timeoutMs: 300_000,
+    /** Fork: the child is restarted once its RSS passes this. @defaultValue 512 */
+    memoryLimitMb: 512,
+    /** Inline and fork: the module export holding the job. @defaultValue "default" */
+    export: "default",
+  },
+  worker: {
+    /** Most workers one daemon runs at once. @defaultValue 4 */
+    slots: 4,
+    /** Interval between heartbeats. @defaultValue 2000 */
+    heartbeatMs: 2000,
+    /** A host whose heartbeat is older than this is dead. @defaultValue 10000 */
+    hostTtlMs: 10_000,
+    /** SIGTERM: time running chunks get to finish before their items are released. @defaultValue 30000 */
+    shutdownGraceMs: 30_000,
+  },
+  manager: {
+    /** Interval between two runs of the manager loop. @defaultValue 1000 */
+    tickMs: 1000,
+    /** The leader's lease; another manager takes over within two of them. @defaultValue 5000 */
+    leaderLeaseMs: 5000,
+    /** `round-robin` or `least-load`. @defaultValue "least-load" */
+    allocator: "least-load" as "round-robin" | "least-load",
+    load: {
+      /** Load (normalised load average or CPU share, 0..1+) at or above which the level is high. @defaultValue 0.8 */
+      highAt: 0.8,
+      /** Load below which the level is low. @defaultValue 0.4 */
+      lowBelow: 0.4,
+      /** Band around each threshold the load must cross before the level changes. @defaultValue 0.05 */
+      hysteresis: 0.05,
+    },
+  },
+} as const;

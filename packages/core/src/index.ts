@@ -1,0 +1,91 @@
+/** @batchjob/core: what any service imports to enqueue and inspect, and what the daemons build on. */
+export { type Batch, newChunkId, type QueueItem } from "./batch.js";
+export {
+  type BatchJob,
+  type ItemResult,
+  isBatchJob,
+  runBatchJob,
+  type WorkContext,
+  type WorkFunction,
+  type WorkResult,
+} from "./batch-job.js";
+export {
+  BatchQueue,
+  type BatchQueueOptions,
+  type DeadItem,
+  type ExtendResult,
+  type ItemFailure,
+  type QueueCounts,
+  type QueueTypeSettings,
+  type SettleOutcome,
+  type SettleResult,
+} from "./batch-queue.js";
+export { defaults } from "./config/defaults.js";
+export {
+  type BatchjobConfig,
+  type BatchjobConfigInput,
+  configSchema,
+  defineConfig,
+  type JobTypeConfig,
+  type JobTypeInput,
+  jobTypeSchema,
+  type LauncherSpec,
+  type ManagerConfig,
+  parseConfig,
+  parseJobType,
+  retryPolicyOf,
+  toConfigIssues,
+  type WorkerConfig,
+} from "./config/schema.js";
+export {
+  BatchjobError,
+  type ConfigIssue,
+  ErrorCode,
+  errorFromLua,
+  formatConfigIssue,
+  InvalidArgumentError,
+  InvalidConfigError,
+  InvalidItemIdError,
+  InvalidJobTypeError,
+  InvalidPayloadError,
+  LauncherError,
+  LauncherFailedError,
+  LauncherOutputError,
+  LauncherTimeoutError,
+  LuaErrorCode,
+  PayloadTooLargeError,
+  RedisUnavailableError,
+  ScriptError,
+  UsageError,
+} from "./errors.js";
+export { assertJobTypeName, DEFAULT_PREFIX, type Keys, makeKeys, type TypeKeys } from "./keys.js";
+export { createLogger, type Logger } from "./logger.js";
+export type {
+  AckResult,
+  AcquireOptions,
+  Acquirer,
+  EnqueueItem,
+  EnqueueResult,
+  Enqueuer,
+  ReleaseOptions,
+  ReleaseResult,
+  Releaser,
+} from "./queue-contracts.js";
+export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export type { RetryPolicy } from "./scripts/commands.js";
+export { LUA_DIR, SCRIPT_KEYS, type ScriptName, scriptSource } from "./scripts/loader.js";
+export {
+  EXIT_REASONS,
+  type ExitReason,
+  RedisWorkerHistory,
+  type WorkerHistoryFilter,
+  type WorkerHistoryItem,
+  type WorkerHistoryStorage,
+} from "./storage/worker-history.js";
+export {
+  RedisWorkerList,
+  type WorkerListFilter,
+  type WorkerListItem,
+  type WorkerListStorage,
+} from "./storage/worker-list.js";
+export { VERSION } from "./version.js";

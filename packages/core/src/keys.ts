@@ -1,0 +1,122 @@
+/**
+ * Every Redis key batchjob uses, built by name in one place. Keys of one job
+ * type share the hash tag `{T}` so each Lua script touches one cluster slot.
+ * The layout is documented for operators in packages/core/README.md.
+ */
+import { InvalidJobTypeError } from "./errors.js";
+
+/** @defaultValue "bj" */
+export const DEFAULT_PREFIX = "bj";
+
+const JOB_TYPE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const PREFIX = /^[A-Za-z0-9._:-]{1,32}$/;
+
+/** Throws `InvalidJobTypeError` unless `name` matches `^[A-Za-z0-9._-]{1,64}$`. */
+export function assertJobTypeName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || !JOB_TYPE_NAME.test(name)) {
+    const shown = typeof name === "string" ? JSON.stringify(name) : String(name);
+    throw new InvalidJobTypeError(`invalid job type name ${shown}: use 1 to 64 characters from A-Z a-z 0-9 . _ -`);
+  }
+}
+
+export function assertPrefix(prefix: string): void {
+  if (!PREFIX.test(prefix)) {
+    throw new InvalidJobTypeError(
+      `invalid key prefix ${JSON.stringify(prefix)}: use 1 to 32 characters from A-Z a-z 0-9 . _ : -`,
+    );
+  }
+}
+
+/** The keys of one job type's item queue. */
+export interface TypeKeys {
+  /** LIST of item ids waiting, FIFO (RPUSH / LPOP). */
+  pending: string;
+  /** HASH item id -> payload (JSON text), for every item in any state. */
+  items: string;
+  /** HASH item id -> failed attempts so far (absent means 0). */
+  attempts: string;
+  /** HASH item id -> last error as JSON `{error, attempts, at}`. */
+  errors: string;
+  /** ZSET item id scored by the time (ms) it is due back in `pending`. */
+  delayed: string;
+  /** ZSET chunk id (owner) scored by its lease deadline (ms). */
+  leases: string;
+  /** ZSET dead item id scored by the time it died (ms). */
+  dead: string;
+  /** HASH of lifetime counters: enqueued, deduped, acquired, acked, retried, dead, reclaimed. */
+  stats: string;
+  /** STRING counter for generated item ids. */
+  seq: string;
+  /** SET of the item ids one chunk holds. */
+  chunk(owner: string): string;
+  /** LIST of this type's worker history, newest first, capped. */
+  history: string;
+}
+
+export interface Keys {
+  prefix: string;
+  type(jobType: string): TypeKeys;
+  /** SET of every job type name that was ever enqueued to. */
+  types: string;
+  /** HASH worker id -> JSON `WorkerListItem`: the running workers. */
+  workers: string;
+  /** LIST of every worker history entry, newest first, capped. */
+  history: string;
+  /** HASH host id -> JSON `HostInfo`; liveness is `hostAlive(id)`. */
+  hosts: string;
+  /** STRING with a TTL: present while host `id` is alive. */
+  hostAlive(hostId: string): string;
+  /** STRING holding the leader manager's id, with a TTL. */
+  leader: string;
+  /** STRING: JSON of the effective configuration the leader published. */
+  config: string;
+  /** HASH job type -> JSON of the last scaling decision. */
+  decisions: string;
+  /** STRING: JSON of the current load level and the metrics behind it. */
+  load: string;
+  /** HASH job type -> number of workers asked to stop after their chunk. */
+  stops: string;
+  /** HASH job type -> last start time (ms, Redis clock). */
+  lastStart: string;
+  /** The BullMQ prefix (hash-tagged, so cluster safe) of dispatch inboxes. */
+  bullPrefix: string;
+  /** BullMQ queue name of one host's dispatch inbox. */
+  inbox(hostId: string): string;
+}
+
+export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
+  assertPrefix(prefix);
+  return {
+    prefix,
+    type(jobType: string): TypeKeys {
+      assertJobTypeName(jobType);
+      const base = `${prefix}:{${jobType}}`;
+      return {
+        pending: `${base}:pending`,
+        items: `${base}:items`,
+        attempts: `${base}:attempts`,
+        errors: `${base}:errors`,
+        delayed: `${base}:delayed`,
+        leases: `${base}:leases`,
+        dead: `${base}:dead`,
+        stats: `${base}:stats`,
+        seq: `${base}:seq`,
+        chunk: (owner: string) => `${base}:chunk:${owner}`,
+        history: `${base}:history`,
+      };
+    },
+    types: `${prefix}:types`,
+    workers: `${prefix}:workers`,
+    history: `${prefix}:history`,
+    hosts: `${prefix}:hosts`,
+    hostAlive: (hostId: string) => `${prefix}:host:${hostId}:alive`,
+    leader: `${prefix}:leader`,
+    config: `${prefix}:config`,
+    decisions: `${prefix}:decisions`,
+    load: `${prefix}:load`,
+    stops: `${prefix}:stops`,
+    lastStart: `${prefix}:last-start`,
+    bullPrefix: `${prefix}:bull`,
+    inbox: (hostId: string) => `inbox-${hostId}`,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * Redis connections: one URL form for a single node (`redis://host:port/db`,
+ * `rediss://` for TLS) and one for a cluster (`redis-cluster://h1:p1,h2:p2`).
+ */
+import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { InvalidArgumentError } from "./errors.js";
+
+export type RedisClient = Redis | Cluster;
+
+/** @defaultValue "redis://127.0.0.1:6379" */
+export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
+
+export interface ConnectOptions {
+  /** Daemons wait for Redis forever (`maxRetriesPerRequest: null`); callers fail fast. */
+  daemon?: boolean;
+  /** Name shown by `CLIENT LIST`. */
+  connectionName?: string;
+}
+
+export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOptions = {}): RedisClient {
+  const common: RedisOptions = {
+    maxRetriesPerRequest: options.daemon ? null : 3,
+    ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+  };
+  if (url.startsWith("redis-cluster://")) {
+    const hosts = url.slice("redis-cluster://".length).split(",").filter(Boolean);
+    if (hosts.length === 0) {
+      throw new InvalidArgumentError(`redis URL ${url}: name at least one host:port after redis-cluster://`);
+    }
+    const nodes = hosts.map((h) => {
+      const [host, port] = h.split(":");
+      const p = Number(port ?? 6379);
+      if (!host || !Number.isInteger(p))
+        throw new InvalidArgumentError(`redis URL ${url}: bad node "${h}", expected host:port`);
+      return { host, port: p };
+    });
+    return new Cluster(nodes, { redisOptions: common });
+  }
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new InvalidArgumentError(
+      `redis URL ${JSON.stringify(url)}: expected redis://host:port[/db], rediss://... or redis-cluster://host:port,host:port`,
+    );
+  }
+  return new Redis(url, common);
+}
+
+/** Connection settings BullMQ needs to open its own connections like `client`. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}

@@ -1,0 +1,223 @@
+/**
+ * One typed wrapper per Lua script: builds the script's KEYS by name from
+ * `TypeKeys`, flattens its ARGV, and turns the raw reply into a typed value.
+ * Lua errors become typed errors through `errorFromLua`.
+ */
+import { errorFromLua } from "../errors.js";
+import type { TypeKeys } from "../keys.js";
+import type { RedisClient } from "../redis.js";
+import { SCRIPT_KEYS, type ScriptName, scriptCommand } from "./loader.js";
+
+/** How a failed item comes back: attempts allowed and the delay before a retry. */
+export interface RetryPolicy {
+  /** Attempts an item gets before it is dead. */
+  maxAttempts: number;
+  backoff: {
+    /** `exponential`: delayMs * 2^(attempts-1), capped at maxDelayMs; `fixed`: delayMs. */
+    type: "fixed" | "exponential";
+    delayMs: number;
+    maxDelayMs: number;
+  };
+}
+
+type Arg = string | number;
+
+function policyArgs(p: RetryPolicy): Arg[] {
+  return [p.maxAttempts, p.backoff.type, p.backoff.delayMs, p.backoff.maxDelayMs];
+}
+
+export async function runScript(client: RedisClient, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
+  if (keys.length !== SCRIPT_KEYS[name]) {
+    throw new Error(`internal: ${name} takes ${SCRIPT_KEYS[name]} keys, got ${keys.length}`);
+  }
+  try {
+    return await scriptCommand(client, name)(...keys, ...args);
+  } catch (err) {
+    throw errorFromLua(err, name);
+  }
+}
+
+/** A leased chunk as the scripts return it. */
+export interface RawChunk {
+  ids: string[];
+  payloads: string[];
+  attempts: number[];
+  leaseDeadline: number;
+}
+
+function toChunk(reply: unknown): RawChunk {
+  const [ids, payloads, attempts, deadline] = reply as [string[], string[], (string | null)[], number];
+  return { ids, payloads, attempts: attempts.map((a) => (a ? Number(a) : 0)), leaseDeadline: Number(deadline) };
+}
+
+export interface EnqueueEntry {
+  /** '' to generate an id. */
+  id: string;
+  payload: string;
+}
+
+export function enqueueKeys(k: TypeKeys): string[] {
+  return [k.items, k.pending, k.seq, k.stats];
+}
+
+export function enqueueArgs(entries: EnqueueEntry[]): Arg[] {
+  let autos = 0;
+  const args: Arg[] = [entries.length, 0];
+  for (const e of entries) {
+    if (e.id === "") autos++;
+    args.push(e.id, e.payload);
+  }
+  args[1] = autos;
+  return args;
+}
+
+export interface RawEnqueueReply {
+  added: number;
+  firstSeq: number;
+  deduped: string[];
+}
+
+export function parseEnqueueReply(reply: unknown): RawEnqueueReply {
+  const [added, firstSeq, deduped] = reply as [number, number, string[]];
+  return { added, firstSeq, deduped };
+}
+
+export async function acquireScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  max: number,
+  leaseMs: number,
+): Promise<RawChunk> {
+  const keys = [k.pending, k.items, k.attempts, k.delayed, k.leases, k.stats, k.chunk(owner)];
+  return toChunk(await runScript(client, "acquire", keys, [owner, max, leaseMs]));
+}
+
+export async function ackScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  ids: string[],
+): Promise<{ acked: number; notHeld: string[] }> {
+  const keys = [k.items, k.attempts, k.errors, k.leases, k.stats, k.chunk(owner)];
+  const [acked, notHeld] = (await runScript(client, "ack", keys, [owner, ...ids])) as [number, string[]];
+  return { acked, notHeld };
+}
+
+export interface FailOptions {
+  retry: boolean;
+  /** -1: the policy's backoff. */
+  delayMs: number;
+  error: string;
+}
+
+export async function releaseScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  ids: string[],
+  policy: RetryPolicy,
+  fail: FailOptions,
+): Promise<{ retried: number; dead: number; notHeld: string[] }> {
+  const keys = [k.pending, k.attempts, k.errors, k.delayed, k.dead, k.leases, k.stats, k.chunk(owner)];
+  const args = [owner, ...policyArgs(policy), fail.retry ? 1 : 0, fail.delayMs, fail.error, ...ids];
+  const [retried, dead, notHeld] = (await runScript(client, "release", keys, args)) as [number, number, string[]];
+  return { retried, dead, notHeld };
+}
+
+export interface SettleFailure extends FailOptions {
+  id: string;
+}
+
+export interface RawSettleReply {
+  acked: number;
+  retried: number;
+  dead: number;
+  notHeld: string[];
+  next: RawChunk;
+}
+
+export async function settleScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  ack: string[],
+  fail: SettleFailure[],
+  policy: RetryPolicy,
+  next: { owner: string; max: number; leaseMs: number } | null,
+): Promise<RawSettleReply> {
+  const nextOwner = next?.owner ?? owner;
+  const keys = [
+    k.pending,
+    k.items,
+    k.attempts,
+    k.errors,
+    k.delayed,
+    k.dead,
+    k.leases,
+    k.stats,
+    k.chunk(owner),
+    k.chunk(nextOwner),
+  ];
+  const args: Arg[] = [
+    owner,
+    nextOwner,
+    next?.max ?? 0,
+    next?.leaseMs ?? 0,
+    ...policyArgs(policy),
+    ack.length,
+    fail.length,
+  ];
+  for (const id of ack) args.push(id);
+  for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error);
+  const [acked, retried, dead, notHeld, chunk] = (await runScript(client, "settle", keys, args)) as [
+    number,
+    number,
+    number,
+    string[],
+    unknown,
+  ];
+  return { acked, retried, dead, notHeld, next: toChunk(chunk) };
+}
+
+export async function extendScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  ids: string[],
+  leaseMs: number,
+): Promise<{ held: number; leaseDeadline: number; notHeld: string[] }> {
+  const reply = await runScript(client, "extend", [k.leases, k.chunk(owner)], [owner, leaseMs, ...ids]);
+  const [held, leaseDeadline, notHeld] = reply as [number, number, string[]];
+  return { held, leaseDeadline, notHeld };
+}
+
+export async function reclaimScript(
+  client: RedisClient,
+  k: TypeKeys,
+  policy: RetryPolicy,
+  limit: number,
+  message: string,
+  owners: string[],
+): Promise<{ chunks: number; retried: number; dead: number; more: boolean }> {
+  const keys = [k.pending, k.attempts, k.errors, k.delayed, k.dead, k.leases, k.stats];
+  const chunkPrefix = k.chunk("");
+  const args = [...policyArgs(policy), limit, chunkPrefix, message, ...owners];
+  const [chunks, retried, dead, more] = (await runScript(client, "reclaim", keys, args)) as number[];
+  return { chunks: chunks ?? 0, retried: retried ?? 0, dead: dead ?? 0, more: more === 1 };
+}
+
+export async function deadScript(
+  client: RedisClient,
+  k: TypeKeys,
+  action: "dead-retry" | "dead-purge",
+  limit: number,
+  ids: string[],
+): Promise<{ count: number; more: boolean }> {
+  const keys =
+    action === "dead-retry"
+      ? [k.pending, k.attempts, k.errors, k.dead, k.stats]
+      : [k.items, k.attempts, k.errors, k.dead, k.stats];
+  const [count, more] = (await runScript(client, action, keys, [limit, ...ids])) as number[];
+  return { count: count ?? 0, more: more === 1 };
+}

@@ -1,0 +1,61 @@
+/**
+ * Loads the Lua scripts from packages/core/lua, prepends the shared includes,
+ * and registers each on a client as `name:VERSION` (EVALSHA with a fallback
+ * to EVAL, through ioredis `defineCommand`).
+ */
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import type { RedisClient } from "../redis.js";
+import { VERSION } from "../version.js";
+
+/** Number of KEYS each script declares in its header. */
+export const SCRIPT_KEYS = {
+  enqueue: 4,
+  acquire: 7,
+  ack: 6,
+  release: 8,
+  settle: 10,
+  extend: 2,
+  reclaim: 7,
+  "dead-retry": 5,
+  "dead-purge": 5,
+} as const;
+
+export type ScriptName = keyof typeof SCRIPT_KEYS;
+
+export const LUA_DIR = fileURLToPath(new URL("../../lua/", import.meta.url));
+const INCLUDES = ["common", "fail", "acquire"];
+
+let includeText: string | undefined;
+const sources = new Map<ScriptName, string>();
+
+/** The full text run for `name`: a version line, the includes, the script. */
+export function scriptSource(name: ScriptName): string {
+  let text = sources.get(name);
+  if (!text) {
+    includeText ??= INCLUDES.map((i) => readFileSync(`${LUA_DIR}includes/${i}.lua`, "utf8")).join("\n");
+    const body = readFileSync(`${LUA_DIR}${name}.lua`, "utf8");
+    text = `-- batchjob ${name}:${VERSION}\n${includeText}\n${body}`;
+    sources.set(name, text);
+  }
+  return text;
+}
+
+export function commandName(name: ScriptName): string {
+  return `${name}:${VERSION}`;
+}
+
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+/** Returns the registered command of `name` on `client`, registering it once. */
+export function scriptCommand(client: RedisClient, name: ScriptName): ScriptCall {
+  const cmd = commandName(name);
+  // ioredis adds defined commands as methods named by the command; it has no typed lookup.
+  const table = client as unknown as Record<string, ScriptCall | undefined>;
+  let fn = table[cmd];
+  if (!fn) {
+    client.defineCommand(cmd, { numberOfKeys: SCRIPT_KEYS[name], lua: scriptSource(name) });
+    fn = table[cmd] as ScriptCall;
+  }
+  return fn.bind(client);
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from "vitest";
+import { InvalidConfigError, parseConfig, parseJobType } from "../src/index.js";
+
+function issuesOf(fn: () => unknown) {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(InvalidConfigError);
+    return (err as InvalidConfigError).issues;
+  }
+  throw new Error("expected InvalidConfigError");
+}
+
+const spawnLauncher = { kind: "spawn", command: "php", args: ["job.php"] };
+
+describe("job type schema", () => {
+  it("fills every default", () => {
+    const t = parseJobType({ name: "email", launcher: spawnLauncher });
+    expect(t).toMatchObject({
+      name: "email",
+      chunkSize: 100,
+      parallel: { high: 1, medium: 2, low: 4 },
+      cooldownSeconds: 5,
+      minQueueEntries: 1,
+      leaseMs: 30_000,
+      maxAttempts: 5,
+      backoff: { type: "exponential", delayMs: 1000, maxDelayMs: 300_000 },
+      launcher: { kind: "spawn", command: "php", args: ["job.php"], timeoutMs: 300_000 },
+    });
+  });
+
+  it("names the path, the value and what is allowed", () => {
+    const issues = issuesOf(() =>
+      parseJobType({
+        name: "bad name",
+        chunkSize: 0,
+        parallel: { high: -1, medium: 1, low: 1.5 },
+        launcher: spawnLauncher,
+        extra: 1,
+      }),
+    );
+    const byPath = Object.fromEntries(issues.map((i) => [i.path, i]));
+    expect(byPath.name).toMatchObject({ value: "bad name", message: expect.stringMatching(/A-Z a-z 0-9/) });
+    expect(byPath.chunkSize).toMatchObject({ value: 0, message: expect.stringMatching(/>=1/) });
+    expect(byPath["parallel.high"]).toMatchObject({ value: -1, message: expect.stringMatching(/>=0/) });
+    expect(byPath["parallel.low"]).toMatchObject({ value: 1.5, message: expect.stringMatching(/int/) });
+    expect(byPath.extra?.message).toMatch(/unknown option/);
+  });
+
+  it("says which launcher kinds exist and what a launcher lacks", () => {
+    const kind = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "ftp" } }));
+    expect(kind[0]?.path).toBe("launcher.kind");
+    expect(kind[0]?.message).toMatch(/inline.*fork.*spawn.*http/);
+    const http = issuesOf(() =>
+      parseJobType({ name: "a", launcher: { kind: "http", url: "ftp://x", secret: "short" } }),
+    );
+    expect(http.map((i) => i.path).sort()).toEqual(["launcher.secret", "launcher.url"]);
+    const missing = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "fork" } }));
+    expect(missing).toEqual([{ path: "launcher.module", message: "required" }]);
+  });
+
+  it("wants exactly one of job or module on an inline launcher", () => {
+    expect(() => parseJobType({ name: "a", launcher: { kind: "inline", job: async () => {} } })).not.toThrow();
+    const both = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "inline" } }));
+    expect(both[0]?.message).toMatch(/either job .* or module/);
+    const notJob = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "inline", job: 5 } }));
+    expect(notJob[0]).toMatchObject({ path: "launcher.job", value: 5 });
+  });
+});
+
+describe("config schema", () => {
+  it("finds duplicate job types and worker types that do not exist, with indexes", () => {
+    const issues = issuesOf(() =>
+      parseConfig({
+        jobTypes: [
+          { name: "a", launcher: spawnLauncher },
+          { name: "a", launcher: spawnLauncher },
+        ],
+        worker: { jobTypes: ["a", "zzz"] },
+      }),
+    );
+    expect(issues.map((i) => i.path).sort()).toEqual(["jobTypes[1].name", "worker.jobTypes[1]"]);
+  });
+
+  it("puts the source and every issue in the error message", () => {
+    expect(() =>
+      parseConfig(
+        {
+          jobTypes: [{ name: "a", launcher: spawnLauncher, maxAttempts: 0 }],
+          manager: { load: { highAt: 0.2, lowBelow: 0.5 } },
+        },
+        "batchjob.config.json",
+      ),
+    ).toThrow(
+      /invalid batchjob.config.json:\n {2}- jobTypes\[0\]\.maxAttempts: .*>=1 \(got 0\)\n {2}- manager\.load: lowBelow must be below highAt/,
+    );
+  });
+
+  it("needs at least one job type", () => {
+    expect(issuesOf(() => parseConfig({ jobTypes: [] }))[0]?.message).toMatch(/at least one job type/);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { testQueue } from "../../../test/harness/queue.js";
+import { InvalidArgumentError } from "../src/index.js";
+
+const UUID_V7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe("BatchQueue.acquire", () => {
+  it("gives an empty batch on an empty or unknown queue", async () => {
+    const t = testQueue();
+    const b = await t.queue.acquire("nothing", { max: 5 });
+    expect(b).toMatchObject({ jobType: "nothing", items: [], size: 0 });
+    expect(await t.client.zcard(t.keys.type("nothing").leases)).toBe(0);
+    await t.close();
+  });
+
+  it("takes up to max items FIFO under a UUID v7 chunk id, with a lease from the Redis clock", async () => {
+    const t = testQueue();
+    await t.queue.enqueue(
+      "t",
+      Array.from({ length: 7 }, (_, i) => ({ payload: i })),
+    );
+    const [sec] = await t.client.time();
+    const b1 = await t.queue.acquire("t", { max: 5, leaseMs: 60_000 });
+    expect(b1.id).toMatch(UUID_V7);
+    expect(b1.size).toBe(5);
+    expect(b1.items.map((i) => i.payload)).toEqual([0, 1, 2, 3, 4]);
+    expect(b1.items.every((i) => i.attempts === 0)).toBe(true);
+    expect(b1.leaseDeadline).toBeGreaterThanOrEqual(Number(sec) * 1000 + 60_000);
+    expect(b1.leaseDeadline).toBeLessThan(Number(sec) * 1000 + 62_000);
+    const b2 = await t.queue.acquire("t", { max: 5, owner: "mine" });
+    expect(b2.id).toBe("mine");
+    expect(b2.items.map((i) => i.payload)).toEqual([5, 6]);
+    const k = t.keys.type("t");
+    expect(await t.client.smembers(k.chunk("mine"))).toEqual(expect.arrayContaining(b2.items.map((i) => i.id)));
+    expect(Number(await t.client.zscore(k.leases, "mine"))).toBe(b2.leaseDeadline);
+    expect(await t.queue.counts("t")).toMatchObject({ pending: 0, leased: 7, chunks: 2, acquired: 7 });
+    await t.close();
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])("refuses max = %s", async (max) => {
+    const t = testQueue();
+    await t.queue.enqueue("t", [{ payload: 1 }]);
+    const err = await t.queue.acquire("t", { max }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidArgumentError);
+    expect((err as Error).message).toMatch(/max must be an integer ≥ 1/);
+    expect((await t.queue.counts("t")).pending).toBe(1);
+    await t.close();
+  });
+
+  it("kills an item whose stored payload was corrupted around the API instead of looping on it", async () => {
+    const t = testQueue();
+    const { ids } = await t.queue.enqueue("t", [{ payload: 1 }, { payload: 2 }]);
+    await t.client.hset(t.keys.type("t").items, ids[0] as string, "{not json");
+    const b = await t.queue.acquire("t", { max: 10 });
+    expect(b.items.map((i) => i.id)).toEqual([ids[1]]);
+    const dead = await t.queue.listDead("t");
+    expect(dead.map((d) => [d.id, d.error])).toEqual([[ids[0], "stored payload is not valid JSON"]]);
+    await t.close();
+  });
+});

@@ -1,0 +1,103 @@
+import type { Cluster } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RedisCluster, startRedisCluster } from "../../../test/harness/index.js";
+import { BatchQueue, connectRedis, makeKeys, RedisWorkerHistory, RedisWorkerList } from "../src/index.js";
+
+let cluster: RedisCluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("on a 3-master Redis Cluster", () => {
+  it("runs every script without CROSSSLOT, for types in different slots", async () => {
+    const client = connectRedis(cluster.url) as Cluster;
+    const q = new BatchQueue({
+      redis: client,
+      prefix: "cl",
+      enqueueBatch: 50,
+      defaultSettings: { maxAttempts: 2, backoff: { type: "fixed", delayMs: 0, maxDelayMs: 0 } },
+    });
+    const types = ["alpha", "beta", "gamma", "delta"];
+    const slots = new Set<number>();
+    for (const type of types) {
+      const s = (await client.nodes("master")[0]?.call("CLUSTER", "KEYSLOT", q.keys.type(type).pending)) as number;
+      slots.add(s);
+      const e = await q.enqueue(
+        type,
+        Array.from({ length: 120 }, (_, i) => ({ payload: i })),
+      );
+      expect(e.added).toBe(120);
+      await q.enqueue(type, [
+        { id: "dup", payload: 0 },
+        { id: "dup", payload: 1 },
+      ]);
+      const a = await q.acquire(type, { max: 10 });
+      expect(a.size).toBe(10);
+      expect((await q.extend(type, a.id, [a.items[0]?.id as string], 60_000)).held).toBe(1);
+      expect(
+        (
+          await q.ack(
+            type,
+            a.id,
+            a.items.slice(0, 5).map((i) => i.id),
+          )
+        ).acked,
+      ).toBe(5);
+      expect((await q.release(type, a.id, [a.items[5]?.id as string], { retry: false })).dead).toBe(1);
+      const s1 = await q.settle(
+        type,
+        a.id,
+        { ack: a.items.slice(6, 8).map((i) => i.id), fail: [{ id: a.items[8]?.id as string, error: "x" }] },
+        { max: 5 },
+      );
+      expect(s1).toMatchObject({ acked: 2, retried: 1 });
+      expect(s1.next?.size).toBe(5);
+      expect((await q.reclaim(type, { owners: [a.id, s1.next?.id as string] })).chunks).toBe(2);
+      expect(await q.reclaim(type)).toEqual({ chunks: 0, retried: 0, dead: 0 });
+      expect((await q.listDead(type)).length).toBe(1);
+      expect(await q.retryDead(type)).toBe(1);
+      const b = await q.acquire(type, { max: 1000 });
+      await q.release(type, b.id, [b.items[0]?.id as string], { retry: false });
+      expect(await q.purgeDead(type)).toBe(1);
+      const c = await q.counts(type);
+      expect(c.leased).toBe(b.size - 1);
+    }
+    expect(slots.size).toBeGreaterThan(1);
+    expect(await q.jobTypes()).toEqual([...types].sort());
+
+    const keys = makeKeys("cl");
+    const list = new RedisWorkerList(client, keys);
+    const history = new RedisWorkerHistory(client, keys, { cap: 5 });
+    const base = {
+      id: "w1",
+      jobType: "alpha",
+      hostId: "h",
+      hostname: "h",
+      pid: 1,
+      launcher: "inline",
+      currentChunkSize: 0,
+      createdAt: new Date().toISOString(),
+      chunks: 1,
+      itemsDone: 1,
+      itemsFailed: 0,
+      itemsRetried: 0,
+    };
+    await list.put({ ...base, currentChunkId: null, updatedAt: base.createdAt });
+    expect(await list.remove("w1")).toBe(true);
+    await history.add({
+      ...base,
+      finishedAt: base.createdAt,
+      durationMs: 1,
+      exitReason: "drained",
+      peakMemoryBytes: null,
+    });
+    expect((await history.list({ jobType: "alpha" })).length).toBe(1);
+
+    for (const node of client.nodes("master")) await node.flushall();
+    await q.close();
+    await client.quit();
+  });
+});

@@ -1,0 +1,120 @@
+import { describe, expect, it } from "vitest";
+import { testQueue } from "../../../test/harness/queue.js";
+import {
+  InvalidArgumentError,
+  InvalidItemIdError,
+  InvalidJobTypeError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+} from "../src/index.js";
+
+describe("BatchQueue.enqueue", () => {
+  it("adds items in order with generated ids and counts them", async () => {
+    const t = testQueue();
+    const r = await t.queue.enqueue("email", [{ payload: { n: 1 } }, { payload: "two" }, { payload: [3] }]);
+    expect(r.added).toBe(3);
+    expect(r.ids).toHaveLength(3);
+    expect(new Set(r.ids).size).toBe(3);
+    for (const id of r.ids) expect(id.startsWith("#")).toBe(true);
+    const c = await t.queue.counts("email");
+    expect(c).toMatchObject({ pending: 3, total: 3, enqueued: 3, leased: 0 });
+    const b = await t.queue.acquire("email", { max: 10 });
+    expect(b.items.map((i) => i.payload)).toEqual([{ n: 1 }, "two", [3]]);
+    expect(b.items.map((i) => i.id)).toEqual(r.ids);
+    await t.close();
+  });
+
+  it("dedupes caller ids while the item is queued, and takes the id again once acked", async () => {
+    const t = testQueue();
+    const first = await t.queue.enqueue("t", [
+      { id: "order-1", payload: 1 },
+      { id: "order-2", payload: 2 },
+    ]);
+    expect(first).toMatchObject({ added: 2, deduped: [] });
+    const again = await t.queue.enqueue("t", [
+      { id: "order-1", payload: 99 },
+      { id: "order-3", payload: 3 },
+      { id: "order-3", payload: 4 },
+    ]);
+    expect(again.added).toBe(1);
+    expect(again.deduped).toEqual(["order-1", "order-3"]);
+    expect((await t.queue.counts("t")).pending).toBe(3);
+    const b = await t.queue.acquire("t", { max: 10 });
+    expect(b.items.find((i) => i.id === "order-1")?.payload).toBe(1);
+    await t.queue.ack("t", b.id, ["order-1"]);
+    expect((await t.queue.enqueue("t", [{ id: "order-1", payload: 5 }])).added).toBe(1);
+    await t.close();
+  });
+
+  it("mixes caller and generated ids in one call", async () => {
+    const t = testQueue();
+    const r = await t.queue.enqueue("t", [{ payload: 1 }, { id: "42", payload: 2 }, { payload: 3 }]);
+    expect(r.ids[1]).toBe("42");
+    expect(r.ids[0]).not.toBe(r.ids[2]);
+    expect(r.added).toBe(3);
+    await t.close();
+  });
+
+  it("splits a large enqueue into several script calls that still land together", async () => {
+    const t = testQueue({ enqueueBatch: 100 });
+    const items = Array.from({ length: 1050 }, (_, i) => ({ payload: { i } }));
+    const r = await t.queue.enqueue("big", items);
+    expect(r.added).toBe(1050);
+    expect(new Set(r.ids).size).toBe(1050);
+    const b = await t.queue.acquire("big", { max: 2000 });
+    expect(b.items.map((i) => (i.payload as { i: number }).i)).toEqual(items.map((x) => x.payload.i));
+    expect(b.items.map((i) => i.id)).toEqual(r.ids);
+    await t.close();
+  });
+
+  it("enqueues nothing when one payload is not JSON", async () => {
+    const t = testQueue({ enqueueBatch: 2 });
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const cases: [unknown, RegExp][] = [
+      [undefined, /item 3: payload is not JSON-serialisable \(undefined\)/],
+      [() => 1, /item 3: payload is not JSON-serialisable \(function\)/],
+      [10n, /item 3: payload is not JSON-serialisable/],
+      [circular, /item 3: payload is not JSON-serialisable/],
+    ];
+    for (const [bad, message] of cases) {
+      const items = [{ payload: 1 }, { payload: 2 }, { payload: 3 }, { payload: bad }, { payload: 5 }];
+      const err = await t.queue.enqueue("t", items).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidPayloadError);
+      expect((err as Error).message).toMatch(message);
+    }
+    expect((await t.queue.counts("t")).total).toBe(0);
+    expect(await t.client.exists(t.keys.type("t").pending)).toBe(0);
+    await t.close();
+  });
+
+  it("refuses a payload over maxPayloadBytes, naming its size and the limit", async () => {
+    const t = testQueue({ maxPayloadBytes: 100 });
+    const err = await t.queue.enqueue("t", [{ payload: "ok" }, { payload: "é".repeat(60) }]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PayloadTooLargeError);
+    expect((err as Error).message).toMatch(/item 1: payload is 122 bytes of JSON, more than maxPayloadBytes 100/);
+    expect((await t.queue.counts("t")).total).toBe(0);
+    await t.close();
+  });
+
+  it("refuses bad ids, bad items and bad job type names before writing", async () => {
+    const t = testQueue();
+    await expect(t.queue.enqueue("t", [{ id: "#5", payload: 1 }])).rejects.toThrow(InvalidItemIdError);
+    await expect(t.queue.enqueue("t", [{ id: "", payload: 1 }])).rejects.toThrow(/reserved for generated ids/);
+    await expect(t.queue.enqueue("t", [{ id: "x".repeat(257), payload: 1 }])).rejects.toThrow(InvalidItemIdError);
+    await expect(t.queue.enqueue("t", [null as never])).rejects.toThrow(/item 0: expected \{id\?, payload\}/);
+    await expect(t.queue.enqueue("t", "nope" as never)).rejects.toThrow(InvalidArgumentError);
+    await expect(t.queue.enqueue("bad type", [{ payload: 1 }])).rejects.toThrow(InvalidJobTypeError);
+    expect((await t.queue.counts("t")).total).toBe(0);
+    expect(await t.queue.jobTypes()).toEqual([]);
+    await t.close();
+  });
+
+  it("records the job type in the registry", async () => {
+    const t = testQueue();
+    await t.queue.enqueue("b", [{ payload: 1 }]);
+    await t.queue.enqueue("a", [{ payload: 1 }]);
+    expect(await t.queue.jobTypes()).toEqual(["a", "b"]);
+    await t.close();
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from "vitest";
+import { testQueue } from "../../../test/harness/queue.js";
+
+const policy = { maxAttempts: 2, backoff: { type: "fixed" as const, delayMs: 0, maxDelayMs: 0 } };
+
+describe("BatchQueue.settle", () => {
+  it("acks, fails (each item with its own error and retry flag) and acquires the next chunk in one call", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    await t.queue.enqueue(
+      "t",
+      Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, payload: i })),
+    );
+    const b = await t.queue.acquire("t", { max: 3 });
+    expect(b.items.map((i) => i.id)).toEqual(["i0", "i1", "i2"]);
+    const r = await t.queue.settle(
+      "t",
+      b.id,
+      {
+        ack: ["i0"],
+        fail: [
+          { id: "i1", error: "temporary" },
+          { id: "i2", error: "poison", retry: false },
+        ],
+      },
+      { max: 10 },
+    );
+    expect(r).toMatchObject({ acked: 1, retried: 1, dead: 1, notHeld: [] });
+    expect(r.next?.items.map((i) => [i.id, i.attempts])).toEqual([
+      ["i3", 0],
+      ["i4", 0],
+      ["i5", 0],
+      ["i1", 1],
+    ]);
+    expect(r.next?.id).not.toBe(b.id);
+    const k = t.keys.type("t");
+    expect(await t.client.zscore(k.leases, b.id)).toBeNull();
+    expect((await t.queue.listDead("t")).map((d) => [d.id, d.error])).toEqual([["i2", "poison"]]);
+    await t.close();
+  });
+
+  it("returns no next chunk when the queue is empty, and acquires nothing without `next`", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    await t.queue.enqueue("t", [{ payload: 1 }, { payload: 2 }]);
+    const b = await t.queue.acquire("t", { max: 1 });
+    const r = await t.queue.settle("t", b.id, { ack: b.items.map((i) => i.id) });
+    expect(r.next).toBeNull();
+    expect((await t.queue.counts("t")).pending).toBe(1);
+    const b2 = await t.queue.acquire("t", { max: 1 });
+    const r2 = await t.queue.settle("t", b2.id, { ack: b2.items.map((i) => i.id) }, { max: 5 });
+    expect(r2.next).toBeNull();
+    expect(await t.queue.counts("t")).toMatchObject({ total: 0, chunks: 0 });
+    await t.close();
+  });
+});

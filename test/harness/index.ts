@@ -1,0 +1,107 @@
+/**
+ * Test helpers over real Redis: the URL of the run's Redis, a random key
+ * prefix per test (its keys deleted after the test), and tracking of every
+ * connection, daemon or process a test opens; `setup.ts` fails a test that
+ * leaves one open.
+ */
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+
+export { freePort, type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "./redis-server.js";
+
+export function redisUrl(): string {
+  return process.env.REDIS_URL ?? inject("redisUrl");
+}
+
+interface Tracked {
+  name: string;
+  isOpen(): boolean;
+  close(): Promise<void>;
+}
+
+const open = new Set<Tracked>();
+const prefixes = new Set<string>();
+
+/** Registers something a test must close; `setup.ts` checks after each test. */
+export function track(name: string, isOpen: () => boolean, close: () => Promise<void>): void {
+  open.add({ name, isOpen, close });
+}
+
+/** A fresh key prefix; every key under it is deleted after the test. */
+export function freshPrefix(): string {
+  const p = `t${randomBytes(5).toString("hex")}`;
+  prefixes.add(p);
+  return p;
+}
+
+/** QUIT, then wait until the socket is closed (ioredis status "end"). */
+export async function closeClient(c: {
+  status: string;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  once(e: "end", f: () => void): unknown;
+}): Promise<void> {
+  if (c.status === "end") return;
+  const ended = new Promise<void>((resolve) => c.once("end", () => resolve()));
+  await c.quit().catch(() => c.disconnect());
+  await ended;
+}
+
+/** A tracked ioredis connection to the run's Redis (or `url`). */
+export function connect(url: string = redisUrl()): Redis {
+  const c = new Redis(url);
+  track(
+    `redis connection to ${url}`,
+    () => c.status !== "end",
+    () => closeClient(c),
+  );
+  return c;
+}
+
+/** Closes what is still open; returns the names of what was left open. */
+export async function closeLeftovers(): Promise<string[]> {
+  const left: string[] = [];
+  for (const t of open) {
+    if (t.isOpen()) {
+      left.push(t.name);
+      await t.close().catch(() => {});
+    }
+  }
+  open.clear();
+  return left;
+}
+
+export async function deleteTestKeys(url: string = redisUrl()): Promise<void> {
+  if (prefixes.size === 0) return;
+  const c = new Redis(url);
+  try {
+    for (const p of prefixes) {
+      let cursor = "0";
+      do {
+        const [next, keys] = await c.scan(cursor, "MATCH", `${p}:*`, "COUNT", 1000);
+        cursor = next;
+        if (keys.length > 0) await c.unlink(...keys);
+      } while (cursor !== "0");
+    }
+  } finally {
+    prefixes.clear();
+    c.disconnect();
+  }
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T> | T,
+  timeoutMs = 10_000,
+  everyMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

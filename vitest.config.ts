@@ -1,0 +1,22 @@
+import { fileURLToPath } from "node:url";
+import { defineConfig } from "vitest/config";
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  // in-process tests run the TypeScript sources; spawned daemons run the build
+  resolve: {
+    alias: {
+      "@batchjob/core": src("core"),
+    },
+  },
+  test: {
+    include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
+    globalSetup: ["test/harness/global-setup.ts"],
+    setupFiles: ["test/harness/setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    coverage: { provider: "v8", include: ["packages/*/src/**"], reporter: ["text-summary"] },
+  },
+});
