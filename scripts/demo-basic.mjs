@@ -2,7 +2,7 @@
 // The first main job: enqueue 100,000 items, drain them with 4 consumers in
 // chunks of 1,000 (settle = ack + next acquire in one round trip), print the
 // counts. Uses REDIS_URL when set, else a private redis-server from PATH.
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { BatchQueue, connectRedis } from "../packages/core/dist/index.js";
 
@@ -20,11 +20,15 @@ async function redisForDemo() {
   try {
     execFileSync("redis-server", ["--version"], { stdio: "ignore" });
   } catch {
-    console.error("No Redis: set REDIS_URL=redis://host:port, or install redis-server (apt-get install redis-server, brew install redis).");
+    console.error(
+      "No Redis: set REDIS_URL=redis://host:port, or install redis-server (apt-get install redis-server, brew install redis).",
+    );
     process.exit(1);
   }
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     const c = connectRedis(url);
@@ -46,7 +50,10 @@ const prefix = `demo${process.pid}`;
 const q = new BatchQueue({ redis: redis.url, prefix });
 const N = 100_000;
 let t = performance.now();
-await q.enqueue("demo", Array.from({ length: N }, (_, i) => ({ payload: { n: i } })));
+await q.enqueue(
+  "demo",
+  Array.from({ length: N }, (_, i) => ({ payload: { n: i } })),
+);
 console.log(`enqueued ${N} items in ${(performance.now() - t).toFixed(0)} ms`);
 console.log("counts after enqueue:", await q.counts("demo"));
 
@@ -66,7 +73,9 @@ await Promise.all(
   }),
 );
 const ms = performance.now() - t;
-console.log(`acquired and acked ${N} items in ${ms.toFixed(0)} ms (${Math.round(N / (ms / 1000))} items/s); checksum ${sum === (N * (N - 1)) / 2 ? "ok" : "WRONG"}`);
+console.log(
+  `acquired and acked ${N} items in ${ms.toFixed(0)} ms (${Math.round(N / (ms / 1000))} items/s); checksum ${sum === (N * (N - 1)) / 2 ? "ok" : "WRONG"}`,
+);
 const counts = await q.counts("demo");
 console.log("counts after drain:", counts);
 await q.client.del(...(await q.client.keys(`${prefix}:*`)));

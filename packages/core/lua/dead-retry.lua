@@ -1,5 +1,5 @@
 -- dead-retry: moves dead items back to pending with their attempts reset.
--- KEYS[1] pending  KEYS[2] attempts  KEYS[3] errors  KEYS[4] dead  KEYS[5] stats
+-- KEYS[1] pending  KEYS[2] items  KEYS[3] fails  KEYS[4] dead  KEYS[5] stats
 -- ARGV[1] limit: most items moved when no ids are given
 -- ARGV[2..] ids to retry; none = the oldest `limit` dead items
 -- Returns {moved, more (1 if dead items remain)}.
@@ -12,14 +12,17 @@ if #ARGV >= 2 then
 else
   ids = redis.call('ZRANGE', KEYS[4], 0, limit - 1)
 end
-local moved = {}
+local moved, entries = {}, {}
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[4], id) == 1 then moved[#moved + 1] = id end
+  if redis.call('ZREM', KEYS[4], id) == 1 then
+    moved[#moved + 1] = id
+    entries[#entries + 1] = id .. TAB .. (redis.call('HGET', KEYS[2], id) or 'null')
+  end
 end
 if #moved > 0 then
   sliced('HDEL', KEYS[2], moved, 1000)
   sliced('HDEL', KEYS[3], moved, 1000)
-  sliced('RPUSH', KEYS[1], moved, 1000)
+  sliced('RPUSH', KEYS[1], entries, 1000)
   redis.call('HINCRBY', KEYS[5], 'revived', #moved)
 end
 local more = 0

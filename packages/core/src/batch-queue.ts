@@ -6,7 +6,14 @@
  */
 import { type Batch, newChunkId, type QueueItem } from "./batch.js";
 import { defaults } from "./config/defaults.js";
-import { InvalidArgumentError, InvalidItemIdError, InvalidPayloadError, PayloadTooLargeError } from "./errors.js";
+import {
+  errorFromLua,
+  InvalidArgumentError,
+  InvalidItemIdError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+  ScriptError,
+} from "./errors.js";
 import { type Keys, makeKeys, type TypeKeys } from "./keys.js";
 import type {
   AckResult,
@@ -23,8 +30,8 @@ import { connectRedis, type RedisClient } from "./redis.js";
 import {
   ackScript,
   acquireScript,
+  attemptsOf,
   deadScript,
-  type EnqueueEntry,
   enqueueArgs,
   enqueueKeys,
   extendScript,
@@ -119,7 +126,9 @@ export interface ExtendResult {
   notHeld: string[];
 }
 
-const CALLER_ID = /^[^#][\s\S]{0,255}$/;
+// no control characters: an entry is `<id>\t<payload>`, and ids show in logs and the CLI
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class excludes control characters on purpose
+const CALLER_ID = /^[^#\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,255}$/;
 const STAT_FIELDS = [
   "enqueued",
   "deduped",
@@ -137,6 +146,15 @@ function positiveInt(name: string, value: unknown): number {
     throw new InvalidArgumentError(`${name} must be an integer ≥ 1, got ${String(value)}`);
   }
   return value;
+}
+
+/** The replies of a MULTI; the first error is thrown (typed). */
+function execResults(results: [Error | null, unknown][] | null, what: string): unknown[] {
+  if (!results) throw new ScriptError(`${what}: the transaction was aborted`);
+  return results.map(([err, reply]) => {
+    if (err) throw errorFromLua(err, what);
+    return reply;
+  });
 }
 
 function uniqueIds(ids: string[]): string[] {
@@ -181,60 +199,91 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /**
-   * Adds items in bulk. Every payload is checked first; one bad item fails
-   * the call before anything is written. Calls of more than `enqueueBatch`
-   * items run as one MULTI, so they too are all or nothing.
+   * Adds items in bulk. Every item is checked first; one bad item fails the
+   * call before anything is written. Without caller ids, the ids are reserved
+   * with INCRBY and the entries pushed in one MULTI (no Lua: the fastest
+   * path); with caller ids, the enqueue script dedupes them. Either way a
+   * call of more than `enqueueBatch` items lands in one MULTI.
    */
   async enqueue(jobType: string, items: EnqueueItem[]): Promise<EnqueueResult> {
     const k = this.keys.type(jobType);
     if (!Array.isArray(items)) throw new InvalidArgumentError("enqueue expects an array of {id?, payload}");
-    const entries = items.map((item, i) => this.encodeItem(item, i));
-    if (entries.length === 0) return { added: 0, ids: [], deduped: [] };
+    const n = items.length;
+    const ids = new Array<string>(n);
+    const payloads = new Array<string>(n);
+    let callerIds = 0;
+    for (let i = 0; i < n; i++) {
+      const item = items[i] as EnqueueItem;
+      const id = this.checkId(item, i);
+      if (id !== "") callerIds++;
+      ids[i] = id;
+      payloads[i] = this.encodePayload(item, i);
+    }
+    if (n === 0) return { added: 0, ids: [], deduped: [] };
     await this.registerType(jobType);
-    const batches: EnqueueEntry[][] = [];
-    for (let i = 0; i < entries.length; i += this.enqueueBatch) batches.push(entries.slice(i, i + this.enqueueBatch));
+    const ranges: [number, number][] = [];
+    for (let i = 0; i < n; i += this.enqueueBatch) ranges.push([i, Math.min(n, i + this.enqueueBatch)]);
+    if (callerIds === 0) return this.enqueueGenerated(k, payloads, ranges);
+
+    const keys = enqueueKeys(k);
     const replies: unknown[] = [];
-    if (batches.length === 1) {
-      replies.push(await runScript(this.client, "enqueue", enqueueKeys(k), enqueueArgs(entries)));
+    if (ranges.length === 1) {
+      replies.push(await runScript(this.client, "enqueue", keys, enqueueArgs(ids, payloads, 0, n)));
     } else {
       scriptCommand(this.client, "enqueue");
       const multi = this.client.multi();
       const cmd = commandName("enqueue");
       // defined commands are methods of the pipeline too, named by the command
       const table = multi as unknown as Record<string, (...a: (string | number)[]) => unknown>;
-      for (const b of batches) table[cmd]?.call(multi, ...enqueueKeys(k), ...enqueueArgs(b));
-      const results = (await multi.exec()) ?? [];
-      for (const [err, reply] of results) {
-        if (err) throw err;
-        replies.push(reply);
-      }
+      for (const [from, to] of ranges) table[cmd]?.call(multi, ...keys, ...enqueueArgs(ids, payloads, from, to));
+      replies.push(...execResults(await multi.exec(), "enqueue"));
     }
-    const ids: string[] = [];
     const deduped: string[] = [];
     let added = 0;
-    replies.forEach((raw, bi) => {
+    replies.forEach((raw, r) => {
       const reply = parseEnqueueReply(raw);
       added += reply.added;
       deduped.push(...reply.deduped);
       let seq = reply.firstSeq;
-      for (const e of batches[bi] ?? []) ids.push(e.id === "" ? `#${seq++}` : e.id);
+      const [from, to] = ranges[r] as [number, number];
+      for (let i = from; i < to; i++) if (ids[i] === "") ids[i] = `#${seq++}`;
     });
     return { added, ids, deduped };
   }
 
-  private encodeItem(item: EnqueueItem, index: number): EnqueueEntry {
+  private async enqueueGenerated(k: TypeKeys, payloads: string[], ranges: [number, number][]): Promise<EnqueueResult> {
+    const n = payloads.length;
+    const first = (await this.client.incrby(k.seq, n)) - n + 1;
+    const ids = new Array<string>(n);
+    const entries = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const id = `#${first + i}`;
+      ids[i] = id;
+      entries[i] = `${id}\t${payloads[i]}`;
+    }
+    const multi = this.client.multi();
+    for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
+    multi.hincrby(k.stats, "enqueued", n);
+    execResults(await multi.exec(), "enqueue");
+    return { added: n, ids, deduped: [] };
+  }
+
+  private checkId(item: EnqueueItem, index: number): string {
     if (item === null || typeof item !== "object" || !("payload" in item)) {
-      throw new InvalidPayloadError(`item ${index}: expected {id?, payload}, got ${typeof item}`);
+      throw new InvalidPayloadError(
+        `item ${index}: expected {id?, payload}, got ${item === null ? "null" : typeof item}`,
+      );
     }
-    let id = "";
-    if (item.id !== undefined) {
-      if (typeof item.id !== "string" || !CALLER_ID.test(item.id)) {
-        throw new InvalidItemIdError(
-          `item ${index}: id ${JSON.stringify(item.id)} is not allowed: use 1 to 256 characters, not starting with '#' (reserved for generated ids)`,
-        );
-      }
-      id = item.id;
+    if (item.id === undefined) return "";
+    if (typeof item.id !== "string" || !CALLER_ID.test(item.id)) {
+      throw new InvalidItemIdError(
+        `item ${index}: id ${JSON.stringify(item.id)} is not allowed: use 1 to 256 characters without control characters, not starting with '#' (reserved for generated ids)`,
+      );
     }
+    return item.id;
+  }
+
+  private encodePayload(item: EnqueueItem, index: number): string {
     let payload: string | undefined;
     try {
       payload = JSON.stringify(item.payload);
@@ -252,7 +301,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
         `item ${index}: payload is ${Buffer.byteLength(payload)} bytes of JSON, more than maxPayloadBytes ${this.maxPayloadBytes}`,
       );
     }
-    return { id, payload };
+    return payload;
   }
 
   private async registerType(jobType: string): Promise<void> {
@@ -384,35 +433,22 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const res = await this.client
       .multi()
       .llen(k.pending)
-      .hlen(k.items)
       .zcard(k.delayed)
       .zcard(k.dead)
       .zcard(k.leases)
-      .hmget(k.stats, ...STAT_FIELDS)
+      .hmget(k.stats, "leased", ...STAT_FIELDS)
       .exec();
     const v = (res ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
     });
-    const [pending, total, delayed, dead, chunks] = v.slice(0, 5).map(Number) as number[];
-    const stats = (v[5] as (string | null)[]).map((s) => Number(s ?? 0));
+    const [pending = 0, delayed = 0, dead = 0, chunks = 0] = v.slice(0, 4).map(Number);
+    const [leased = 0, ...stats] = (v[4] as (string | null)[]).map((s) => Number(s ?? 0));
     const stat = Object.fromEntries(STAT_FIELDS.map((f, i) => [f, stats[i] ?? 0])) as Record<
       (typeof STAT_FIELDS)[number],
       number
     >;
-    const p = pending ?? 0;
-    const d = delayed ?? 0;
-    const x = dead ?? 0;
-    const t = total ?? 0;
-    return {
-      pending: p,
-      delayed: d,
-      dead: x,
-      chunks: chunks ?? 0,
-      total: t,
-      leased: Math.max(0, t - p - d - x),
-      ...stat,
-    };
+    return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
   }
 
   /** Dead items, newest first. */
@@ -435,21 +471,20 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       (await this.client
         .multi()
         .hmget(k.items, ...ids)
-        .hmget(k.attempts, ...ids)
-        .hmget(k.errors, ...ids)
+        .hmget(k.fails, ...ids)
         .exec()) ?? [];
-    const [payloads, attempts, errors] = res.map(([err, value]) => {
+    const [payloads, fails] = res.map(([err, value]) => {
       if (err) throw err;
       return value as (string | null)[];
-    }) as [(string | null)[], (string | null)[], (string | null)[]];
+    }) as [(string | null)[], (string | null)[]];
     return ids.map((id, i) => {
-      const rawErr = errors[i];
+      const rawFail = fails[i];
       let error: string | null = null;
-      if (rawErr) {
+      if (rawFail) {
         try {
-          error = (JSON.parse(rawErr) as { error: string }).error;
+          error = (JSON.parse(rawFail) as { error: string }).error;
         } catch {
-          error = rawErr;
+          error = rawFail;
         }
       }
       const p = payloads[i];
@@ -459,7 +494,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       } catch {
         payload = p;
       }
-      return { id, payload: payload as P, attempts: Number(attempts[i] ?? 0), error, diedAt: diedAt[i] ?? 0 };
+      return { id, payload: payload as P, attempts: attemptsOf(rawFail), error, diedAt: diedAt[i] ?? 0 };
     });
   }
 

@@ -29,25 +29,25 @@ export function assertPrefix(prefix: string): void {
 
 /** The keys of one job type's item queue. */
 export interface TypeKeys {
-  /** LIST of item ids waiting, FIFO (RPUSH / LPOP). */
+  /** LIST of entries `<id>\t<payload JSON>` waiting, FIFO (RPUSH / LPOP). */
   pending: string;
-  /** HASH item id -> payload (JSON text), for every item in any state. */
+  /** HASH item id -> payload JSON, for items waiting in `delayed` or lying in `dead`. */
   items: string;
-  /** HASH item id -> failed attempts so far (absent means 0). */
-  attempts: string;
-  /** HASH item id -> last error as JSON `{error, attempts, at}`. */
-  errors: string;
+  /** SET of caller-given ids of the items present in any state (dedupe). */
+  ids: string;
+  /** HASH item id -> JSON `{attempts, at, error}` of its failures so far (absent: never failed). */
+  fails: string;
   /** ZSET item id scored by the time (ms) it is due back in `pending`. */
   delayed: string;
   /** ZSET chunk id (owner) scored by its lease deadline (ms). */
   leases: string;
   /** ZSET dead item id scored by the time it died (ms). */
   dead: string;
-  /** HASH of lifetime counters: enqueued, deduped, acquired, acked, retried, dead, reclaimed. */
+  /** HASH: `leased` (items held by chunks now) and lifetime counters. */
   stats: string;
   /** STRING counter for generated item ids. */
   seq: string;
-  /** SET of the item ids one chunk holds. */
+  /** LIST of the entries one chunk holds. */
   chunk(owner: string): string;
   /** LIST of this type's worker history, newest first, capped. */
   history: string;
@@ -94,8 +94,8 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
       return {
         pending: `${base}:pending`,
         items: `${base}:items`,
-        attempts: `${base}:attempts`,
-        errors: `${base}:errors`,
+        ids: `${base}:ids`,
+        fails: `${base}:fails`,
         delayed: `${base}:delayed`,
         leases: `${base}:leases`,
         dead: `${base}:dead`,

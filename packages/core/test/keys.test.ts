@@ -17,19 +17,7 @@ describe("job type names and keys", () => {
 
   it("gives every key of a type the same hash tag", () => {
     const k = makeKeys("bj").type("email");
-    const all = [
-      k.pending,
-      k.items,
-      k.attempts,
-      k.errors,
-      k.delayed,
-      k.leases,
-      k.dead,
-      k.stats,
-      k.seq,
-      k.chunk("c1"),
-      k.history,
-    ];
+    const all = [k.pending, k.items, k.fails, k.delayed, k.leases, k.dead, k.stats, k.seq, k.chunk("c1"), k.history];
     for (const key of all) expect(key).toMatch(/^bj:\{email\}:/);
     expect(new Set(all).size).toBe(all.length);
   });

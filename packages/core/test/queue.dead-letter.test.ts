@@ -49,7 +49,7 @@ describe("dead letters", () => {
     expect(await t.queue.purgeDead("t")).toBe(2);
     const c = await t.queue.counts("t");
     expect(c).toMatchObject({ dead: 0, total: 1, pending: 1, purged: 3 });
-    expect(await t.client.hlen(t.keys.type("t").errors)).toBe(0);
+    expect(await t.client.hlen(t.keys.type("t").fails)).toBe(0);
     await t.close();
   });
 

@@ -67,6 +67,20 @@ describe("BatchQueue.enqueue", () => {
     await t.close();
   });
 
+  it("dedupes caller ids across the script calls of one large enqueue", async () => {
+    const t = testQueue({ enqueueBatch: 10 });
+    const items = Array.from({ length: 35 }, (_, i) => (i % 2 ? { payload: i } : { id: `k${i % 14}`, payload: i }));
+    const r = await t.queue.enqueue("t", items);
+    // ids k0..k12 (even i % 14) appear once each before repeating
+    const callerIds = items.filter((x) => "id" in x).map((x) => (x as { id: string }).id);
+    const unique = new Set(callerIds);
+    expect(r.added).toBe(items.length - (callerIds.length - unique.size));
+    expect(r.deduped.length).toBe(callerIds.length - unique.size);
+    expect(r.ids.filter((id) => id.startsWith("#"))).toHaveLength(17);
+    expect((await t.queue.counts("t")).pending).toBe(r.added);
+    await t.close();
+  });
+
   it("enqueues nothing when one payload is not JSON", async () => {
     const t = testQueue({ enqueueBatch: 2 });
     const circular: Record<string, unknown> = {};
@@ -102,6 +116,7 @@ describe("BatchQueue.enqueue", () => {
     await expect(t.queue.enqueue("t", [{ id: "#5", payload: 1 }])).rejects.toThrow(InvalidItemIdError);
     await expect(t.queue.enqueue("t", [{ id: "", payload: 1 }])).rejects.toThrow(/reserved for generated ids/);
     await expect(t.queue.enqueue("t", [{ id: "x".repeat(257), payload: 1 }])).rejects.toThrow(InvalidItemIdError);
+    await expect(t.queue.enqueue("t", [{ id: "a\tb", payload: 1 }])).rejects.toThrow(/without control characters/);
     await expect(t.queue.enqueue("t", [null as never])).rejects.toThrow(/item 0: expected \{id\?, payload\}/);
     await expect(t.queue.enqueue("t", "nope" as never)).rejects.toThrow(InvalidArgumentError);
     await expect(t.queue.enqueue("bad type", [{ payload: 1 }])).rejects.toThrow(InvalidJobTypeError);

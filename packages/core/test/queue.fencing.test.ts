@@ -17,7 +17,7 @@ describe("leases, reclaim and fencing", () => {
     expect(r).toEqual({ chunks: 1, retried: 2, dead: 0 });
     const again = await t.queue.acquire("t", { max: 2 });
     expect(again.items.map((i) => [i.id, i.attempts]).sort()).toEqual(b.items.map((i) => [i.id, 1]).sort());
-    const err = await t.client.hget(t.keys.type("t").errors, b.items[0]?.id as string);
+    const err = await t.client.hget(t.keys.type("t").fails, b.items[0]?.id as string);
     expect(JSON.parse(err as string).error).toBe("lease expired");
     await t.close();
   });

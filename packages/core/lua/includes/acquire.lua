@@ -1,62 +1,111 @@
--- Acquiring a chunk, shared by acquire and settle.
--- k: table of keys {pending, items, attempts, delayed, leases, stats}
+-- Chunks: acquiring one, and settling (ack / fail) the items it holds.
+-- A chunk is a LIST of entries under its own key plus its lease in `leases`.
+-- k: table of keys {pending, items, fails, delayed, dead, leases, stats, ids}
 
 -- Moves up to `limit` due delayed items to the back of pending.
 local function promoteDue(k, now, limit)
   local due = redis.call('ZRANGE', k.delayed, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
-  if #due > 0 then
-    sliced('ZREM', k.delayed, due, 1000)
-    sliced('RPUSH', k.pending, due, 1000)
+  if #due == 0 then return 0 end
+  local payloads = slicedGet('HMGET', k.items, due, 1000)
+  local entries = {}
+  for i = 1, #due do
+    if payloads[i] then entries[#entries + 1] = due[i] .. TAB .. payloads[i] end
   end
+  sliced('ZREM', k.delayed, due, 1000)
+  sliced('HDEL', k.items, due, 1000)
+  if #entries > 0 then sliced('RPUSH', k.pending, entries, 1000) end
   return #due
 end
 
--- Pops up to `max` pending ids and leases them to `owner` until now+leaseMs.
--- Returns {ids, payloads, attempts, deadline}; empty tables when none.
+-- Pops up to `max` pending entries into the chunk list of `owner`, leased
+-- until now+leaseMs. Returns {entries, fails records (empty when no item of
+-- the type has failed), leaseDeadlineMs}.
 local function acquireChunk(k, chunkKey, owner, max, leaseMs, now)
   promoteDue(k, now, math.max(max, 100))
-  local popped = redis.call('LPOP', k.pending, max)
-  if not popped then return {{}, {}, {}, 0} end
-  local found = slicedGet('HMGET', k.items, popped, 1000)
-  local ids, payloads = {}, {}
-  for i = 1, #popped do
-    -- an id without a payload was purged while pending: drop it
-    if found[i] then
-      ids[#ids + 1] = popped[i]
-      payloads[#payloads + 1] = found[i]
-    end
+  local entries = redis.call('LPOP', k.pending, max)
+  if not entries then return {{}, {}, 0} end
+  sliced('RPUSH', chunkKey, entries, 1000)
+  local fails = {}
+  if redis.call('EXISTS', k.fails) == 1 then
+    local ids = {}
+    for i = 1, #entries do ids[i] = entryId(entries[i]) end
+    fails = slicedGet('HMGET', k.fails, ids, 1000)
   end
-  if #ids == 0 then return {{}, {}, {}, 0} end
-  local attempts = slicedGet('HMGET', k.attempts, ids, 1000)
-  sliced('SADD', chunkKey, ids, 1000)
   local deadline = now + leaseMs
   redis.call('ZADD', k.leases, deadline, owner)
-  redis.call('HINCRBY', k.stats, 'acquired', #ids)
-  return {ids, payloads, attempts, deadline}
+  redis.call('HINCRBY', k.stats, 'acquired', #entries)
+  redis.call('HINCRBY', k.stats, 'leased', #entries)
+  return {entries, fails, deadline}
 end
 
--- Acks the ids `owner` still holds: removes them for good. Returns the ids
--- it did not hold (fenced: reclaimed, or never leased to this owner).
-local function ackHeld(k, chunkKey, ids)
-  if #ids == 0 then return 0, {} end
-  local held = slicedGet('SMISMEMBER', chunkKey, ids, 1000)
-  local mine, notHeld = {}, {}
+-- Forgets acked or purged ids: their failure records and dedupe entries.
+local function forgetIds(k, ids)
+  if #ids == 0 then return end
+  if redis.call('EXISTS', k.fails) == 1 then sliced('HDEL', k.fails, ids, 1000) end
+  local callers = {}
   for i = 1, #ids do
-    if held[i] == 1 then mine[#mine + 1] = ids[i] else notHeld[#notHeld + 1] = ids[i] end
+    if isCallerId(ids[i]) then callers[#callers + 1] = ids[i] end
   end
-  if #mine > 0 then
-    sliced('SREM', chunkKey, mine, 1000)
-    sliced('HDEL', k.items, mine, 1000)
-    sliced('HDEL', k.attempts, mine, 1000)
-    sliced('HDEL', k.errors, mine, 1000)
-    redis.call('HINCRBY', k.stats, 'acked', #mine)
-  end
-  return #mine, notHeld
+  if #callers > 0 then sliced('SREM', k.ids, callers, 1000) end
 end
 
--- Drops the chunk's lease once it holds nothing.
-local function dropLeaseIfEmpty(k, chunkKey, owner)
-  if redis.call('SCARD', chunkKey) == 0 then
-    redis.call('ZREM', k.leases, owner)
+-- The entries of a chunk and an index id -> position.
+local function loadChunk(chunkKey)
+  local entries = redis.call('LRANGE', chunkKey, 0, -1)
+  local index = {}
+  for i = 1, #entries do
+    local id = entryId(entries[i])
+    index[id] = i
   end
+  return entries, index
+end
+
+-- Acks `ackIds` and fails `failList` ({id, retry, delayMs, message} each)
+-- among the items chunk `owner` still holds; ids it does not hold change
+-- nothing and are returned (fencing). The chunk keeps what is left; an empty
+-- chunk loses its lease. Returns acked, retried, dead, notHeld ids.
+local function settleChunk(k, chunkKey, owner, ackIds, failList, policy, now)
+  local entries, index = loadChunk(chunkKey)
+  local taken, acked, notHeld = {}, {}, {}
+  for _, id in ipairs(ackIds) do
+    local i = index[id]
+    if i and not taken[i] then
+      taken[i] = true
+      acked[#acked + 1] = id
+    else
+      notHeld[#notHeld + 1] = id
+    end
+  end
+  local retried, dead = 0, 0
+  for _, f in ipairs(failList) do
+    local i = index[f[1]]
+    if i and not taken[i] then
+      taken[i] = true
+      local e = entries[i]
+      local tab = string.find(e, TAB, 1, true)
+      if failItem(k, policy, now, f[1], e, tab, f[2], f[3], f[4]) then dead = dead + 1 else retried = retried + 1 end
+    else
+      notHeld[#notHeld + 1] = f[1]
+    end
+  end
+  local n = #acked + retried + dead
+  if n > 0 then
+    redis.call('DEL', chunkKey)
+    if n == #entries then
+      redis.call('ZREM', k.leases, owner)
+    else
+      local rest = {}
+      for i = 1, #entries do
+        if not taken[i] then rest[#rest + 1] = entries[i] end
+      end
+      sliced('RPUSH', chunkKey, rest, 1000)
+    end
+    redis.call('HINCRBY', k.stats, 'leased', -n)
+  end
+  if #acked > 0 then
+    forgetIds(k, acked)
+    redis.call('HINCRBY', k.stats, 'acked', #acked)
+  end
+  countFailures(k, retried, dead)
+  return #acked, retried, dead, notHeld
 end

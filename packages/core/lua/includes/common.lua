@@ -19,8 +19,8 @@ local function sliced(cmd, key, list, step)
   end
 end
 
--- Like `sliced`, for commands that return one value per argument (HMGET,
--- SMISMEMBER); returns the concatenated replies.
+-- Like `sliced`, for commands that return one value per argument (HMGET);
+-- returns the concatenated replies.
 local function slicedGet(cmd, key, list, step)
   local out = {}
   local n = #list
@@ -30,4 +30,19 @@ local function slicedGet(cmd, key, list, step)
     for x = 1, #part do out[#out + 1] = part[x] end
   end
   return out
+end
+
+-- An entry of `pending` or of a chunk list is `<id>\t<payload JSON>`; ids
+-- contain no control characters and JSON text has no raw tab.
+local TAB = '\t'
+
+local function entryId(e)
+  local tab = string.find(e, TAB, 1, true)
+  return string.sub(e, 1, tab - 1), tab
+end
+
+-- Generated ids start with '#'; others were given by the caller and are in
+-- the dedupe set `ids` while the item exists.
+local function isCallerId(id)
+  return string.byte(id, 1) ~= 35
 end

@@ -45,29 +45,43 @@ export interface RawChunk {
   leaseDeadline: number;
 }
 
-function toChunk(reply: unknown): RawChunk {
-  const [ids, payloads, attempts, deadline] = reply as [string[], string[], (string | null)[], number];
-  return { ids, payloads, attempts: attempts.map((a) => (a ? Number(a) : 0)), leaseDeadline: Number(deadline) };
+/** Attempts recorded in a `fails` entry (`{"attempts":n,...}`), 0 when absent. */
+export function attemptsOf(entry: string | null | undefined): number {
+  if (!entry) return 0;
+  const m = /^\{"attempts":(\d+)/.exec(entry);
+  return m ? Number(m[1]) : 0;
 }
 
-export interface EnqueueEntry {
-  /** '' to generate an id. */
-  id: string;
-  payload: string;
+/** Splits the entries (`<id>\t<payload>`) of a chunk reply. */
+function toChunk(reply: unknown): RawChunk {
+  const [entries, fails, deadline] = reply as [string[], (string | null)[], number];
+  const n = entries.length;
+  const ids = new Array<string>(n);
+  const payloads = new Array<string>(n);
+  const attempts = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as string;
+    const tab = e.indexOf("\t");
+    ids[i] = e.slice(0, tab);
+    payloads[i] = e.slice(tab + 1);
+    attempts[i] = attemptsOf(fails[i]);
+  }
+  return { ids, payloads, attempts, leaseDeadline: Number(deadline) };
 }
 
 export function enqueueKeys(k: TypeKeys): string[] {
-  return [k.items, k.pending, k.seq, k.stats];
+  return [k.pending, k.ids, k.seq, k.stats];
 }
 
-export function enqueueArgs(entries: EnqueueEntry[]): Arg[] {
+/** ARGV of one enqueue script call: the count of ids to generate, then pairs of id ('' = generate) and payload. */
+export function enqueueArgs(ids: string[], payloads: string[], from: number, to: number): Arg[] {
+  const args: Arg[] = [0];
   let autos = 0;
-  const args: Arg[] = [entries.length, 0];
-  for (const e of entries) {
-    if (e.id === "") autos++;
-    args.push(e.id, e.payload);
+  for (let i = from; i < to; i++) {
+    if (ids[i] === "") autos++;
+    args.push(ids[i] as string, payloads[i] as string);
   }
-  args[1] = autos;
+  args[0] = autos;
   return args;
 }
 
@@ -89,7 +103,7 @@ export async function acquireScript(
   max: number,
   leaseMs: number,
 ): Promise<RawChunk> {
-  const keys = [k.pending, k.items, k.attempts, k.delayed, k.leases, k.stats, k.chunk(owner)];
+  const keys = [k.pending, k.items, k.fails, k.delayed, k.leases, k.stats, k.chunk(owner)];
   return toChunk(await runScript(client, "acquire", keys, [owner, max, leaseMs]));
 }
 
@@ -99,7 +113,7 @@ export async function ackScript(
   owner: string,
   ids: string[],
 ): Promise<{ acked: number; notHeld: string[] }> {
-  const keys = [k.items, k.attempts, k.errors, k.leases, k.stats, k.chunk(owner)];
+  const keys = [k.fails, k.leases, k.stats, k.ids, k.chunk(owner)];
   const [acked, notHeld] = (await runScript(client, "ack", keys, [owner, ...ids])) as [number, string[]];
   return { acked, notHeld };
 }
@@ -119,7 +133,7 @@ export async function releaseScript(
   policy: RetryPolicy,
   fail: FailOptions,
 ): Promise<{ retried: number; dead: number; notHeld: string[] }> {
-  const keys = [k.pending, k.attempts, k.errors, k.delayed, k.dead, k.leases, k.stats, k.chunk(owner)];
+  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats, k.chunk(owner)];
   const args = [owner, ...policyArgs(policy), fail.retry ? 1 : 0, fail.delayMs, fail.error, ...ids];
   const [retried, dead, notHeld] = (await runScript(client, "release", keys, args)) as [number, number, string[]];
   return { retried, dead, notHeld };
@@ -150,12 +164,12 @@ export async function settleScript(
   const keys = [
     k.pending,
     k.items,
-    k.attempts,
-    k.errors,
+    k.fails,
     k.delayed,
     k.dead,
     k.leases,
     k.stats,
+    k.ids,
     k.chunk(owner),
     k.chunk(nextOwner),
   ];
@@ -200,7 +214,7 @@ export async function reclaimScript(
   message: string,
   owners: string[],
 ): Promise<{ chunks: number; retried: number; dead: number; more: boolean }> {
-  const keys = [k.pending, k.attempts, k.errors, k.delayed, k.dead, k.leases, k.stats];
+  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats];
   const chunkPrefix = k.chunk("");
   const args = [...policyArgs(policy), limit, chunkPrefix, message, ...owners];
   const [chunks, retried, dead, more] = (await runScript(client, "reclaim", keys, args)) as number[];
@@ -216,8 +230,8 @@ export async function deadScript(
 ): Promise<{ count: number; more: boolean }> {
   const keys =
     action === "dead-retry"
-      ? [k.pending, k.attempts, k.errors, k.dead, k.stats]
-      : [k.items, k.attempts, k.errors, k.dead, k.stats];
+      ? [k.pending, k.items, k.fails, k.dead, k.stats]
+      : [k.items, k.fails, k.dead, k.stats, k.ids];
   const [count, more] = (await runScript(client, action, keys, [limit, ...ids])) as number[];
   return { count: count ?? 0, more: more === 1 };
 }

@@ -12,7 +12,7 @@ import { VERSION } from "../version.js";
 export const SCRIPT_KEYS = {
   enqueue: 4,
   acquire: 7,
-  ack: 6,
+  ack: 5,
   release: 8,
   settle: 10,
   extend: 2,
@@ -47,15 +47,23 @@ export function commandName(name: ScriptName): string {
 
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
+const bound = new WeakMap<RedisClient, Map<ScriptName, ScriptCall>>();
+
 /** Returns the registered command of `name` on `client`, registering it once. */
 export function scriptCommand(client: RedisClient, name: ScriptName): ScriptCall {
-  const cmd = commandName(name);
-  // ioredis adds defined commands as methods named by the command; it has no typed lookup.
-  const table = client as unknown as Record<string, ScriptCall | undefined>;
-  let fn = table[cmd];
-  if (!fn) {
-    client.defineCommand(cmd, { numberOfKeys: SCRIPT_KEYS[name], lua: scriptSource(name) });
-    fn = table[cmd] as ScriptCall;
+  let byName = bound.get(client);
+  if (!byName) {
+    byName = new Map();
+    bound.set(client, byName);
   }
-  return fn.bind(client);
+  let fn = byName.get(name);
+  if (!fn) {
+    const cmd = commandName(name);
+    // ioredis adds defined commands as methods named by the command; it has no typed lookup.
+    const table = client as unknown as Record<string, ScriptCall | undefined>;
+    if (!table[cmd]) client.defineCommand(cmd, { numberOfKeys: SCRIPT_KEYS[name], lua: scriptSource(name) });
+    fn = (table[cmd] as ScriptCall).bind(client);
+    byName.set(name, fn);
+  }
+  return fn;
 }

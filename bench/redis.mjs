@@ -1,0 +1,62 @@
+// The Redis a benchmark runs on: REDIS_URL when set, else a private
+// redis-server from PATH on a free port (persistence off), stopped at the end.
+import { execFileSync, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function benchRedis() {
+  if (process.env.REDIS_URL) return { url: process.env.REDIS_URL, stop: async () => {} };
+  try {
+    execFileSync("redis-server", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("the benchmark needs redis-server on PATH or REDIS_URL");
+  }
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--save", "", "--appendonly", "no"], {
+    stdio: "ignore",
+  });
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    const c = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    c.on("error", () => {});
+    try {
+      await c.connect();
+      await c.ping();
+      c.disconnect();
+      break;
+    } catch (err) {
+      c.disconnect();
+      if (i > 200) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+export async function usedMemory(client) {
+  const info = await client.info("memory");
+  return Number(/used_memory:(\d+)/.exec(info)[1]);
+}
+
+export function fmt(n) {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+export function ratio(a, b) {
+  return `${(a / b).toFixed(1)}×`;
+}
