@@ -35,10 +35,7 @@ for _, owner in ipairs(owners) do
   redis.call('DEL', chunkKey)
   if redis.call('ZREM', k.leases, owner) == 1 or #entries > 0 then chunks = chunks + 1 end
 end
-if items > 0 then
-  redis.call('HINCRBY', k.stats, 'leased', -items)
-  redis.call('HINCRBY', k.stats, 'reclaimed', items)
-end
+if items > 0 then redis.call('HINCRBY', k.stats, 'reclaimed', items) end
 countFailures(k, retried, dead)
 local more = 0
 if #ARGV < 8 and #redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1) > 0 then more = 1 end

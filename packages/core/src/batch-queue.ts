@@ -436,18 +436,20 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       .zcard(k.delayed)
       .zcard(k.dead)
       .zcard(k.leases)
-      .hmget(k.stats, "leased", ...STAT_FIELDS)
+      .hmget(k.stats, ...STAT_FIELDS)
       .exec();
     const v = (res ?? []).map(([err, value]) => {
       if (err) throw err;
       return value;
     });
     const [pending = 0, delayed = 0, dead = 0, chunks = 0] = v.slice(0, 4).map(Number);
-    const [leased = 0, ...stats] = (v[4] as (string | null)[]).map((s) => Number(s ?? 0));
+    const stats = (v[4] as (string | null)[]).map((s) => Number(s ?? 0));
     const stat = Object.fromEntries(STAT_FIELDS.map((f, i) => [f, stats[i] ?? 0])) as Record<
       (typeof STAT_FIELDS)[number],
       number
     >;
+    // every item a chunk took either is still held, or was acked, retried or died
+    const leased = Math.max(0, stat.acquired - stat.acked - stat.retried - stat.died);
     return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
   }
 

@@ -43,7 +43,7 @@ export interface TypeKeys {
   leases: string;
   /** ZSET dead item id scored by the time it died (ms). */
   dead: string;
-  /** HASH: `leased` (items held by chunks now) and lifetime counters. */
+  /** HASH of lifetime counters; leased = acquired - acked - retried - died. */
   stats: string;
   /** STRING counter for generated item ids. */
   seq: string;

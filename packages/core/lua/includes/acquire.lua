@@ -34,7 +34,6 @@ local function acquireChunk(k, chunkKey, owner, max, leaseMs, now)
   local deadline = now + leaseMs
   redis.call('ZADD', k.leases, deadline, owner)
   redis.call('HINCRBY', k.stats, 'acquired', #entries)
-  redis.call('HINCRBY', k.stats, 'leased', #entries)
   return {entries, fails, deadline}
 end
 
@@ -100,7 +99,6 @@ local function settleChunk(k, chunkKey, owner, ackIds, failList, policy, now)
       end
       sliced('RPUSH', chunkKey, rest, 1000)
     end
-    redis.call('HINCRBY', k.stats, 'leased', -n)
   end
   if #acked > 0 then
     forgetIds(k, acked)
