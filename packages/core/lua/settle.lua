@@ -5,12 +5,13 @@
 -- KEYS[1] pending  KEYS[2] items   KEYS[3] fails   KEYS[4] delayed
 -- KEYS[5] dead     KEYS[6] leases  KEYS[7] stats   KEYS[8] ids
 -- KEYS[9] chunk list of `owner`    KEYS[10] chunk list of `nextOwner`
+-- KEYS[11] stop tokens of the type
 -- ARGV[1] owner  ARGV[2] nextOwner  ARGV[3] nextMax (0 = do not acquire)  ARGV[4] leaseMs
 -- ARGV[5..8] policy: maxAttempts, backoff kind, backoff ms, backoff max ms
 -- ARGV[9] nAck  ARGV[10] nFail, then nAck ids, then nFail quads:
 --   id, retry (1/0), delayMs (-1 = backoff), error message
--- Returns {acked, retried, dead, notHeldIds, nextChunk} where nextChunk is
--- {entries, fails records, leaseDeadlineMs}.
+-- Returns {acked, retried, dead, notHeldIds, nextChunk, stopped} where
+-- nextChunk is {entries, fails records, leaseDeadlineMs}.
 
 local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
   dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], ids = KEYS[8]}
@@ -38,8 +39,14 @@ if nAck + nFail > 0 then
   acked, retried, dead, notHeld = settleChunk(k, KEYS[9], ARGV[1], ackIds, failList, policy, now)
 end
 
-local nextChunk = {{}, {}, 0}
+local nextChunk, stopped = {{}, {}, 0}, 0
 if nextMax > 0 then
-  nextChunk = acquireChunk(k, KEYS[10], ARGV[2], nextMax, leaseMs, now)
+  local tokens = tonumber(redis.call('GET', KEYS[11]) or '0')
+  if tokens > 0 then
+    redis.call('DECR', KEYS[11])
+    stopped = 1
+  else
+    nextChunk = acquireChunk(k, KEYS[10], ARGV[2], nextMax, leaseMs, now)
+  end
 end
-return {acked, retried, dead, notHeld, nextChunk}
+return {acked, retried, dead, notHeld, nextChunk, stopped}

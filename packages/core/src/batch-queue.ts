@@ -38,8 +38,10 @@ import {
   parseEnqueueReply,
   type RawChunk,
   type RetryPolicy,
+  readChunkScript,
   reclaimScript,
   releaseScript,
+  returnChunkScript,
   runScript,
   type SettleFailure,
   settleScript,
@@ -83,6 +85,7 @@ export interface QueueCounts {
   acked: number;
   retried: number;
   died: number;
+  returned: number;
   reclaimed: number;
   revived: number;
   purged: number;
@@ -117,6 +120,8 @@ export interface SettleResult {
   notHeld: string[];
   /** The next chunk, when one was asked for and items were pending. */
   next: Batch | null;
+  /** A next chunk was asked for, but a stop token was taken instead (scale down). */
+  stopped: boolean;
 }
 
 export interface ExtendResult {
@@ -136,6 +141,7 @@ const STAT_FIELDS = [
   "acked",
   "retried",
   "died",
+  "returned",
   "reclaimed",
   "revived",
   "purged",
@@ -387,7 +393,38 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     );
     const nextBatch =
       nextArgs && raw.next.ids.length > 0 ? await this.toBatch(jobType, k, nextArgs.owner, raw.next) : null;
-    return { acked: raw.acked, retried: raw.retried, dead: raw.dead, notHeld: raw.notHeld, next: nextBatch };
+    return {
+      acked: raw.acked,
+      retried: raw.retried,
+      dead: raw.dead,
+      notHeld: raw.notHeld,
+      next: nextBatch,
+      stopped: raw.stopped,
+    };
+  }
+
+  /** What prepared chunk `owner` holds (a dispatched worker's first chunk); null when its lease is gone. */
+  async readChunk<P = unknown>(jobType: string, owner: string): Promise<Batch<P> | null> {
+    const k = this.keys.type(jobType);
+    const raw = await readChunkScript(this.client, k, owner);
+    if (raw.leaseDeadline === 0) return null;
+    return this.toBatch<P>(jobType, k, owner, raw);
+  }
+
+  /** Puts a chunk's items back at the head of pending without counting an attempt. */
+  async returnChunk(jobType: string, owner: string): Promise<number> {
+    return returnChunkScript(this.client, this.keys.type(jobType), owner);
+  }
+
+  /** Sets the stop tokens of a type: that many workers stop after their current chunk. */
+  async setStopTokens(jobType: string, count: number): Promise<void> {
+    const k = this.keys.type(jobType);
+    if (count > 0) await this.client.set(k.stop, count);
+    else await this.client.del(k.stop);
+  }
+
+  async stopTokens(jobType: string): Promise<number> {
+    return Number((await this.client.get(this.keys.type(jobType).stop)) ?? 0);
   }
 
   /** Renews the lease of chunk `owner` while it still holds any of `ids`. */
@@ -448,8 +485,8 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       (typeof STAT_FIELDS)[number],
       number
     >;
-    // every item a chunk took either is still held, or was acked, retried or died
-    const leased = Math.max(0, stat.acquired - stat.acked - stat.retried - stat.died);
+    // every item a chunk took is still held, or was acked, retried, died or returned
+    const leased = Math.max(0, stat.acquired - stat.acked - stat.retried - stat.died - stat.returned);
     return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
   }
 

@@ -38,6 +38,20 @@ export {
   type WorkerConfig,
 } from "./config/schema.js";
 export {
+  DISPATCH_JOB_NAME,
+  type DispatchMessage,
+  parseDispatchMessage,
+  sanitizeHostId,
+} from "./control/dispatch.js";
+export {
+  type HostInfo,
+  type HostLoad,
+  HostRegistry,
+  type LiveHost,
+  runningTotal,
+  serves,
+} from "./control/hosts.js";
+export {
   BatchjobError,
   type ConfigIssue,
   ErrorCode,

@@ -51,6 +51,8 @@ export interface TypeKeys {
   chunk(owner: string): string;
   /** LIST of this type's worker history, newest first, capped. */
   history: string;
+  /** STRING: stop tokens; a worker that takes one stops after its chunk (scale down). */
+  stop: string;
 }
 
 export interface Keys {
@@ -62,10 +64,10 @@ export interface Keys {
   workers: string;
   /** LIST of every worker history entry, newest first, capped. */
   history: string;
-  /** HASH host id -> JSON `HostInfo`; liveness is `hostAlive(id)`. */
-  hosts: string;
-  /** STRING with a TTL: present while host `id` is alive. */
-  hostAlive(hostId: string): string;
+  /** ZSET host id scored by its last heartbeat (ms, Redis clock). */
+  hostBeats: string;
+  /** HASH host id -> JSON `HostInfo` of its last heartbeat. */
+  hostInfo: string;
   /** STRING holding the leader manager's id, with a TTL. */
   leader: string;
   /** STRING: JSON of the effective configuration the leader published. */
@@ -74,11 +76,9 @@ export interface Keys {
   decisions: string;
   /** STRING: JSON of the current load level and the metrics behind it. */
   load: string;
-  /** HASH job type -> number of workers asked to stop after their chunk. */
-  stops: string;
   /** HASH job type -> last start time (ms, Redis clock). */
   lastStart: string;
-  /** The BullMQ prefix (hash-tagged, so cluster safe) of dispatch inboxes. */
+  /** The BullMQ prefix of dispatch inboxes (hash-tagged: one cluster slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
   inbox(hostId: string): string;
@@ -103,20 +103,20 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         seq: `${base}:seq`,
         chunk: (owner: string) => `${base}:chunk:${owner}`,
         history: `${base}:history`,
+        stop: `${base}:stop`,
       };
     },
     types: `${prefix}:types`,
     workers: `${prefix}:workers`,
     history: `${prefix}:history`,
-    hosts: `${prefix}:hosts`,
-    hostAlive: (hostId: string) => `${prefix}:host:${hostId}:alive`,
+    hostBeats: `${prefix}:{hosts}:beats`,
+    hostInfo: `${prefix}:{hosts}:info`,
     leader: `${prefix}:leader`,
     config: `${prefix}:config`,
     decisions: `${prefix}:decisions`,
     load: `${prefix}:load`,
-    stops: `${prefix}:stops`,
     lastStart: `${prefix}:last-start`,
-    bullPrefix: `${prefix}:bull`,
+    bullPrefix: `{${prefix}:bull}`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };
 }

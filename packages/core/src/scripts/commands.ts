@@ -149,6 +149,8 @@ export interface RawSettleReply {
   dead: number;
   notHeld: string[];
   next: RawChunk;
+  /** A stop token was taken instead of a next chunk. */
+  stopped: boolean;
 }
 
 export async function settleScript(
@@ -172,6 +174,7 @@ export async function settleScript(
     k.ids,
     k.chunk(owner),
     k.chunk(nextOwner),
+    k.stop,
   ];
   const args: Arg[] = [
     owner,
@@ -184,14 +187,15 @@ export async function settleScript(
   ];
   for (const id of ack) args.push(id);
   for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error);
-  const [acked, retried, dead, notHeld, chunk] = (await runScript(client, "settle", keys, args)) as [
+  const [acked, retried, dead, notHeld, chunk, stopped] = (await runScript(client, "settle", keys, args)) as [
     number,
     number,
     number,
     string[],
     unknown,
+    number,
   ];
-  return { acked, retried, dead, notHeld, next: toChunk(chunk) };
+  return { acked, retried, dead, notHeld, next: toChunk(chunk), stopped: stopped === 1 };
 }
 
 export async function extendScript(
@@ -234,4 +238,16 @@ export async function deadScript(
       : [k.items, k.fails, k.dead, k.stats, k.ids];
   const [count, more] = (await runScript(client, action, keys, [limit, ...ids])) as number[];
   return { count: count ?? 0, more: more === 1 };
+}
+
+export async function readChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<RawChunk> {
+  return toChunk(await runScript(client, "read-chunk", [k.chunk(owner), k.leases, k.fails], [owner]));
+}
+
+export async function returnChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<number> {
+  return Number(await runScript(client, "return-chunk", [k.pending, k.leases, k.stats, k.chunk(owner)], [owner]));
+}
+
+export async function heartbeatScript(client: RedisClient, beats: string, info: string, hostId: string, json: string) {
+  return Number(await runScript(client, "heartbeat", [beats, info], [hostId, json]));
 }

@@ -14,11 +14,14 @@ export const SCRIPT_KEYS = {
   acquire: 7,
   ack: 5,
   release: 8,
-  settle: 10,
+  settle: 11,
   extend: 2,
   reclaim: 7,
   "dead-retry": 5,
   "dead-purge": 5,
+  "read-chunk": 3,
+  "return-chunk": 4,
+  heartbeat: 2,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_KEYS;

@@ -1,0 +1,94 @@
+/**
+ * The host registry: each worker daemon's heartbeat (what it runs, its slots
+ * and load) in one ZSET scored by the Redis time of the beat plus a HASH of
+ * the last HostInfo. A host whose last beat is older than the TTL is dead.
+ */
+import type { Keys } from "../keys.js";
+import type { RedisClient } from "../redis.js";
+import { heartbeatScript } from "../scripts/commands.js";
+
+/** Load metrics a host reports with each heartbeat. */
+export interface HostLoad {
+  /** 1-minute load average divided by the number of cores. */
+  loadAvg: number;
+  /** CPU busy share, 0..1, sampled with os-utils. */
+  cpu: number;
+  freeMemBytes: number;
+  totalMemBytes: number;
+}
+
+export interface HostInfo {
+  id: string;
+  hostname: string;
+  pid: number;
+  /** Most workers at once. */
+  slots: number;
+  /** Running workers per job type. */
+  running: Record<string, number>;
+  /** Job types it serves; null: every type. */
+  jobTypes: string[] | null;
+  load: HostLoad;
+  version: string;
+  startedAt: string;
+  /** Draining for shutdown: takes no new work. */
+  draining: boolean;
+}
+
+export interface LiveHost extends HostInfo {
+  /** Time of the last beat (ms, Redis clock). */
+  beatAt: number;
+  /** Age of the last beat in ms. */
+  beatAgeMs: number;
+}
+
+/** Workers a host runs now, all types together. */
+export function runningTotal(host: Pick<HostInfo, "running">): number {
+  let n = 0;
+  for (const v of Object.values(host.running)) n += v;
+  return n;
+}
+
+export function serves(host: Pick<HostInfo, "jobTypes">, jobType: string): boolean {
+  return host.jobTypes === null || host.jobTypes.includes(jobType);
+}
+
+export class HostRegistry {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  /** Records a heartbeat; returns its time (ms, Redis clock). */
+  async beat(info: HostInfo): Promise<number> {
+    return heartbeatScript(this.client, this.keys.hostBeats, this.keys.hostInfo, info.id, JSON.stringify(info));
+  }
+
+  /** Hosts alive within `ttlMs`, and the ids of those whose beat is older (dead). */
+  async list(ttlMs: number): Promise<{ now: number; alive: LiveHost[]; dead: string[] }> {
+    const [sec, usec] = await this.client.time();
+    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+    const flat = await this.client.zrange(this.keys.hostBeats, "0", "-1", "WITHSCORES");
+    const ids: string[] = [];
+    const beats: number[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      ids.push(flat[i] as string);
+      beats.push(Number(flat[i + 1]));
+    }
+    if (ids.length === 0) return { now, alive: [], dead: [] };
+    const infos = await this.client.hmget(this.keys.hostInfo, ...ids);
+    const alive: LiveHost[] = [];
+    const dead: string[] = [];
+    ids.forEach((id, i) => {
+      const beatAt = beats[i] ?? 0;
+      const raw = infos[i];
+      if (now - beatAt > ttlMs || !raw) dead.push(id);
+      else alive.push({ ...(JSON.parse(raw) as HostInfo), beatAt, beatAgeMs: now - beatAt });
+    });
+    return { now, alive, dead };
+  }
+
+  /** Forgets a host (it stopped, or the reaper handled its death). */
+  async remove(hostId: string): Promise<void> {
+    await this.client.multi().zrem(this.keys.hostBeats, hostId).hdel(this.keys.hostInfo, hostId).exec();
+  }
+}
