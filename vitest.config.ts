@@ -8,6 +8,8 @@ export default defineConfig({
   resolve: {
     alias: {
       "@batchjob/core": src("core"),
+      "@batchjob/worker": src("worker"),
+      "@batchjob/manager": src("manager"),
     },
   },
   test: {

@@ -86,7 +86,7 @@ export type {
   Releaser,
 } from "./queue-contracts.js";
 export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
-export type { RetryPolicy } from "./scripts/commands.js";
+export { leaderReleaseScript, leaderRenewScript, type RetryPolicy } from "./scripts/commands.js";
 export { LUA_DIR, SCRIPT_KEYS, type ScriptName, scriptSource } from "./scripts/loader.js";
 export {
   EXIT_REASONS,

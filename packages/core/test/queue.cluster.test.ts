@@ -85,10 +85,11 @@ describe("on a 3-master Redis Cluster", () => {
       itemsFailed: 0,
       itemsRetried: 0,
     };
-    await list.put({ ...base, currentChunkId: null, updatedAt: base.createdAt });
+    await list.put({ ...base, firstChunkId: "c", currentChunkId: null, updatedAt: base.createdAt });
     expect(await list.remove("w1")).toBe(true);
     await history.add({
       ...base,
+      firstChunkId: "c",
       finishedAt: base.createdAt,
       durationMs: 1,
       exitReason: "drained",

@@ -251,3 +251,12 @@ export async function returnChunkScript(client: RedisClient, k: TypeKeys, owner:
 export async function heartbeatScript(client: RedisClient, beats: string, info: string, hostId: string, json: string) {
   return Number(await runScript(client, "heartbeat", [beats, info], [hostId, json]));
 }
+
+/** Renews the leader lease while `id` holds it; false when it does not. */
+export async function leaderRenewScript(client: RedisClient, key: string, id: string, leaseMs: number) {
+  return Number(await runScript(client, "leader-renew", [key], [id, leaseMs])) === 1;
+}
+
+export async function leaderReleaseScript(client: RedisClient, key: string, id: string) {
+  return Number(await runScript(client, "leader-release", [key], [id])) === 1;
+}

@@ -22,6 +22,8 @@ export const SCRIPT_KEYS = {
   "read-chunk": 3,
   "return-chunk": 4,
   heartbeat: 2,
+  "leader-renew": 1,
+  "leader-release": 1,
 } as const;
 
 export type ScriptName = keyof typeof SCRIPT_KEYS;

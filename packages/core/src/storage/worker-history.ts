@@ -80,6 +80,7 @@ export class RedisWorkerHistory implements WorkerHistoryStorage {
     const key = filter.jobType ? this.keys.type(filter.jobType).history : this.keys.history;
     const offset = filter.offset ?? 0;
     const limit = filter.limit ?? 50;
+    if (limit <= 0) return [];
     const raw = await this.client.lrange(key, offset, offset + limit - 1);
     return raw.map((r) => JSON.parse(r) as WorkerHistoryItem);
   }

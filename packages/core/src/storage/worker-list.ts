@@ -15,6 +15,8 @@ export interface WorkerListItem {
   pid: number;
   /** Launcher kind: inline, fork, spawn, http. */
   launcher: string;
+  /** The chunk it was dispatched with (the manager matches dispatches to workers by it). */
+  firstChunkId: string;
   /** Chunk being worked, null between chunks. */
   currentChunkId: string | null;
   currentChunkSize: number;

@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+/**
+ * The `batchjob` command: finds the subcommand (one or two words), parses its
+ * flags strictly, runs it, and maps errors to exit codes: 2 for usage errors
+ * (unknown command, bad flag), 1 for anything else, with one clear message.
+ */
+import { BatchjobError, ErrorCode } from "@batchjob/core";
+import { parseFlags } from "./args.js";
+import type { Command, Io } from "./command.js";
+import { commands } from "./commands/index.js";
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return `Usage: batchjob <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Run 'batchjob <command> --help' for a command's options.`;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [first, second] = argv;
+  if (!first || first === "--help" || first === "-h" || first === "help") {
+    io.out(overview());
+    return first ? 0 : 2;
+  }
+  const two = commands.find((c) => c.name === `${first} ${second}`);
+  const cmd: Command | undefined = two ?? commands.find((c) => c.name === first);
+  if (!cmd) {
+    const group = commands.filter((c) => c.name.startsWith(`${first} `));
+    if (group.length > 0) {
+      io.err(
+        `batchjob ${first}: ${second ? `unknown subcommand "${second}"` : "missing subcommand"}; use one of: ${group.map((c) => c.name.split(" ")[1]).join(", ")}`,
+      );
+      return 2;
+    }
+    io.err(`batchjob: unknown command "${first}"\n\n${overview()}`);
+    return 2;
+  }
+  const rest = argv.slice(cmd.name.split(" ").length);
+  try {
+    const parsed = parseFlags(rest, cmd.flags, cmd.maxPositionals);
+    if (parsed.values.help) {
+      io.out(cmd.help);
+      return 0;
+    }
+    return await cmd.run(parsed, io);
+  } catch (err) {
+    if (err instanceof BatchjobError && err.code === ErrorCode.USAGE) {
+      io.err(`batchjob ${cmd.name}: ${err.message}\nRun 'batchjob ${cmd.name} --help' for usage.`);
+      return 2;
+    }
+    if (err instanceof BatchjobError) {
+      io.err(`batchjob ${cmd.name}: ${err.message}`);
+      return 1;
+    }
+    io.err(`batchjob ${cmd.name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return 1;
+  }
+}
+
+const io: Io = {
+  out: (s) => process.stdout.write(`${s}\n`),
+  err: (s) => process.stderr.write(`${s}\n`),
+  env: process.env,
+  cwd: process.cwd(),
+  stdin: process.stdin,
+};
+
+main(process.argv.slice(2), io).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err) => {
+    process.stderr.write(`batchjob: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

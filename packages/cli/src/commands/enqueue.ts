@@ -1,0 +1,83 @@
+/** `batchjob enqueue TYPE`: items from a JSON-lines file or stdin, in bulk, all or nothing. */
+import { createReadStream } from "node:fs";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { assertJobTypeName, type EnqueueItem, UsageError } from "@batchjob/core";
+import { bool, str } from "../args.js";
+import type { Command } from "../command.js";
+import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
+
+export const enqueueCommand: Command = {
+  name: "enqueue",
+  summary: "enqueue items from a JSON-lines file or stdin (one payload per line)",
+  help: `Usage: batchjob enqueue TYPE [--file FILE] [options]
+
+Reads JSON lines (one item per line; blank lines are skipped) and enqueues
+them to job type TYPE in one all-or-nothing call: a line that is not JSON, or
+a payload that is too large, is reported with its line number and nothing is
+enqueued. Prints how many items were enqueued (and how many were deduped).
+
+Options:
+  --file FILE          read from FILE (default: stdin)
+  --with-ids           each line is {"id": "...", "payload": ...}; ids dedupe
+${CONNECT_HELP}
+  -h, --help           this help
+
+Examples:
+  printf '{"user":1}\\n{"user":2}\\n' | batchjob enqueue emails
+  batchjob enqueue resize --file items.jsonl --with-ids`,
+  flags: { ...CONNECT_FLAGS, file: { type: "string" }, "with-ids": { type: "boolean" } },
+  maxPositionals: 1,
+  async run(p, io) {
+    const type = p.positionals[0];
+    if (!type) throw new UsageError("name the job type: batchjob enqueue TYPE");
+    try {
+      assertJobTypeName(type);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const file = str(p, "file");
+    const withIds = bool(p, "with-ids");
+    const input = file ? createReadStream(resolve(io.cwd, file)) : io.stdin;
+    const items: EnqueueItem[] = [];
+    let lineNo = 0;
+    const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
+    try {
+      for await (const line of lines) {
+        lineNo++;
+        if (line.trim() === "") continue;
+        let value: unknown;
+        try {
+          value = JSON.parse(line);
+        } catch (err) {
+          throw new UsageError(`line ${lineNo} is not JSON (${(err as Error).message}); nothing was enqueued`);
+        }
+        if (withIds) {
+          const v = value as { id?: unknown; payload?: unknown } | null;
+          if (!v || typeof v !== "object" || !("payload" in v) || (v.id !== undefined && typeof v.id !== "string")) {
+            throw new UsageError(
+              `line ${lineNo}: with --with-ids each line must be {"id": "...", "payload": ...}; nothing was enqueued`,
+            );
+          }
+          items.push(v.id === undefined ? { payload: v.payload } : { id: v.id as string, payload: v.payload });
+        } else items.push({ payload: value });
+      }
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`cannot read ${file ?? "stdin"}: ${(err as Error).message}`);
+    }
+    const s = await openSession(p, io);
+    try {
+      const r = await s.queue.enqueue(type, items).catch((err: Error) => {
+        // the item index of a payload error is its position among the non-blank lines
+        throw new UsageError(
+          `${err.message.replace(/^item (\d+)/, (_m, i) => `item ${Number(i) + 1}`)}; nothing was enqueued`,
+        );
+      });
+      io.out(`enqueued ${r.added} items to ${type}${r.deduped.length > 0 ? ` (${r.deduped.length} deduped)` : ""}`);
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

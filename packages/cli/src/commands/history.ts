@@ -1,0 +1,60 @@
+/** `batchjob history`: finished workers, newest first. */
+import { assertJobTypeName, RedisWorkerHistory, UsageError } from "@batchjob/core";
+import { bool, int, str } from "../args.js";
+import type { Command } from "../command.js";
+import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
+import { bytes, table } from "../table.js";
+
+export const historyCommand: Command = {
+  name: "history",
+  summary: "list finished workers, newest first (times, counts, peak memory, exit reason)",
+  help: `Usage: batchjob history [--type TYPE] [--limit N] [--json] [options]
+
+Options:
+  --type TYPE          only workers of this job type
+  --limit N            how many (default 20)
+  --json               JSON array of WorkerHistoryItem
+${CONNECT_HELP}
+  -h, --help           this help`,
+  flags: { ...CONNECT_FLAGS, type: { type: "string" }, limit: { type: "string" }, json: { type: "boolean" } },
+  maxPositionals: 0,
+  async run(p, io) {
+    const jobType = str(p, "type");
+    if (jobType !== undefined) {
+      try {
+        assertJobTypeName(jobType);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
+    const limit = int(p, "limit", { min: 1 }) ?? 20;
+    const s = await openSession(p, io);
+    try {
+      const items = await new RedisWorkerHistory(s.client, s.keys).list({ ...(jobType ? { jobType } : {}), limit });
+      if (bool(p, "json")) io.out(JSON.stringify(items, null, 2));
+      else if (items.length === 0) io.out("No finished workers yet.");
+      else
+        io.out(
+          table(
+            ["STARTED", "FINISHED", "TYPE", "HOST", "PID", "CHUNKS", "DONE", "FAILED", "RETRIED", "PEAK MEM", "REASON"],
+            items.map((h) => [
+              h.createdAt.replace("T", " ").slice(0, 19),
+              h.finishedAt.replace("T", " ").slice(0, 19),
+              h.jobType,
+              h.hostId,
+              h.pid,
+              h.chunks,
+              h.itemsDone,
+              h.itemsFailed,
+              h.itemsRetried,
+              bytes(h.peakMemoryBytes),
+              h.error ? `${h.exitReason}: ${h.error}` : h.exitReason,
+            ]),
+          ),
+        );
+      return 0;
+    } finally {
+      await s.close();
+    }
+  },
+};

@@ -1,0 +1,21 @@
+/** Every command of the CLI, in the order `batchjob --help` lists them. */
+import type { Command } from "../command.js";
+import { configCheckCommand } from "./config-check.js";
+import { deadListCommand, deadPurgeCommand, deadRetryCommand } from "./dead.js";
+import { enqueueCommand } from "./enqueue.js";
+import { historyCommand } from "./history.js";
+import { managerCommand } from "./manager.js";
+import { statusCommand } from "./status.js";
+import { workerCommand } from "./worker.js";
+
+export const commands: Command[] = [
+  managerCommand,
+  workerCommand,
+  statusCommand,
+  enqueueCommand,
+  historyCommand,
+  deadListCommand,
+  deadRetryCommand,
+  deadPurgeCommand,
+  configCheckCommand,
+];

@@ -1,0 +1,63 @@
+/** `batchjob manager`: runs the manager daemon until SIGTERM/SIGINT. */
+import { UsageError } from "@batchjob/core";
+import { int, str } from "../args.js";
+import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
+
+export const managerCommand: Command = {
+  name: "manager",
+  summary: "run a manager daemon: plans workers per job type by load, cooldown and backlog",
+  help: `Usage: batchjob manager [options]
+
+Runs a manager daemon. Several may run; one holds the leader lease and acts,
+the others take over within two lease periods if it dies. Each tick the
+leader reads the hosts' load level, plans the workers of every job type
+(parallel.high/medium/low, cooldownSeconds, minQueueEntries, backlog),
+prepares their first chunk, dispatches it to a host (round-robin or
+least-load), reclaims expired leases, hands back dead hosts' work, and calls
+enqueuers of types below their low watermark. Decisions and their reasons go
+to the log and to Redis for 'batchjob status'.
+
+Options:
+${CONFIG_FLAG_HELP}
+  --id ID              this manager's id (default: <hostname>-<pid>-<random>)
+  --tick-ms MS         interval between ticks (default: config manager.tickMs, 1000)
+  --allocator NAME     round-robin or least-load (default: config manager.allocator)
+  -h, --help           this help
+
+Example:
+  batchjob manager --config ./batchjob.config.ts --allocator round-robin`,
+  flags: {
+    config: { type: "string" },
+    redis: { type: "string" },
+    id: { type: "string" },
+    "tick-ms": { type: "string" },
+    allocator: { type: "string" },
+  },
+  maxPositionals: 0,
+  async run(p, io) {
+    const { startManager } = await import("@batchjob/manager");
+    const loaded = await findConfig(str(p, "config"), io);
+    const allocatorFlag = str(p, "allocator");
+    if (allocatorFlag !== undefined && allocatorFlag !== "round-robin" && allocatorFlag !== "least-load") {
+      throw new UsageError(`--allocator must be round-robin or least-load, got "${allocatorFlag}"`);
+    }
+    const allocator: "round-robin" | "least-load" | undefined = allocatorFlag;
+    const tickMs = int(p, "tick-ms", { min: 50 });
+    const m = loaded.config.manager;
+    const config = {
+      ...loaded.config,
+      manager: { ...m, ...(tickMs ? { tickMs } : {}), ...(allocator ? { allocator } : {}) },
+    };
+    const redisUrl = str(p, "redis");
+    const id = str(p, "id");
+    const daemon = await startManager({
+      config,
+      baseDir: loaded.baseDir,
+      handleSignals: true,
+      ...(redisUrl ? { redisUrl } : {}),
+      ...(id ? { managerId: id } : {}),
+    });
+    await daemon.closed;
+    return 0;
+  },
+};

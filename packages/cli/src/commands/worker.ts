@@ -1,0 +1,68 @@
+/** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT. */
+import { int, list, str } from "../args.js";
+import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
+
+export const workerCommand: Command = {
+  name: "worker",
+  summary: "run a worker daemon: takes dispatched chunks and runs them through their launchers",
+  help: `Usage: batchjob worker [options]
+
+Runs a worker daemon on this host. It registers a heartbeat with its load,
+takes "start a worker" dispatches from the manager through its inbox, runs
+each chunk through the job type's launcher (inline, fork, spawn, http),
+acks or releases the items, and acquires the next chunk itself until the
+queue is empty or the manager scales the type down.
+
+Options:
+${CONFIG_FLAG_HELP}
+  --host-id ID         this daemon's id (default: $BATCHJOB_HOST_ID, else <hostname>-<pid>)
+  --slots N            most workers at once (default: $BATCHJOB_WORKER_SLOTS, else config worker.slots, 4)
+  --job-types A,B      serve only these job types (default: config worker.jobTypes, else all)
+  --grace-ms MS        on SIGTERM, time running chunks get to finish (default: worker.shutdownGraceMs)
+  --load-file FILE     report the number in FILE as this host's load (drills and tests)
+  -h, --help           this help
+
+Stop it with SIGTERM or Ctrl-C: it stops taking chunks, lets running ones
+finish within the grace period, releases what is still held, and exits.
+A second signal releases at once.
+
+Example:
+  REDIS_URL=redis://10.0.0.5:6379 batchjob worker --config /etc/batchjob/config.ts --slots 8`,
+  flags: {
+    config: { type: "string" },
+    redis: { type: "string" },
+    "host-id": { type: "string" },
+    slots: { type: "string" },
+    "job-types": { type: "string" },
+    "grace-ms": { type: "string" },
+    "load-file": { type: "string" },
+  },
+  maxPositionals: 0,
+  async run(p, io) {
+    const { startWorker } = await import("@batchjob/worker");
+    const loaded = await findConfig(str(p, "config"), io);
+    const slots =
+      int(p, "slots", { min: 1 }) ?? (io.env.BATCHJOB_WORKER_SLOTS ? Number(io.env.BATCHJOB_WORKER_SLOTS) : undefined);
+    const graceMs = int(p, "grace-ms", { min: 0 });
+    const hostId = str(p, "host-id") ?? io.env.BATCHJOB_HOST_ID;
+    const jobTypes = list(p, "job-types");
+    const loadFile = str(p, "load-file");
+    const redisUrl = str(p, "redis");
+    const config =
+      graceMs === undefined
+        ? loaded.config
+        : { ...loaded.config, worker: { ...loaded.config.worker, shutdownGraceMs: graceMs } };
+    const daemon = await startWorker({
+      config,
+      baseDir: loaded.baseDir,
+      handleSignals: true,
+      ...(redisUrl ? { redisUrl } : {}),
+      ...(hostId ? { hostId } : {}),
+      ...(slots ? { slots } : {}),
+      ...(jobTypes ? { jobTypes } : {}),
+      ...(loadFile ? { loadFile } : {}),
+    });
+    await daemon.closed;
+    return 0;
+  },
+};

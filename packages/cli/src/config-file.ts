@@ -1,0 +1,68 @@
+/**
+ * Loads a configuration file: JSON, YAML, or a JS/TS module whose default
+ * export (or `config` export) is the config (TS through tsx). The result is
+ * validated by the core schema; every problem names its path in the file.
+ * Environment variables then override the file (REDIS_URL, BATCHJOB_PREFIX).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { type BatchjobConfig, InvalidConfigError, parseConfig } from "@batchjob/core";
+import { parse as parseYaml } from "yaml";
+
+export interface LoadedConfig {
+  config: BatchjobConfig;
+  /** The file's folder: module paths in the config resolve from here. */
+  baseDir: string;
+  path: string;
+}
+
+async function readRaw(path: string): Promise<unknown> {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".json") return JSON.parse(readFileSync(path, "utf8"));
+  if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(path, "utf8"));
+  let mod: Record<string, unknown>;
+  if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
+    const { tsImport } = await import("tsx/esm/api");
+    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+  } else if (ext === ".js" || ext === ".mjs" || ext === ".cjs") {
+    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  } else {
+    throw new InvalidConfigError(path, [
+      { path: "", message: `unknown config file type "${ext}": use .json, .yaml, .yml, .js, .mjs, .cjs or .ts` },
+    ]);
+  }
+  // a TS/CJS default export can arrive wrapped once more
+  let raw = mod.default ?? mod.config;
+  if (raw && typeof raw === "object" && "default" in raw && !("jobTypes" in raw))
+    raw = (raw as { default: unknown }).default;
+  if (raw === undefined) {
+    throw new InvalidConfigError(path, [
+      { path: "", message: "the module exports no config: export default defineConfig({...})" },
+    ]);
+  }
+  return raw;
+}
+
+/** Applies environment overrides to a raw config before validation. */
+export function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
+  if (!raw || typeof raw !== "object") return raw;
+  const out = { ...(raw as Record<string, unknown>) };
+  if (env.REDIS_URL) out.redis = { ...((out.redis as object) ?? {}), url: env.REDIS_URL };
+  if (env.BATCHJOB_PREFIX) out.prefix = env.BATCHJOB_PREFIX;
+  return out;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  const path = resolve(file);
+  let raw: unknown;
+  try {
+    raw = await readRaw(path);
+  } catch (err) {
+    if (err instanceof InvalidConfigError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : err instanceof Error ? err.message : String(err);
+    throw new InvalidConfigError(path, [{ path: "", message: `cannot read the config: ${why}` }]);
+  }
+  return { config: parseConfig(withEnv(raw, env), path), baseDir: dirname(path), path };
+}

@@ -1,0 +1,124 @@
+/**
+ * The data behind `batchjob status` and its documented `--json` shape
+ * (StatusReport): per job type the queue counts, running workers against the
+ * target and the last scaling decision; the load level and leader; the hosts
+ * with heartbeat age, load and slots; recent worker history.
+ */
+import { defaults, HostRegistry, RedisWorkerHistory, RedisWorkerList, type WorkerHistoryItem } from "@batchjob/core";
+import type { Session } from "./connect.js";
+
+export interface StatusJobType {
+  name: string;
+  pending: number;
+  leased: number;
+  delayed: number;
+  dead: number;
+  /** Workers running now (worker list). */
+  running: number;
+  /** Workers the manager aims for at the current level; null before a manager decided. */
+  target: number | null;
+  decision: { reason: string; at: number; start: number; stopTokens: number; level: string } | null;
+  enqueued: number;
+  acked: number;
+  died: number;
+}
+
+export interface StatusHost {
+  id: string;
+  hostname: string;
+  pid: number;
+  alive: boolean;
+  beatAgeMs: number | null;
+  slots: number;
+  running: Record<string, number>;
+  load: { loadAvg: number; cpu: number; freeMemBytes: number; totalMemBytes: number };
+  draining: boolean;
+  version: string;
+}
+
+export interface StatusReport {
+  /** ISO time of the report. */
+  at: string;
+  prefix: string;
+  /** Manager id holding the leader lease, null when none runs. */
+  leader: string | null;
+  load: { level: "high" | "medium" | "low"; value: number; hosts: number; at: number } | null;
+  jobTypes: StatusJobType[];
+  hosts: StatusHost[];
+  history: WorkerHistoryItem[];
+}
+
+export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
+  const { client, keys, queue, config } = s;
+  const published = await client.get(keys.config);
+  const publishedTypes = published ? ((JSON.parse(published) as { jobTypes?: { name: string }[] }).jobTypes ?? []) : [];
+  const names = new Set<string>([
+    ...(config?.jobTypes.map((t) => t.name) ?? []),
+    ...publishedTypes.map((t) => t.name),
+    ...(await queue.jobTypes()),
+  ]);
+  const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
+  const [leader, loadRaw, decisionsRaw, workers, hosts, history] = await Promise.all([
+    client.get(keys.leader),
+    client.get(keys.load),
+    client.hgetall(keys.decisions),
+    new RedisWorkerList(client, keys).list(),
+    new HostRegistry(client, keys).list(ttl),
+    new RedisWorkerHistory(client, keys).list({ limit: options.historyLimit }),
+  ]);
+  const sorted = [...names].sort();
+  const counts = await Promise.all(sorted.map((n) => queue.counts(n)));
+  const jobTypes: StatusJobType[] = sorted.map((name, i) => {
+    const c = counts[i];
+    const raw = decisionsRaw[name];
+    const d = raw ? (JSON.parse(raw) as StatusJobType["decision"] & { target: number }) : null;
+    return {
+      name,
+      pending: c?.pending ?? 0,
+      leased: c?.leased ?? 0,
+      delayed: c?.delayed ?? 0,
+      dead: c?.dead ?? 0,
+      running: workers.filter((w) => w.jobType === name).length,
+      target: d?.target ?? null,
+      decision: d ? { reason: d.reason, at: d.at, start: d.start, stopTokens: d.stopTokens, level: d.level } : null,
+      enqueued: c?.enqueued ?? 0,
+      acked: c?.acked ?? 0,
+      died: c?.died ?? 0,
+    };
+  });
+  const hostRows: StatusHost[] = [
+    ...hosts.alive.map((h) => ({ ...h, alive: true, beatAgeMs: h.beatAgeMs as number | null })),
+    ...hosts.dead.map((id) => ({
+      id,
+      hostname: "?",
+      pid: 0,
+      alive: false,
+      beatAgeMs: null,
+      slots: 0,
+      running: {},
+      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
+      draining: false,
+      version: "?",
+    })),
+  ].map((h) => ({
+    id: h.id,
+    hostname: h.hostname,
+    pid: h.pid,
+    alive: h.alive,
+    beatAgeMs: h.beatAgeMs,
+    slots: h.slots,
+    running: h.running,
+    load: h.load,
+    draining: h.draining,
+    version: h.version,
+  }));
+  return {
+    at: new Date().toISOString(),
+    prefix: keys.prefix,
+    leader,
+    load: loadRaw ? (JSON.parse(loadRaw) as StatusReport["load"]) : null,
+    jobTypes,
+    hosts: hostRows,
+    history,
+  };
+}

@@ -1,0 +1,179 @@
+/**
+ * The manager daemon's lifecycle:
+ *   1. connect; build the queue, registry, storages, dispatcher, allocator, refiller,
+ *   2. every tickMs: refresh the leader lease; the leader runs a tick, the others wait,
+ *   3. on stop() or SIGTERM/SIGINT: finish the tick in progress, wait for refills,
+ *      give the lease up (another manager takes over at once), close.
+ * Shutdown runs the release functions collected during start in reverse.
+ */
+import { hostname } from "node:os";
+import {
+  type BatchjobConfig,
+  BatchQueue,
+  connectRedis,
+  createLogger,
+  DEFAULT_REDIS_URL,
+  HostRegistry,
+  type Logger,
+  makeKeys,
+  newChunkId,
+  type RedisClient,
+  RedisWorkerHistory,
+  RedisWorkerList,
+} from "@batchjob/core";
+import { type Allocator, createAllocator } from "./allocator.js";
+import { Dispatcher } from "./dispatcher.js";
+import { LeaderLease } from "./leader.js";
+import { Manager, type TickReport } from "./manager.js";
+import { Refiller } from "./refiller.js";
+
+export interface ManagerOptions {
+  config: BatchjobConfig;
+  /** Where enqueuer module paths resolve from. @defaultValue process.cwd() */
+  baseDir?: string;
+  /** @defaultValue config.redis.url, else REDIS_URL, else redis://127.0.0.1:6379 */
+  redisUrl?: string;
+  /** @defaultValue `<hostname>-<pid>-<random>` */
+  managerId?: string;
+  /** A custom allocator (code only); else config.manager.allocator. */
+  allocator?: Allocator;
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers (the CLI does). @defaultValue false */
+  handleSignals?: boolean;
+  /** Called after each tick this manager ran as leader (tests, benchmarks). */
+  onTick?: (report: TickReport) => void;
+}
+
+export interface ManagerDaemon {
+  managerId: string;
+  isLeader(): boolean;
+  /** Runs one tick now if leader (tests, benchmarks); resolves with its report, or null when not leader. */
+  tickNow(): Promise<TickReport | null>;
+  closed: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
+  const config = options.config;
+  const log = options.logger ?? createLogger("batchjob-manager");
+  const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newChunkId().slice(-6)}`;
+  const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const releases: Array<[string, () => Promise<unknown> | unknown]> = [];
+  const release = async () => {
+    for (const [name, fn] of releases.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err, step: name }, "shutdown step failed");
+      }
+    }
+  };
+
+  try {
+    // 1. connect and build the parts
+    const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-manager:${managerId}` });
+    client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
+    releases.push(["redis", () => client.quit()]);
+    const keys = makeKeys(config.prefix);
+    const queue = new BatchQueue({
+      redis: client,
+      prefix: config.prefix,
+      maxPayloadBytes: config.queue.maxPayloadBytes,
+      jobTypes: config.jobTypes,
+    });
+    const dispatcher = new Dispatcher(client, keys, managerId);
+    releases.push(["dispatcher", () => dispatcher.close()]);
+    const refiller = new Refiller(queue, options.baseDir ?? process.cwd(), log);
+    const manager = new Manager({
+      client,
+      keys,
+      queue,
+      registry: new HostRegistry(client, keys),
+      list: new RedisWorkerList(client, keys),
+      history: new RedisWorkerHistory(client, keys, { cap: config.history.cap }),
+      dispatcher,
+      allocator: options.allocator ?? createAllocator(config.manager.allocator),
+      refiller,
+      config,
+      log,
+    });
+    const lease = new LeaderLease(client, keys, managerId, config.manager.leaderLeaseMs);
+
+    // 2. the loop
+    let ticking: Promise<TickReport | null> = Promise.resolve(null);
+    let stopped = false;
+    let lastTick = Number.NEGATIVE_INFINITY;
+    const once = async (force = false): Promise<TickReport | null> => {
+      const wasLeader = lease.isLeader;
+      let leader = false;
+      try {
+        leader = await lease.refresh();
+      } catch (err) {
+        log.warn({ err }, "leader lease refresh failed");
+        return null;
+      }
+      if (leader !== wasLeader) {
+        log.info({ managerId, leader }, leader ? "became leader" : "lost leadership");
+        if (leader) manager.resetLeadership();
+      }
+      if (!leader || stopped) return null;
+      // the lease is refreshed at least every third of its length; the tick runs every tickMs
+      if (!force && performance.now() - lastTick < config.manager.tickMs - 5) return null;
+      lastTick = performance.now();
+      const report = await manager.tick();
+      if (report.failed.length > 0) log.warn({ failed: report.failed }, "tick had failed steps");
+      options.onTick?.(report);
+      return report;
+    };
+    const run = (force: boolean) => {
+      const next = () => once(force);
+      ticking = ticking.then(next, next);
+      return ticking;
+    };
+    const tickNow = () => run(true);
+    const every = Math.min(config.manager.tickMs, Math.floor(config.manager.leaderLeaseMs / 3));
+    const timer = setInterval(() => void run(false), every);
+    releases.push(["lease", () => lease.release()]);
+    releases.push(["refills", () => refiller.idle()]);
+    releases.push([
+      "loop",
+      async () => {
+        stopped = true;
+        clearInterval(timer);
+        await ticking.catch(() => undefined);
+      },
+    ]);
+    await tickNow();
+    log.info({ managerId, leader: lease.isLeader, tickMs: every }, "manager started");
+
+    // 3. stop
+    let stopping: Promise<void> | undefined;
+    let resolveClosed: () => void = () => {};
+    const closed = new Promise<void>((r) => {
+      resolveClosed = r;
+    });
+    const stop = () => {
+      stopping ??= release().then(() => {
+        log.info({ managerId }, "manager stopped");
+        resolveClosed();
+      });
+      return stopping;
+    };
+    if (options.handleSignals) {
+      const onSignal = () => void stop();
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      releases.unshift([
+        "signals",
+        () => {
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+        },
+      ]);
+    }
+    return { managerId, isLeader: () => lease.isLeader, tickNow, closed, stop };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Sends "start a worker on chunk C of type T" to a host's inbox (a BullMQ
+ * queue of that host), and lists or moves the dispatches a host has not
+ * taken yet (when it died). One BullMQ Queue object per host, kept open.
+ */
+import {
+  DISPATCH_JOB_NAME,
+  type DispatchMessage,
+  type Keys,
+  parseDispatchMessage,
+  type RedisClient,
+} from "@batchjob/core";
+import { Queue } from "bullmq";
+
+export class Dispatcher {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: RedisClient,
+    private readonly keys: Keys,
+    private readonly from: string,
+  ) {}
+
+  private inbox(hostId: string): Queue {
+    let q = this.queues.get(hostId);
+    if (!q) {
+      q = new Queue(this.keys.inbox(hostId), { connection: this.connection, prefix: this.keys.bullPrefix });
+      this.queues.set(hostId, q);
+    }
+    return q;
+  }
+
+  /** Adds the dispatch to the host's inbox; resolves once it is stored in Redis. */
+  async dispatch(hostId: string, m: { jobType: string; chunkId: string; size: number }): Promise<void> {
+    const message: DispatchMessage = { kind: "start-worker", ...m, from: this.from, sentAt: Date.now() };
+    await this.inbox(hostId).add(DISPATCH_JOB_NAME, message, {
+      jobId: m.chunkId,
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    });
+  }
+
+  /** Dispatches a host has not taken yet. */
+  async undelivered(hostId: string): Promise<DispatchMessage[]> {
+    const jobs = await this.inbox(hostId).getJobs(["wait", "delayed", "prioritized"]);
+    const out: DispatchMessage[] = [];
+    for (const j of jobs) {
+      try {
+        out.push(parseDispatchMessage(j.data));
+      } catch {
+        // not ours; it is removed with the inbox
+      }
+    }
+    return out;
+  }
+
+  /** Removes a (dead) host's inbox and what is left in it. */
+  async removeInbox(hostId: string): Promise<void> {
+    const q = this.inbox(hostId);
+    await q.obliterate({ force: true });
+    await q.close();
+    this.queues.delete(hostId);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

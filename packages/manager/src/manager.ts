@@ -1,0 +1,316 @@
+/**
+ * One manager tick, a list of named steps, each guarded so one failure is
+ * logged and cannot stop the others (or the daemon):
+ *   1. observe:  live and dead hosts, running workers, queue counts, last starts
+ *   2. level:    the load level from the hosts' load, with hysteresis
+ *   3. plan:     per job type, start or stop workers, with a reason
+ *   4. stop:     set stop tokens (scale down after the current chunk)
+ *   5. prepare:  acquire the first chunk of each planned worker
+ *   6. start:    allocate a host to each chunk and dispatch it
+ *   7. reap:     reclaim expired leases; hand back dead hosts' work
+ *   8. refill:   call enqueuers of types below their low watermark
+ *   9. publish:  decisions, load level and config to Redis for `status`
+ * Dispatches not yet visible in the worker list count as running, so the
+ * next tick does not start them twice.
+ */
+import {
+  type BatchjobConfig,
+  type BatchQueue,
+  type HostRegistry,
+  type JobTypeConfig,
+  type Keys,
+  type LiveHost,
+  type Logger,
+  type QueueCounts,
+  type RedisClient,
+  runningTotal,
+  type WorkerHistoryStorage,
+  type WorkerListItem,
+  type WorkerListStorage,
+} from "@batchjob/core";
+import type { Allocator, HostSlot } from "./allocator.js";
+import type { Dispatcher } from "./dispatcher.js";
+import { type LevelReading, type LoadLevel, readLevel } from "./load-level.js";
+import { type Decision, plan } from "./planner.js";
+import { reapDeadHosts, reclaimExpired } from "./reaper.js";
+import type { Refiller } from "./refiller.js";
+import { prepareChunks, startChunks } from "./starter.js";
+
+export interface ManagerDeps {
+  client: RedisClient;
+  keys: Keys;
+  queue: BatchQueue;
+  registry: HostRegistry;
+  list: WorkerListStorage;
+  history: WorkerHistoryStorage;
+  dispatcher: Dispatcher;
+  allocator: Allocator;
+  refiller: Refiller;
+  config: BatchjobConfig;
+  log: Logger;
+}
+
+interface InFlight {
+  jobType: string;
+  hostId: string;
+  at: number;
+}
+
+export interface TickReport {
+  at: number;
+  level: LevelReading;
+  decisions: Decision[];
+  started: number;
+  reclaimedItems: number;
+  deadHosts: string[];
+  refilled: string[];
+  /** Steps that failed this tick, with their error. */
+  failed: { step: string; error: string }[];
+  durationMs: number;
+}
+
+/** How long a dispatch may stay invisible in the worker list before it stops counting as running. */
+const IN_FLIGHT_MS = 30_000;
+
+export class Manager {
+  private level: LoadLevel | undefined;
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly tokens = new Map<string, number>();
+  private readonly types: Map<string, JobTypeConfig>;
+  private publishedConfigAt = 0;
+
+  constructor(private readonly d: ManagerDeps) {
+    this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
+  }
+
+  /** Forget per-leader state (tokens written, config published) when leadership is (re)gained. */
+  resetLeadership(): void {
+    this.tokens.clear();
+    this.publishedConfigAt = 0;
+  }
+
+  async tick(): Promise<TickReport> {
+    const t0 = performance.now();
+    const { d } = this;
+    const failed: TickReport["failed"] = [];
+    const step = async <T>(name: string, fn: () => Promise<T>, fallback: T): Promise<T> => {
+      try {
+        return await fn();
+      } catch (err) {
+        d.log.error({ err, step: name }, "manager step failed");
+        failed.push({ step: name, error: err instanceof Error ? err.message : String(err) });
+        return fallback;
+      }
+    };
+    const typeList = [...this.types.values()];
+
+    // 1. observe
+    const obs = await step("observe", () => this.observe(typeList), null);
+    if (!obs) {
+      return {
+        at: Date.now(),
+        level: { level: this.level ?? "low", value: 0, hosts: 0 },
+        decisions: [],
+        started: 0,
+        reclaimedItems: 0,
+        deadHosts: [],
+        refilled: [],
+        failed,
+        durationMs: performance.now() - t0,
+      };
+    }
+    const { now, alive, dead, workers, counts, lastStart } = obs;
+
+    // 2. level
+    const level = readLevel(
+      alive.map((h) => h.load),
+      this.level,
+      d.config.manager.load,
+    );
+    this.level = level.level;
+
+    // 3. plan
+    await step("dispatches", () => this.pruneInFlight(), undefined);
+    const running = this.runningByType(workers, now, new Set(dead));
+    const decisions = typeList.map((t) =>
+      plan(
+        {
+          config: t,
+          pending: counts.get(t.name)?.pending ?? 0,
+          running: running.get(t.name) ?? 0,
+          lastStartAt: lastStart.get(t.name),
+        },
+        level.level,
+        now,
+      ),
+    );
+
+    // 4. stop tokens (written only when they change)
+    await step("stop", () => this.writeStopTokens(decisions), undefined);
+
+    // 5. prepare, 6. start
+    const hosts = this.hostSlots(alive);
+    d.allocator.reset();
+    let started = 0;
+    await step(
+      "start",
+      async () => {
+        const prepared = await prepareChunks(d.queue, decisions, this.types);
+        if (prepared.every((l) => l.length === 0)) return;
+        const out = await startChunks(prepared, hosts, d.allocator, d.dispatcher, d.queue, d.log);
+        started = out.started.length;
+        const startedTypes = new Set<string>();
+        for (const s of out.started) {
+          this.inFlight.set(s.chunkId, { jobType: s.jobType, hostId: s.hostId, at: now });
+          startedTypes.add(s.jobType);
+        }
+        if (startedTypes.size > 0) {
+          await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
+        }
+        for (const dec of decisions) {
+          const n = out.started.filter((s) => s.jobType === dec.jobType).length;
+          const u = out.unplaced.get(dec.jobType) ?? 0;
+          if (u > 0) dec.reason += `; ${u} not placed: no live host with a free slot serves ${dec.jobType}`;
+          if (dec.start > 0) dec.start = n;
+        }
+        d.log.info({ started: out.started.length }, "workers dispatched");
+      },
+      undefined,
+    );
+
+    // 7. reap
+    let reclaimedItems = 0;
+    await step(
+      "reap",
+      async () => {
+        const withChunks = typeList.filter((t) => (counts.get(t.name)?.chunks ?? 0) > 0).map((t) => t.name);
+        reclaimedItems = await reclaimExpired(d.queue, withChunks, d.log);
+        if (dead.length > 0) {
+          await reapDeadHosts(
+            {
+              queue: d.queue,
+              registry: d.registry,
+              dispatcher: d.dispatcher,
+              list: d.list,
+              history: d.history,
+              allocator: d.allocator,
+              log: d.log,
+            },
+            dead,
+            hosts,
+            workers,
+          );
+          for (const [chunkId, f] of this.inFlight) if (dead.includes(f.hostId)) this.inFlight.delete(chunkId);
+        }
+      },
+      undefined,
+    );
+
+    // 8. refill
+    const refilled = await step(
+      "refill",
+      async () => d.refiller.check(typeList, new Map(typeList.map((t) => [t.name, counts.get(t.name)?.pending ?? 0]))),
+      [] as string[],
+    );
+
+    // 9. publish
+    await step("publish", () => this.publish(now, level, decisions), undefined);
+
+    for (const dec of decisions)
+      if (dec.start > 0 || dec.stopTokens > 0) d.log.info({ jobType: dec.jobType }, dec.reason);
+    return {
+      at: now,
+      level,
+      decisions,
+      started,
+      reclaimedItems,
+      deadHosts: dead,
+      refilled,
+      failed,
+      durationMs: performance.now() - t0,
+    };
+  }
+
+  private async observe(typeList: JobTypeConfig[]) {
+    const { d } = this;
+    const ttl = d.config.worker.hostTtlMs;
+    const [hosts, workers, countList, lastRaw] = await Promise.all([
+      d.registry.list(ttl),
+      d.list.list(),
+      Promise.all(typeList.map((t) => d.queue.counts(t.name))),
+      d.client.hgetall(d.keys.lastStart),
+    ]);
+    const counts = new Map<string, QueueCounts>(typeList.map((t, i) => [t.name, countList[i] as QueueCounts]));
+    const lastStart = new Map(Object.entries(lastRaw).map(([k, v]) => [k, Number(v)]));
+    return { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, counts, lastStart };
+  }
+
+  /** Workers per type: listed ones plus dispatches no worker has claimed yet (still leased, recent, host alive). */
+  private runningByType(workers: WorkerListItem[], now: number, deadHosts: Set<string>): Map<string, number> {
+    const out = new Map<string, number>();
+    const claimed = new Set<string>();
+    for (const w of workers) {
+      if (deadHosts.has(w.hostId)) continue;
+      out.set(w.jobType, (out.get(w.jobType) ?? 0) + 1);
+      claimed.add(w.firstChunkId);
+    }
+    for (const [chunkId, f] of this.inFlight) {
+      if (claimed.has(chunkId) || now - f.at > IN_FLIGHT_MS || deadHosts.has(f.hostId)) {
+        this.inFlight.delete(chunkId);
+        continue;
+      }
+      out.set(f.jobType, (out.get(f.jobType) ?? 0) + 1);
+    }
+    return out;
+  }
+
+  /** Forgets in-flight dispatches whose chunk was handed back (no free slot on arrival). */
+  async pruneInFlight(): Promise<void> {
+    for (const [chunkId, f] of this.inFlight) {
+      const lease = await this.d.client.zscore(this.d.keys.type(f.jobType).leases, chunkId);
+      if (lease === null) this.inFlight.delete(chunkId);
+    }
+  }
+
+  private hostSlots(alive: LiveHost[]): HostSlot[] {
+    const pendingPerHost = new Map<string, number>();
+    for (const f of this.inFlight.values()) pendingPerHost.set(f.hostId, (pendingPerHost.get(f.hostId) ?? 0) + 1);
+    return alive.map((h) => ({
+      id: h.id,
+      slots: h.slots,
+      running: runningTotal(h) + (pendingPerHost.get(h.id) ?? 0),
+      jobTypes: h.jobTypes,
+      load: h.load,
+      draining: h.draining,
+    }));
+  }
+
+  private async writeStopTokens(decisions: Decision[]): Promise<void> {
+    const changed = decisions.filter((dec) => (this.tokens.get(dec.jobType) ?? -1) !== dec.stopTokens);
+    await Promise.all(changed.map((dec) => this.d.queue.setStopTokens(dec.jobType, dec.stopTokens)));
+    for (const dec of changed) this.tokens.set(dec.jobType, dec.stopTokens);
+  }
+
+  private async publish(now: number, level: LevelReading, decisions: Decision[]): Promise<void> {
+    const { d } = this;
+    // separate commands: these keys live in different cluster slots
+    await Promise.all([
+      decisions.length > 0
+        ? d.client.hset(
+            d.keys.decisions,
+            ...decisions.flatMap((dec) => [dec.jobType, JSON.stringify({ ...dec, at: now })]),
+          )
+        : undefined,
+      d.client.set(d.keys.load, JSON.stringify({ ...level, at: now })),
+    ]);
+    if (now - this.publishedConfigAt > 30_000) {
+      await d.client.set(d.keys.config, JSON.stringify(publishableConfig(d.config)));
+      this.publishedConfigAt = now;
+    }
+  }
+}
+
+/** The config as JSON: code (inline jobs, refill functions) shown as "[function]". */
+export function publishableConfig(config: BatchjobConfig): unknown {
+  return JSON.parse(JSON.stringify(config, (_k, v) => (typeof v === "function" ? "[function]" : v)));
+}

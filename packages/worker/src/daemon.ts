@@ -1,0 +1,175 @@
+/**
+ * The worker daemon's lifecycle (what teams deploy on every server):
+ *   1. connect to Redis; build the queue with each job type's settings,
+ *   2. start the pool, the heartbeat (first beat awaited) and the inbox,
+ *   3. run until stop() or SIGTERM/SIGINT: stop taking dispatches, let the
+ *      running chunks finish within the grace period (a second signal aborts
+ *      them at once), return undelivered dispatches, deregister, close.
+ * Shutdown runs the release functions collected during start in reverse.
+ */
+import { hostname } from "node:os";
+import {
+  type BatchjobConfig,
+  BatchQueue,
+  connectRedis,
+  createLogger,
+  DEFAULT_REDIS_URL,
+  HostRegistry,
+  type Logger,
+  makeKeys,
+  RedisWorkerHistory,
+  RedisWorkerList,
+  type RedisClient,
+  sanitizeHostId,
+} from "@batchjob/core";
+import { Heartbeat } from "./heartbeat.js";
+import { Inbox } from "./inbox.js";
+import { LoadProbe } from "./load.js";
+import { WorkerPool } from "./pool.js";
+
+export interface WorkerOptions {
+  /** The parsed configuration (job types, worker defaults). */
+  config: BatchjobConfig;
+  /** Where module paths of the config resolve from. @defaultValue process.cwd() */
+  baseDir?: string;
+  /** @defaultValue config.redis.url, else REDIS_URL, else redis://127.0.0.1:6379 */
+  redisUrl?: string;
+  /** @defaultValue `<hostname>-<pid>` */
+  hostId?: string;
+  /** @defaultValue config.worker.slots */
+  slots?: number;
+  /** Types to serve. @defaultValue config.worker.jobTypes, else all */
+  jobTypes?: string[];
+  /** A file holding a number that overrides the reported load (drills, tests). */
+  loadFile?: string;
+  logger?: Logger;
+  /** Install SIGTERM/SIGINT handlers (the CLI does). @defaultValue false */
+  handleSignals?: boolean;
+}
+
+export interface WorkerDaemon {
+  hostId: string;
+  pool: WorkerPool;
+  /** Resolves when the daemon has stopped. */
+  closed: Promise<void>;
+  /** Graceful stop; `graceMs` defaults to config.worker.shutdownGraceMs. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon> {
+  const config = options.config;
+  const log = options.logger ?? createLogger("batchjob-worker");
+  const w = config.worker;
+  const hostId = sanitizeHostId(options.hostId ?? `${hostname()}-${process.pid}`);
+  const slots = options.slots ?? w.slots;
+  const served = options.jobTypes ?? w.jobTypes ?? null;
+  for (const t of served ?? []) {
+    if (!config.jobTypes.some((c) => c.name === t)) throw new Error(`worker: job type ${t} is not in the config`);
+  }
+  const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  const releases: Array<[string, () => Promise<void> | void]> = [];
+  const release = async () => {
+    for (const [name, fn] of releases.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err, step: name }, "shutdown step failed");
+      }
+    }
+  };
+
+  try {
+    // 1. Redis and the queue
+    const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-worker:${hostId}` });
+    client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
+    releases.push(["redis", () => client.quit().then(() => undefined)]);
+    const keys = makeKeys(config.prefix);
+    const queue = new BatchQueue({
+      redis: client,
+      prefix: config.prefix,
+      maxPayloadBytes: config.queue.maxPayloadBytes,
+      jobTypes: config.jobTypes,
+    });
+
+    // 2. pool, heartbeat, inbox
+    const registry = new HostRegistry(client, keys);
+    let heartbeat: Heartbeat | undefined;
+    const pool = new WorkerPool({
+      queue,
+      list: new RedisWorkerList(client, keys),
+      history: new RedisWorkerHistory(client, keys, { cap: config.history.cap }),
+      config,
+      baseDir: options.baseDir ?? process.cwd(),
+      host: { id: hostId, hostname: hostname() },
+      slots,
+      jobTypes: served,
+      log,
+      onChange: () => void heartbeat?.beat(),
+    });
+    heartbeat = new Heartbeat(
+      registry,
+      new LoadProbe(options.loadFile),
+      {
+        hostId,
+        hostname: hostname(),
+        slots,
+        jobTypes: served,
+        startedAt: new Date().toISOString(),
+        running: () => pool.runningByType(),
+        draining: () => pool.isDraining,
+      },
+      w.heartbeatMs,
+      log,
+    );
+    await heartbeat.start();
+    releases.push(["deregister", () => registry.remove(hostId)]);
+    releases.push(["heartbeat", () => heartbeat?.stop()]);
+    const inbox = new Inbox(client, keys, hostId, pool, queue, log);
+    await inbox.open();
+    releases.push(["workers", () => pool.drain(graceMs)]);
+    releases.push(["inbox", () => inbox.close()]);
+    log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");
+
+    // 3. run until stopped
+    let graceMs = w.shutdownGraceMs;
+    let stopping: Promise<void> | undefined;
+    let resolveClosed: () => void = () => {};
+    const closed = new Promise<void>((r) => {
+      resolveClosed = r;
+    });
+    const stop = (opts: { graceMs?: number } = {}) => {
+      if (!stopping) {
+        graceMs = opts.graceMs ?? graceMs;
+        log.info({ hostId, graceMs }, "worker daemon stopping");
+        stopping = release().then(() => {
+          log.info({ hostId }, "worker daemon stopped");
+          resolveClosed();
+        });
+      }
+      return stopping;
+    };
+    if (options.handleSignals) {
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stopping) {
+          log.warn({ sig }, "second signal: aborting running chunks now");
+          pool.abortAll(`shutdown: second ${sig}`);
+          return;
+        }
+        void stop();
+      };
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      releases.unshift([
+        "signals",
+        () => {
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+        },
+      ]);
+    }
+    return { hostId, pool, closed, stop };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The heartbeat loop: every `heartbeatMs`, writes this host's HostInfo
+ * (slots, running workers per type, served types, load) to the registry.
+ * A failed beat is logged and retried at the next tick; it never stops the daemon.
+ */
+import { type HostInfo, type HostRegistry, type Logger, VERSION } from "@batchjob/core";
+import type { LoadProbe } from "./load.js";
+
+export interface HeartbeatSource {
+  hostId: string;
+  hostname: string;
+  slots: number;
+  jobTypes: string[] | null;
+  startedAt: string;
+  running(): Record<string, number>;
+  draining(): boolean;
+}
+
+export class Heartbeat {
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly registry: HostRegistry,
+    private readonly probe: LoadProbe,
+    private readonly source: HeartbeatSource,
+    private readonly intervalMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  info(): HostInfo {
+    const s = this.source;
+    return {
+      id: s.hostId,
+      hostname: s.hostname,
+      pid: process.pid,
+      slots: s.slots,
+      running: s.running(),
+      jobTypes: s.jobTypes,
+      load: this.probe.read(),
+      version: VERSION,
+      startedAt: s.startedAt,
+      draining: s.draining(),
+    };
+  }
+
+  /** Beats once now (awaited), then every interval. */
+  async start(): Promise<void> {
+    this.probe.start();
+    await this.beat();
+    this.timer = setInterval(() => {
+      this.inFlight = this.beat();
+    }, this.intervalMs);
+  }
+
+  /** One beat now, e.g. right after the running workers changed. */
+  async beat(): Promise<void> {
+    try {
+      await this.registry.beat(this.info());
+    } catch (err) {
+      this.log.warn({ err }, "heartbeat failed; retrying at the next tick");
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.probe.stop();
+    await this.inFlight;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * This host's dispatch inbox: a BullMQ queue that the manager adds
+ * "start a worker on chunk C of type T" messages to. BullMQ carries these
+ * few control messages; the item queues carry the data. On close, messages
+ * still waiting are not lost: their chunks go back to pending.
+ */
+import {
+  type BatchQueue,
+  DISPATCH_JOB_NAME,
+  type Keys,
+  type Logger,
+  parseDispatchMessage,
+  type RedisClient,
+} from "@batchjob/core";
+import { Queue, Worker } from "bullmq";
+import type { WorkerPool } from "./pool.js";
+
+export class Inbox {
+  private worker: Worker | undefined;
+
+  constructor(
+    private readonly connection: RedisClient,
+    private readonly keys: Keys,
+    private readonly hostId: string,
+    private readonly pool: WorkerPool,
+    private readonly queue: BatchQueue,
+    private readonly log: Logger,
+  ) {}
+
+  get queueName(): string {
+    return this.keys.inbox(this.hostId);
+  }
+
+  async open(): Promise<void> {
+    this.worker = new Worker(
+      this.queueName,
+      async (job) => {
+        if (job.name !== DISPATCH_JOB_NAME) throw new Error(`unknown inbox message ${job.name}`);
+        const m = parseDispatchMessage(job.data);
+        const result = await this.pool.start(m.jobType, m.chunkId);
+        this.log.debug({ jobType: m.jobType, chunkId: m.chunkId, result }, "dispatch handled");
+        return result;
+      },
+      { connection: this.connection, prefix: this.keys.bullPrefix, concurrency: 1, autorun: true },
+    );
+    this.worker.on("error", (err) => this.log.warn({ err }, "inbox connection error"));
+    this.worker.on("failed", (job, err) => this.log.error({ err, data: job?.data }, "dispatch message failed"));
+    await this.worker.waitUntilReady();
+  }
+
+  /** Stops taking messages; the chunks of messages still waiting go back to pending; the inbox is removed. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+    const q = new Queue(this.queueName, { connection: this.connection, prefix: this.keys.bullPrefix });
+    try {
+      const waiting = await q.getJobs(["wait", "delayed", "prioritized"]);
+      for (const job of waiting) {
+        try {
+          const m = parseDispatchMessage(job.data);
+          await this.queue.returnChunk(m.jobType, m.chunkId);
+        } catch (err) {
+          this.log.warn({ err, data: job.data }, "could not return the chunk of an undelivered dispatch");
+        }
+      }
+      await q.obliterate({ force: true });
+    } finally {
+      await q.close();
+    }
+  }
+}

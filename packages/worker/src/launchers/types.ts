@@ -1,0 +1,50 @@
+/**
+ * The launcher contract: how one chunk is executed (inline, fork, spawn,
+ * http), independent of the worker that runs it. A launcher reports per-item
+ * results, what happens to items it has no result for, whether the run ended
+ * abnormally, and the peak memory it could measure. It never rejects for
+ * anything the job does: a crash, a timeout or bad output is a report.
+ */
+import type { Batch, Logger } from "@batchjob/core";
+
+/** The outcome of one item as the job reported it. */
+export interface ItemOutcome {
+  ok: boolean;
+  error?: string;
+  /** false: straight to dead. @defaultValue true */
+  retry?: boolean;
+  /** Overrides the backoff delay of a retried item. */
+  delayMs?: number;
+}
+
+/** What happens to the items the job gave no result for. */
+export type Unreported = { ok: true } | { ok: false; error: string; retry: boolean };
+
+/** An abnormal end; the worker settles the chunk, then ends with this exit reason. */
+export interface FatalEnd {
+  reason: "crashed" | "timeout" | "memory-limit";
+  error: string;
+}
+
+export interface ChunkReport {
+  /** Results the job reported, by item id (only ids of the batch). */
+  results: Map<string, ItemOutcome>;
+  unreported: Unreported;
+  fatal?: FatalEnd;
+  /** Peak memory of the execution in bytes, when it could be measured. */
+  peakMemoryBytes: number | null;
+}
+
+export interface RunContext {
+  /** Aborted when the chunk must stop early (forced shutdown, lease lost). */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+export interface Launcher {
+  readonly kind: "inline" | "fork" | "spawn" | "http";
+  /** Runs one chunk; resolves with a report (never rejects for what the job does). */
+  run(batch: Batch, ctx: RunContext): Promise<ChunkReport>;
+  /** Releases what it holds between chunks (the fork child); idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,139 @@
+/**
+ * The pool keeps this daemon's workers: it starts one per dispatched chunk
+ * when a slot is free and the type is served (else hands the chunk back
+ * untouched), gives each its own launcher, and on shutdown stops them all:
+ * gracefully within the grace period, then by aborting their chunks.
+ */
+import type {
+  BatchjobConfig,
+  BatchQueue,
+  JobTypeConfig,
+  Logger,
+  WorkerHistoryItem,
+  WorkerHistoryStorage,
+  WorkerListStorage,
+} from "@batchjob/core";
+import { createLauncher } from "./launchers/create.js";
+import { Runner } from "./runner.js";
+
+export interface PoolDeps {
+  queue: BatchQueue;
+  list: WorkerListStorage;
+  history: WorkerHistoryStorage;
+  config: BatchjobConfig;
+  baseDir: string;
+  host: { id: string; hostname: string };
+  slots: number;
+  /** Types served; null: every configured type. */
+  jobTypes: string[] | null;
+  log: Logger;
+  /** Called when the set of running workers changes (for a prompt heartbeat). */
+  onChange?: () => void;
+}
+
+export type StartResult = "started" | "returned" | "gone" | "failed";
+
+export class WorkerPool {
+  private readonly runners = new Map<string, { runner: Runner; done: Promise<WorkerHistoryItem | undefined> }>();
+  private readonly types: Map<string, JobTypeConfig>;
+  private draining = false;
+
+  constructor(private readonly deps: PoolDeps) {
+    this.types = new Map(deps.config.jobTypes.map((t) => [t.name, t]));
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  size(): number {
+    return this.runners.size;
+  }
+
+  free(): number {
+    return Math.max(0, this.deps.slots - this.runners.size);
+  }
+
+  runningByType(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { runner } of this.runners.values()) out[runner.jobType] = (out[runner.jobType] ?? 0) + 1;
+    return out;
+  }
+
+  serves(jobType: string): boolean {
+    return this.types.has(jobType) && (this.deps.jobTypes === null || this.deps.jobTypes.includes(jobType));
+  }
+
+  /** Starts a worker on a prepared chunk, or says why not (the chunk is then returned or already gone). */
+  async start(jobType: string, chunkId: string): Promise<StartResult> {
+    const { queue, log } = this.deps;
+    const type = this.types.get(jobType);
+    if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
+      const why = !type ? "unknown job type" : !this.serves(jobType) ? "type not served" : this.draining ? "draining" : "no free slot";
+      const n = await queue.returnChunk(jobType, chunkId);
+      log.info({ jobType, chunkId, items: n, why }, "dispatch refused; chunk returned to pending");
+      return "returned";
+    }
+    const batch = await queue.readChunk(jobType, chunkId);
+    if (!batch) {
+      log.warn({ jobType, chunkId }, "dispatched chunk is gone (its lease was reclaimed)");
+      return "gone";
+    }
+    let launcher: Awaited<ReturnType<typeof createLauncher>>;
+    try {
+      launcher = await createLauncher(type.launcher, { jobType, baseDir: this.deps.baseDir, log });
+    } catch (err) {
+      // a bad launcher (missing module, bad export) fails the items with the reason, so they are not lost
+      const error = err instanceof Error ? err.message : String(err);
+      await queue.release(jobType, chunkId, batch.items.map((i) => i.id), { error });
+      log.error({ err, jobType, chunkId }, "cannot create the launcher; items released");
+      return "failed";
+    }
+    const runner = new Runner(
+      { queue, list: this.deps.list, history: this.deps.history, launcher, jobType: type, host: this.deps.host, log },
+      batch,
+    );
+    const done = runner
+      .run()
+      .catch((err) => {
+        log.error({ err, workerId: runner.id }, "worker ended with an error");
+        return undefined;
+      })
+      .finally(async () => {
+        await launcher.close().catch((err) => log.warn({ err }, "launcher close failed"));
+        this.runners.delete(runner.id);
+        this.deps.onChange?.();
+      });
+    this.runners.set(runner.id, { runner, done });
+    this.deps.onChange?.();
+    return "started";
+  }
+
+  /** Waits for every running worker to end. */
+  async idle(): Promise<void> {
+    await Promise.all([...this.runners.values()].map((r) => r.done));
+  }
+
+  /**
+   * Shutdown: no new workers; running ones finish their chunk within
+   * `graceMs`, then their chunks are aborted and unreported items returned.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.draining = true;
+    for (const { runner } of this.runners.values()) runner.requestStop();
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<"grace">((resolve) => {
+      timer = setTimeout(() => resolve("grace"), graceMs);
+    });
+    const all = this.idle().then(() => "idle" as const);
+    if ((await Promise.race([all, graceOver])) === "grace") this.abortAll("shutdown: grace period over");
+    clearTimeout(timer);
+    await all;
+  }
+
+  /** Aborts every running chunk at once (second signal, or grace over). */
+  abortAll(reason: string): void {
+    this.draining = true;
+    for (const { runner } of this.runners.values()) runner.abort(reason);
+  }
+}

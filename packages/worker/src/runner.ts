@@ -1,0 +1,221 @@
+/**
+ * One worker: runs chunks of one job type through its launcher until the
+ * queue is empty, a stop token says scale down, a run limit is hit, the
+ * daemon shuts down, or the job crashes. Per chunk:
+ *   1. note the chunk in the worker list (not awaited: no extra round trip),
+ *   2. run it through the launcher while a LeaseKeeper extends its lease,
+ *   3. settle: ack what succeeded, fail the rest, and in the same round trip
+ *      acquire the next chunk (or take a stop token instead),
+ * then write the history entry and leave the list. Every item it holds ends
+ * acked, failed (retry or dead), returned, or left to lease expiry.
+ */
+import {
+  type Batch,
+  type BatchQueue,
+  type ExitReason,
+  type ItemFailure,
+  type JobTypeConfig,
+  type Logger,
+  newChunkId,
+  type WorkerHistoryItem,
+  type WorkerHistoryStorage,
+  type WorkerListItem,
+  type WorkerListStorage,
+} from "@batchjob/core";
+import type { Launcher } from "./launchers/types.js";
+import { LeaseKeeper } from "./lease-keeper.js";
+import { settlementOf } from "./outcome.js";
+
+export interface RunnerDeps {
+  queue: BatchQueue;
+  list: WorkerListStorage;
+  history: WorkerHistoryStorage;
+  launcher: Launcher;
+  jobType: JobTypeConfig;
+  host: { id: string; hostname: string };
+  log: Logger;
+}
+
+const SETTLE_ATTEMPTS = 5;
+
+export class Runner {
+  readonly id = newChunkId();
+  private stopRequested = false;
+  private chunkAbort: AbortController | undefined;
+  private abortReason: string | undefined;
+  private readonly entry: WorkerListItem;
+  private readonly started = performance.now();
+  private peakMemory: number | null = null;
+
+  constructor(
+    private readonly deps: RunnerDeps,
+    private readonly first: Batch,
+  ) {
+    const now = new Date().toISOString();
+    this.entry = {
+      id: this.id,
+      jobType: deps.jobType.name,
+      hostId: deps.host.id,
+      hostname: deps.host.hostname,
+      pid: process.pid,
+      launcher: deps.launcher.kind,
+      firstChunkId: first.id,
+      currentChunkId: first.id,
+      currentChunkSize: first.size,
+      createdAt: now,
+      updatedAt: now,
+      chunks: 0,
+      itemsDone: 0,
+      itemsFailed: 0,
+      itemsRetried: 0,
+    };
+  }
+
+  get jobType(): string {
+    return this.deps.jobType.name;
+  }
+
+  /** Graceful: finish the current chunk, acquire no next. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Forced: abort the running chunk now; its unreported items go back to pending. */
+  abort(reason: string): void {
+    this.stopRequested = true;
+    this.abortReason = reason;
+    this.chunkAbort?.abort(new Error(reason));
+  }
+
+  async run(): Promise<WorkerHistoryItem> {
+    const { list, log } = this.deps;
+    await list.put(this.entry);
+    let reason: ExitReason = "drained";
+    let error: string | undefined;
+    let batch: Batch | null = this.first;
+    try {
+      while (batch) {
+        const step = await this.runChunk(batch);
+        if (step.end) {
+          reason = step.end.reason;
+          error = step.end.error;
+          break;
+        }
+        batch = step.next;
+      }
+    } catch (err) {
+      reason = "crashed";
+      error = err instanceof Error ? err.message : String(err);
+      log.error({ err, workerId: this.id }, "worker failed");
+    }
+    return this.finish(reason, error);
+  }
+
+  private limitReached(chunksDone: number): boolean {
+    const l = this.deps.jobType.limits;
+    if (l.maxChunks !== undefined && chunksDone >= l.maxChunks) return true;
+    if (l.maxRunSeconds !== undefined && performance.now() - this.started >= l.maxRunSeconds * 1000) return true;
+    return false;
+  }
+
+  private async runChunk(
+    batch: Batch,
+  ): Promise<{ next: Batch | null; end?: { reason: ExitReason; error?: string } }> {
+    const { queue, launcher, jobType, log } = this.deps;
+    const e = this.entry;
+    if (this.stopRequested) {
+      // shutting down before the chunk started: hand it back untouched
+      await queue.returnChunk(batch.jobType, batch.id);
+      return { next: null, end: { reason: "shutdown" } };
+    }
+    e.currentChunkId = batch.id;
+    e.currentChunkSize = batch.size;
+    e.updatedAt = new Date().toISOString();
+    this.deps.list.put({ ...e }).catch((err) => log.warn({ err }, "worker list update failed"));
+
+    this.chunkAbort = new AbortController();
+    if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
+    let leaseLost = false;
+    const keeper = new LeaseKeeper(
+      queue,
+      batch,
+      jobType.leaseMs,
+      (why) => {
+        leaseLost = true;
+        log.warn({ chunkId: batch.id, workerId: this.id }, why);
+        this.chunkAbort?.abort(new Error(why));
+      },
+      log,
+    );
+    keeper.start();
+    let report: Awaited<ReturnType<Launcher["run"]>>;
+    try {
+      report = await launcher.run(batch, { signal: this.chunkAbort.signal, log });
+    } finally {
+      keeper.stop();
+    }
+    if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
+
+    const shutdownAbort = this.abortReason !== undefined && !leaseLost;
+    const s = settlementOf(batch, report, { giveBackUnreported: shutdownAbort });
+    const fatal = report.fatal;
+    const limitHit = this.limitReached(e.chunks + 1);
+    const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
+    const r = await this.settleWithRetry(batch, s.ack, s.fail, wantNext ? { max: jobType.chunkSize } : undefined);
+    if (s.giveBack.length > 0) await queue.returnChunk(batch.jobType, batch.id);
+    e.chunks++;
+    e.itemsDone += r.acked;
+    e.itemsFailed += r.dead;
+    e.itemsRetried += r.retried;
+    e.currentChunkId = null;
+    e.currentChunkSize = 0;
+    if (r.notHeld.length > 0) log.warn({ chunkId: batch.id, notHeld: r.notHeld.length }, "items were reclaimed before they could be settled");
+
+    if (fatal) return { next: null, end: { reason: fatal.reason, error: fatal.error } };
+    if (leaseLost) return { next: null, end: { reason: "crashed", error: "lease lost: the chunk was reclaimed" } };
+    if (this.stopRequested) return { next: null, end: { reason: "shutdown" } };
+    if (r.stopped) return { next: null, end: { reason: "scaled-down" } };
+    if (limitHit) return { next: null, end: { reason: "limit" } };
+    if (!r.next) return { next: null, end: { reason: "drained" } };
+    return { next: r.next };
+  }
+
+  /** Settles, retrying through a short Redis outage; past that, lease expiry returns the items. */
+  private async settleWithRetry(batch: Batch, ack: string[], fail: ItemFailure[], next: { max: number } | undefined) {
+    let delay = 100;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.deps.queue.settle(batch.jobType, batch.id, { ack, fail }, next);
+      } catch (err) {
+        if (attempt >= SETTLE_ATTEMPTS) throw err;
+        this.deps.log.warn({ err, attempt, chunkId: batch.id }, "settle failed; retrying");
+        await new Promise((r) => setTimeout(r, delay));
+        delay *= 2;
+      }
+    }
+  }
+
+  private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {
+    const { list, history, log } = this.deps;
+    const { updatedAt: _u, currentChunkId: _c, ...rest } = this.entry;
+    const item: WorkerHistoryItem = {
+      ...rest,
+      finishedAt: new Date().toISOString(),
+      durationMs: Math.round(performance.now() - this.started),
+      exitReason: reason,
+      peakMemoryBytes: this.peakMemory,
+      ...(error ? { error } : {}),
+    };
+    // only the one who removes the entry writes the history (the reaper may have moved a lost worker)
+    try {
+      if (await list.remove(this.id)) await history.add(item);
+    } catch (err) {
+      log.error({ err, workerId: this.id }, "could not write the worker history");
+    }
+    log.info(
+      { workerId: this.id, jobType: item.jobType, reason, chunks: item.chunks, done: item.itemsDone, failed: item.itemsFailed },
+      "worker finished",
+    );
+    return item;
+  }
+}

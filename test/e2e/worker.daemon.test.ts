@@ -1,0 +1,208 @@
+import { RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import { describe, expect, it } from "vitest";
+import { Inbox } from "../../packages/worker/src/inbox.js";
+import type { WorkerPool } from "../../packages/worker/src/pool.js";
+import { controlFor, e2eConfig, silent, testWorker } from "../harness/daemons.js";
+import { waitFor } from "../harness/index.js";
+
+const items = (n: number, payload: object = {}) =>
+  Array.from({ length: n }, (_, i) => ({ payload: { ...payload, i } }));
+
+describe("worker daemon", () => {
+  it("heartbeats its slots, served types and load, and deregisters on stop", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config, { slots: 3, jobTypes: ["inline"] });
+    const c = controlFor(config);
+    const { HostRegistry } = await import("@batchjob/core");
+    const reg = new HostRegistry(c.client, c.keys);
+    const host = (await reg.list(5000)).alive.find((h) => h.id === w.hostId);
+    expect(host).toMatchObject({ slots: 3, jobTypes: ["inline"], pid: process.pid, draining: false });
+    expect(host?.load.totalMemBytes).toBeGreaterThan(0);
+    expect(host?.load.loadAvg).toBeGreaterThanOrEqual(0);
+    await w.stop();
+    expect((await reg.list(5000)).alive.map((h) => h.id)).not.toContain(w.hostId);
+    await c.close();
+  });
+
+  it("runs a dispatched chunk, acquires the next chunks itself until the queue is empty, and records it", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(95, { fail: undefined }));
+    await c.queue.enqueue("inline", [{ id: "bad-1", payload: { fail: "no such user", retry: false } }]);
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("the worker's history entry", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({
+      jobType: "inline",
+      hostId: w.hostId,
+      exitReason: "drained",
+      chunks: 10,
+      itemsDone: 95,
+      itemsFailed: 1,
+      itemsRetried: 0,
+      launcher: "inline",
+    });
+    expect(h?.peakMemoryBytes).toBeGreaterThan(10_000_000);
+    expect(await new RedisWorkerList(c.client, c.keys).list()).toEqual([]);
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 0, acked: 95, dead: 1 });
+    expect((await c.queue.listDead("inline"))[0]).toMatchObject({ id: "bad-1", error: "no such user" });
+    await w.stop();
+    await c.close();
+  });
+
+  it("lists a running worker with its current chunk", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(3, { ms: 300 }));
+    const chunk = await c.dispatch(w.hostId, "inline");
+    const list = new RedisWorkerList(c.client, c.keys);
+    const [entry] = await waitFor("a worker list entry", async () => {
+      const l = await list.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(entry).toMatchObject({
+      jobType: "inline",
+      hostId: w.hostId,
+      firstChunkId: chunk.id,
+      currentChunkId: chunk.id,
+      currentChunkSize: 3,
+    });
+    await waitFor("the worker to finish", async () => (await list.list()).length === 0);
+    await w.stop();
+    await c.close();
+  });
+
+  it("stops after its current chunk when it takes a stop token (scaled down), leaving the rest pending", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(50, { ms: 10 }));
+    await c.queue.setStopTokens("inline", 1);
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("history", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ exitReason: "scaled-down", chunks: 1, itemsDone: 10 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 40, leased: 0 });
+    expect(await c.queue.stopTokens("inline")).toBe(0);
+    await w.stop();
+    await c.close();
+  });
+
+  it("ends with reason limit after maxChunks", async () => {
+    const config = await e2eConfig((raw) => {
+      (raw.jobTypes as { limits?: object }[])[0]!.limits = { maxChunks: 2 };
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(50));
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("history", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ exitReason: "limit", chunks: 2, itemsDone: 20 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 30, leased: 0 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("hands a dispatch back untouched when no slot is free or the type is not served", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config, { slots: 1, jobTypes: ["inline"] });
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(20, { ms: 400 }));
+    await c.queue.enqueue("forked", items(5));
+    await c.dispatch(w.hostId, "inline", 1); // takes the one slot for a while
+    await waitFor("the first worker", () => w.pool.size() === 1);
+    await c.dispatch(w.hostId, "inline", 2);
+    await c.dispatch(w.hostId, "forked", 5);
+    await waitFor(
+      "both refusals",
+      async () => (await c.queue.counts("inline")).returned === 2 && (await c.queue.counts("forked")).returned === 5,
+    );
+    const forked = await c.queue.acquire("forked", { max: 10 });
+    expect(forked.items.every((i) => i.attempts === 0)).toBe(true);
+    expect(forked.size).toBe(5);
+    await w.stop({ graceMs: 0 });
+    await c.close();
+  });
+
+  it("keeps a chunk that runs longer than leaseMs alive by extending its lease", async () => {
+    const config = await e2eConfig((raw) => {
+      (raw.jobTypes as { leaseMs: number }[])[0]!.leaseMs = 300;
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", [{ payload: { ms: 1500 } }]);
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    let reclaimed = 0;
+    await waitFor(
+      "the slow chunk to finish",
+      async () => {
+        reclaimed += (await c.queue.reclaim("inline")).chunks;
+        return (await history.list()).length > 0;
+      },
+      10_000,
+      50,
+    );
+    expect(reclaimed).toBe(0);
+    expect((await history.list())[0]).toMatchObject({ exitReason: "drained", itemsDone: 1, itemsRetried: 0 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("on stop, lets the running chunk finish within the grace period and ends with reason shutdown", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(30, { ms: 40 }));
+    await c.dispatch(w.hostId, "inline");
+    await waitFor("the worker to start", () => w.pool.size() === 1);
+    await w.stop({ graceMs: 10_000 });
+    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 10 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10 });
+    await c.close();
+  });
+
+  it("past the grace period, aborts the chunk and returns its items without an attempt", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(5, { ms: 2000 }));
+    await c.dispatch(w.hostId, "inline");
+    await waitFor("the worker to start", () => w.pool.size() === 1);
+    await w.stop({ graceMs: 100 });
+    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(h).toMatchObject({ exitReason: "shutdown", itemsDone: 0 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 5, leased: 0, retried: 0 });
+    const back = await c.queue.acquire("inline", { max: 10 });
+    expect(back.items.map((i) => i.attempts)).toEqual([0, 0, 0, 0, 0]);
+    await c.close();
+  });
+
+  it("on close, returns the chunks of dispatches still waiting in its inbox", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(6));
+    await c.dispatch("h-gone", "inline", 3);
+    await c.dispatch("h-gone", "inline", 3);
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 6 });
+    // an inbox that never opened (its daemon stopped before taking them)
+    const inbox = new Inbox(c.client, c.keys, "h-gone", {} as WorkerPool, c.queue, silent());
+    await inbox.close();
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 6, leased: 0, returned: 6 });
+    expect(await c.dispatcher.undelivered("h-gone")).toEqual([]);
+    await c.close();
+  });
+});

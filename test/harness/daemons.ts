@@ -1,0 +1,68 @@
+/** In-process daemons for tests, on the run's Redis with a fresh prefix, tracked until stopped. */
+import { fileURLToPath } from "node:url";
+import { type BatchjobConfig, BatchQueue, connectRedis, createLogger, makeKeys, parseConfig } from "@batchjob/core";
+import { Dispatcher, type ManagerOptions, startManager } from "@batchjob/manager";
+import { startWorker, type WorkerOptions } from "@batchjob/worker";
+import { closeClient, freshPrefix, redisUrl, track } from "./index.js";
+
+export const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
+
+/** The e2e config (test/fixtures/e2e.config.mjs) with a fresh prefix and any overrides. */
+export async function e2eConfig(change: (raw: Record<string, unknown>) => void = () => {}): Promise<BatchjobConfig> {
+  const mod = (await import(`${FIXTURES}e2e.config.mjs?${Date.now()}`)) as { default: Record<string, unknown> };
+  const raw = structuredClone(mod.default);
+  raw.prefix = freshPrefix();
+  change(raw);
+  return parseConfig(raw, "e2e.config.mjs");
+}
+
+export const silent = () => createLogger("test", { level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+export async function testWorker(config: BatchjobConfig, options: Partial<WorkerOptions> = {}) {
+  const daemon = await startWorker({ config, baseDir: FIXTURES, redisUrl: redisUrl(), logger: silent(), ...options });
+  let done = false;
+  void daemon.closed.then(() => {
+    done = true;
+  });
+  track(
+    `worker daemon ${daemon.hostId}`,
+    () => !done,
+    () => daemon.stop({ graceMs: 0 }),
+  );
+  return daemon;
+}
+
+export async function testManager(config: BatchjobConfig, options: Partial<ManagerOptions> = {}) {
+  const daemon = await startManager({ config, baseDir: FIXTURES, redisUrl: redisUrl(), logger: silent(), ...options });
+  let done = false;
+  void daemon.closed.then(() => {
+    done = true;
+  });
+  track(
+    `manager ${daemon.managerId}`,
+    () => !done,
+    () => daemon.stop(),
+  );
+  return daemon;
+}
+
+/** A queue and a dispatcher on the config's prefix (what a test uses to act as the manager). */
+export function controlFor(config: BatchjobConfig) {
+  const client = connectRedis(redisUrl(), { daemon: true });
+  const keys = makeKeys(config.prefix);
+  const queue = new BatchQueue({ redis: client, prefix: config.prefix, jobTypes: config.jobTypes });
+  const dispatcher = new Dispatcher(client, keys, "test");
+  const close = async () => {
+    await dispatcher.close();
+    await closeClient(client);
+  };
+  track(`control connection ${config.prefix}`, () => client.status !== "end", close);
+  /** Prepares a chunk (as the preparer does) and dispatches it to `hostId`. */
+  const dispatch = async (hostId: string, jobType: string, max?: number) => {
+    const t = config.jobTypes.find((x) => x.name === jobType);
+    const chunk = await queue.acquire(jobType, { max: max ?? t?.chunkSize ?? 10, leaseMs: t?.leaseMs ?? 30_000 });
+    await dispatcher.dispatch(hostId, { jobType, chunkId: chunk.id, size: chunk.size });
+    return chunk;
+  };
+  return { client, keys, queue, dispatcher, dispatch, close };
+}
