@@ -98,7 +98,8 @@ describe("worker daemon", () => {
 
   it("ends with reason limit after maxChunks", async () => {
     const config = await e2eConfig((raw) => {
-      (raw.jobTypes as { limits?: object }[])[0]!.limits = { maxChunks: 2 };
+      const [inline] = raw.jobTypes as { limits?: object }[];
+      if (inline) inline.limits = { maxChunks: 2 };
     });
     const w = await testWorker(config);
     const c = controlFor(config);
@@ -138,7 +139,8 @@ describe("worker daemon", () => {
 
   it("keeps a chunk that runs longer than leaseMs alive by extending its lease", async () => {
     const config = await e2eConfig((raw) => {
-      (raw.jobTypes as { leaseMs: number }[])[0]!.leaseMs = 300;
+      const [inline] = raw.jobTypes as { leaseMs: number }[];
+      if (inline) inline.leaseMs = 300;
     });
     const w = await testWorker(config);
     const c = controlFor(config);

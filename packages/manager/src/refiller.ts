@@ -16,9 +16,10 @@ export interface RefillContext {
   enqueue(items: EnqueueItem[]): Promise<number>;
 }
 
-export type RefillFunction = (
-  ctx: RefillContext,
-) => Promise<EnqueueItem[] | undefined | void> | EnqueueItem[] | undefined | void;
+// biome-ignore lint/suspicious/noConfusingVoidType: an async refill that returns nothing is Promise<void>; it must type-check
+type RefillReturn = EnqueueItem[] | undefined | void;
+
+export type RefillFunction = (ctx: RefillContext) => Promise<RefillReturn> | RefillReturn;
 
 export class Refiller {
   private readonly running = new Set<string>();
