@@ -66,3 +66,26 @@ export function controlFor(config: BatchjobConfig) {
   };
   return { client, keys, queue, dispatcher, dispatch, close };
 }
+
+/** Writes a raw config as JSON to a temp folder (module paths are resolved against test/fixtures) for CLI daemons. */
+export async function writeConfigFile(raw: Record<string, unknown>): Promise<string> {
+  const { mkdtempSync, writeFileSync } = await import("node:fs");
+  const { tmpdir } = await import("node:os");
+  const { join } = await import("node:path");
+  const dir = mkdtempSync(join(tmpdir(), "bj-config-"));
+  const types = (raw.jobTypes as { launcher: { module?: string } }[]).map((t) => ({
+    ...t,
+    launcher: t.launcher.module ? { ...t.launcher, module: join(FIXTURES, t.launcher.module) } : t.launcher,
+  }));
+  const path = join(dir, "batchjob.config.json");
+  writeFileSync(path, JSON.stringify({ ...raw, jobTypes: types }, null, 2));
+  return path;
+}
+
+/** The raw e2e config with a fresh prefix, for tweaking before parseConfig or writeConfigFile. */
+export async function rawE2eConfig(): Promise<Record<string, unknown>> {
+  const mod = (await import(`${FIXTURES}e2e.config.mjs?${Date.now()}`)) as { default: Record<string, unknown> };
+  const raw = structuredClone(mod.default);
+  raw.prefix = freshPrefix();
+  return raw;
+}

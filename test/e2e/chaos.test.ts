@@ -1,0 +1,192 @@
+import { parseConfig, RedisWorkerHistory, type WorkerHistoryItem } from "@batchjob/core";
+import { describe, expect, it } from "vitest";
+import { controlFor, rawE2eConfig, testManager, writeConfigFile } from "../harness/daemons.js";
+import { redisUrl, waitFor } from "../harness/index.js";
+import { spawnCli } from "../harness/processes.js";
+
+function chaosConfig(raw: Record<string, unknown>) {
+  raw.jobTypes = [
+    {
+      name: "chaos",
+      chunkSize: 50,
+      parallel: { high: 4, medium: 4, low: 4 },
+      cooldownSeconds: 0,
+      minQueueEntries: 1,
+      leaseMs: 3000,
+      maxAttempts: 5,
+      backoff: { type: "fixed", delayMs: 0 },
+      launcher: { kind: "inline", module: "./behave.mjs" },
+    },
+  ];
+  raw.manager = { tickMs: 150, leaderLeaseMs: 1500, allocator: "round-robin" };
+  raw.worker = { heartbeatMs: 150, hostTtlMs: 1500, shutdownGraceMs: 5000 };
+  return raw;
+}
+
+const env = () => ({ REDIS_URL: redisUrl() });
+
+describe("chaos (real processes)", () => {
+  it("kill -9 of a worker daemon mid-run: its chunks come back and are done elsewhere; nothing is lost", async () => {
+    const raw = chaosConfig(await rawE2eConfig());
+    const config = parseConfig(raw);
+    const file = await writeConfigFile(raw);
+    const a = spawnCli(["worker", "--config", file, "--host-id", "victim", "--slots", "2"], { env: env() });
+    const b = spawnCli(["worker", "--config", file, "--host-id", "survivor", "--slots", "2"], { env: env() });
+    const c = controlFor(config);
+    await waitFor("both hosts", async () => (await c.client.zcard(c.keys.hostBeats)) === 2);
+    const m = await testManager(config);
+    const N = 3000;
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: N }, (_, i) => ({ payload: { i, ms: 2 } })),
+    );
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    await waitFor("the victim to run workers", async () => {
+      const list = await c.client.hvals(c.keys.workers);
+      return list.some((w) => w.includes('"hostId":"victim"'));
+    });
+    a.kill("SIGKILL");
+    await waitFor("the queue to drain", async () => (await c.queue.counts("chaos")).total === 0, 60_000, 100);
+    const counts = await c.queue.counts("chaos");
+    expect(counts.acked + counts.died).toBe(N);
+    expect(counts.acked).toBe(N);
+    expect(counts.reclaimed).toBeGreaterThan(0);
+    const lost = (await history.list({ limit: 100 })).filter((h: WorkerHistoryItem) => h.exitReason === "lost");
+    expect(lost.length).toBeGreaterThan(0);
+    expect(lost.every((h) => h.hostId === "victim")).toBe(true);
+    expect(await c.client.hvals(c.keys.workers)).toEqual([]);
+    await m.stop();
+    b.kill("SIGTERM");
+    expect((await b.exited).code).toBe(0);
+    await c.close();
+  }, 90_000);
+
+  it("kill -9 of the leader manager: the other takes over within two lease periods and the run completes", async () => {
+    const raw = chaosConfig(await rawE2eConfig());
+    const config = parseConfig(raw);
+    const file = await writeConfigFile(raw);
+    const w = spawnCli(["worker", "--config", file, "--host-id", "w1", "--slots", "4"], { env: env() });
+    const m1 = spawnCli(["manager", "--config", file, "--id", "m1"], { env: env() });
+    const c = controlFor(config);
+    await waitFor("m1 to lead", async () => (await c.client.get(c.keys.leader)) === "m1");
+    const m2 = spawnCli(["manager", "--config", file, "--id", "m2"], { env: env() });
+    const N = 2000;
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: N }, (_, i) => ({ payload: { i, ms: 2 } })),
+    );
+    await waitFor("workers to run", async () => (await c.client.hlen(c.keys.workers)) > 0);
+    const killedAt = Date.now();
+    m1.kill("SIGKILL");
+    await waitFor("m2 to lead", async () => (await c.client.get(c.keys.leader)) === "m2", 10_000, 20);
+    const takeoverMs = Date.now() - killedAt;
+    expect(takeoverMs).toBeLessThanOrEqual(2 * 1500);
+    // new work after the takeover is planned by m2
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: 500 }, (_, i) => ({ payload: { i, ms: 1 } })),
+    );
+    await waitFor("the run to complete", async () => (await c.queue.counts("chaos")).total === 0, 60_000, 100);
+    expect((await c.queue.counts("chaos")).acked).toBe(N + 500);
+    m2.kill("SIGTERM");
+    w.kill("SIGTERM");
+    expect((await m2.exited).code).toBe(0);
+    expect((await w.exited).code).toBe(0);
+    await c.close();
+  }, 90_000);
+
+  it("a frozen daemon's chunk is reclaimed after its lease; when it wakes it cannot ack it, and the items are done later", async () => {
+    const raw = chaosConfig(await rawE2eConfig());
+    for (const t of raw.jobTypes as { leaseMs: number }[]) t.leaseMs = 600;
+    const config = parseConfig(raw);
+    const file = await writeConfigFile(raw);
+    const w = spawnCli(["worker", "--config", file, "--host-id", "frozen", "--slots", "1"], { env: env() });
+    const c = controlFor(config);
+    await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: 5 }, (_, i) => ({ payload: { i, ms: 300 } })),
+    );
+    const chunk = await c.dispatch("frozen", "chaos");
+    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    w.kill("SIGSTOP");
+    const r = await waitFor("the lease to be reclaimed", async () => {
+      const x = await c.queue.reclaim("chaos");
+      return x.chunks > 0 ? x : null;
+    });
+    expect(r.retried).toBe(5);
+    w.kill("SIGCONT");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("the woken worker to give up", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ exitReason: "crashed", itemsDone: 0, error: expect.stringMatching(/lease lost/) });
+    expect(
+      await c.queue.ack(
+        "chaos",
+        chunk.id,
+        chunk.items.map((i) => i.id),
+      ),
+    ).toMatchObject({ acked: 0 });
+    // a later attempt does them
+    const again = await c.dispatch("frozen", "chaos");
+    expect(again.items.map((i) => i.attempts)).toEqual([1, 1, 1, 1, 1]);
+    await waitFor("the retry to finish", async () => (await c.queue.counts("chaos")).total === 0, 15_000);
+    expect((await c.queue.counts("chaos")).acked).toBe(5);
+    w.kill("SIGTERM");
+    expect((await w.exited).code).toBe(0);
+    await c.close();
+  }, 60_000);
+
+  it("SIGTERM in the middle of a chunk: the chunk finishes, nothing is lost, the history says shutdown", async () => {
+    const raw = chaosConfig(await rawE2eConfig());
+    const config = parseConfig(raw);
+    const file = await writeConfigFile(raw);
+    const w = spawnCli(["worker", "--config", file, "--host-id", "term", "--slots", "1"], { env: env() });
+    const c = controlFor(config);
+    await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: 200 }, (_, i) => ({ payload: { i, ms: 10 } })),
+    );
+    await c.dispatch("term", "chaos");
+    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    w.kill("SIGTERM");
+    expect((await w.exited).code).toBe(0);
+    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 50 });
+    const counts = await c.queue.counts("chaos");
+    expect(counts).toMatchObject({ acked: 50, pending: 150, leased: 0 });
+    expect(await c.client.zcard(c.keys.hostBeats)).toBe(0);
+    await c.close();
+  }, 60_000);
+
+  it("a second signal aborts the running chunk at once and returns its items", async () => {
+    const raw = chaosConfig(await rawE2eConfig());
+    const config = parseConfig(raw);
+    const file = await writeConfigFile(raw);
+    const w = spawnCli(["worker", "--config", file, "--host-id", "twice", "--slots", "1"], { env: env() });
+    const c = controlFor(config);
+    await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
+    await c.queue.enqueue(
+      "chaos",
+      Array.from({ length: 50 }, (_, i) => ({ payload: { i, ms: 1000 } })),
+    );
+    await c.dispatch("twice", "chaos");
+    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    w.kill("SIGTERM");
+    await waitFor("draining", async () => {
+      const info = await c.client.hget(c.keys.hostInfo, "twice");
+      return info?.includes('"draining":true');
+    });
+    w.kill("SIGINT");
+    expect((await w.exited).code).toBe(0);
+    const counts = await c.queue.counts("chaos");
+    expect(counts.pending + counts.acked).toBe(50);
+    expect(counts).toMatchObject({ leased: 0, retried: 0 });
+    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(h?.exitReason).toBe("shutdown");
+    await c.close();
+  }, 60_000);
+});
