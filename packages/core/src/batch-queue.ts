@@ -490,6 +490,20 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
   }
 
+  /**
+   * What a planner needs, in two plain commands (no MULTI, so a client with
+   * auto-pipelining batches them across many types): pending items and the
+   * earliest lease deadline (null when no chunk holds a lease).
+   */
+  async backlog(jobType: string): Promise<{ pending: number; earliestLeaseDeadline: number | null }> {
+    const k = this.keys.type(jobType);
+    const [pending, first] = await Promise.all([
+      this.client.llen(k.pending),
+      this.client.zrange(k.leases, "0", "0", "WITHSCORES"),
+    ]);
+    return { pending, earliestLeaseDeadline: first.length === 2 ? Number(first[1]) : null };
+  }
+
   /** Dead items, newest first. */
   async listDead<P = unknown>(
     jobType: string,

@@ -15,11 +15,14 @@ export interface ConnectOptions {
   daemon?: boolean;
   /** Name shown by `CLIENT LIST`. */
   connectionName?: string;
+  /** Batch commands issued in the same event-loop turn into one write (many small reads). */
+  autoPipelining?: boolean;
 }
 
 export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOptions = {}): RedisClient {
   const common: RedisOptions = {
     maxRetriesPerRequest: options.daemon ? null : 3,
+    ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
   };
   if (url.startsWith("redis-cluster://")) {
@@ -34,7 +37,10 @@ export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOp
         throw new InvalidArgumentError(`redis URL ${url}: bad node "${h}", expected host:port`);
       return { host, port: p };
     });
-    return new Cluster(nodes, { redisOptions: common });
+    return new Cluster(nodes, {
+      redisOptions: common,
+      ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
+    });
   }
   if (!/^rediss?:\/\//.test(url)) {
     throw new InvalidArgumentError(

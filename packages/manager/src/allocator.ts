@@ -26,6 +26,8 @@ export interface Allocator {
   pick(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>): string | null;
   /** Counts a dispatch against the host's free slots for the rest of this tick. */
   commit(hostId: string): void;
+  /** Takes a commitment back (the dispatch failed). */
+  uncommit(hostId: string): void;
   /** A new tick: forget this tick's commitments. */
   reset(): void;
 }
@@ -58,6 +60,10 @@ abstract class BaseAllocator implements Allocator {
   commit(hostId: string): void {
     this.committed.set(hostId, (this.committed.get(hostId) ?? 0) + 1);
     this.lastPicked = hostId;
+  }
+
+  uncommit(hostId: string): void {
+    this.committed.set(hostId, Math.max(0, (this.committed.get(hostId) ?? 0) - 1));
   }
 
   reset(): void {

@@ -81,11 +81,21 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       maxPayloadBytes: config.queue.maxPayloadBytes,
       jobTypes: config.jobTypes,
     });
+    // the many small reads of a tick go through an auto-pipelining connection
+    const readerClient: RedisClient = connectRedis(url, {
+      daemon: true,
+      autoPipelining: true,
+      connectionName: `batchjob-manager-reader:${managerId}`,
+    });
+    readerClient.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
+    releases.push(["redis reader", () => readerClient.quit()]);
+    const reader = new BatchQueue({ redis: readerClient, prefix: config.prefix });
     const dispatcher = new Dispatcher(client, keys, managerId);
     releases.push(["dispatcher", () => dispatcher.close()]);
     const refiller = new Refiller(queue, options.baseDir ?? process.cwd(), log);
     const manager = new Manager({
       client,
+      reader,
       keys,
       queue,
       registry: new HostRegistry(client, keys),

@@ -21,7 +21,6 @@ import {
   type Keys,
   type LiveHost,
   type Logger,
-  type QueueCounts,
   type RedisClient,
   runningTotal,
   type WorkerHistoryStorage,
@@ -38,6 +37,8 @@ import { prepareChunks, startChunks } from "./starter.js";
 
 export interface ManagerDeps {
   client: RedisClient;
+  /** A queue on an auto-pipelining connection, for the many small reads of a tick. */
+  reader: BatchQueue;
   keys: Keys;
   queue: BatchQueue;
   registry: HostRegistry;
@@ -67,6 +68,8 @@ export interface TickReport {
   /** Steps that failed this tick, with their error. */
   failed: { step: string; error: string }[];
   durationMs: number;
+  /** Time spent in each step (ms). */
+  stepsMs: Record<string, number>;
 }
 
 /** How long a dispatch may stay invisible in the worker list before it stops counting as running. */
@@ -78,6 +81,8 @@ export class Manager {
   private readonly tokens = new Map<string, number>();
   private readonly types: Map<string, JobTypeConfig>;
   private publishedConfigAt = 0;
+  /** Last decision published per type (without its time), to write only changes. */
+  private readonly published = new Map<string, string>();
 
   constructor(private readonly d: ManagerDeps) {
     this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
@@ -86,6 +91,7 @@ export class Manager {
   /** Forget per-leader state (tokens written, config published) when leadership is (re)gained. */
   resetLeadership(): void {
     this.tokens.clear();
+    this.published.clear();
     this.publishedConfigAt = 0;
   }
 
@@ -93,13 +99,17 @@ export class Manager {
     const t0 = performance.now();
     const { d } = this;
     const failed: TickReport["failed"] = [];
+    const stepsMs: Record<string, number> = {};
     const step = async <T>(name: string, fn: () => Promise<T>, fallback: T): Promise<T> => {
+      const s0 = performance.now();
       try {
         return await fn();
       } catch (err) {
         d.log.error({ err, step: name }, "manager step failed");
         failed.push({ step: name, error: err instanceof Error ? err.message : String(err) });
         return fallback;
+      } finally {
+        stepsMs[name] = performance.now() - s0;
       }
     };
     const typeList = [...this.types.values()];
@@ -117,9 +127,10 @@ export class Manager {
         refilled: [],
         failed,
         durationMs: performance.now() - t0,
+        stepsMs,
       };
     }
-    const { now, alive, dead, workers, counts, lastStart } = obs;
+    const { now, alive, dead, workers, backlog, lastStart } = obs;
 
     // 2. level
     const level = readLevel(
@@ -136,7 +147,7 @@ export class Manager {
       plan(
         {
           config: t,
-          pending: counts.get(t.name)?.pending ?? 0,
+          pending: backlog.get(t.name)?.pending ?? 0,
           running: running.get(t.name) ?? 0,
           lastStartAt: lastStart.get(t.name),
         },
@@ -183,8 +194,13 @@ export class Manager {
     await step(
       "reap",
       async () => {
-        const withChunks = typeList.filter((t) => (counts.get(t.name)?.chunks ?? 0) > 0).map((t) => t.name);
-        reclaimedItems = await reclaimExpired(d.queue, withChunks, d.log);
+        const expired = typeList
+          .filter((t) => {
+            const first = backlog.get(t.name)?.earliestLeaseDeadline;
+            return first !== null && first !== undefined && first <= now;
+          })
+          .map((t) => t.name);
+        reclaimedItems = await reclaimExpired(d.queue, expired, d.log);
         if (dead.length > 0) {
           await reapDeadHosts(
             {
@@ -209,7 +225,7 @@ export class Manager {
     // 8. refill
     const refilled = await step(
       "refill",
-      async () => d.refiller.check(typeList, new Map(typeList.map((t) => [t.name, counts.get(t.name)?.pending ?? 0]))),
+      async () => d.refiller.check(typeList, new Map(typeList.map((t) => [t.name, backlog.get(t.name)?.pending ?? 0]))),
       [] as string[],
     );
 
@@ -228,21 +244,22 @@ export class Manager {
       refilled,
       failed,
       durationMs: performance.now() - t0,
+      stepsMs,
     };
   }
 
   private async observe(typeList: JobTypeConfig[]) {
     const { d } = this;
     const ttl = d.config.worker.hostTtlMs;
-    const [hosts, workers, countList, lastRaw] = await Promise.all([
+    const [hosts, workers, backlogList, lastRaw] = await Promise.all([
       d.registry.list(ttl),
       d.list.list(),
-      Promise.all(typeList.map((t) => d.queue.counts(t.name))),
+      Promise.all(typeList.map((t) => d.reader.backlog(t.name))),
       d.client.hgetall(d.keys.lastStart),
     ]);
-    const counts = new Map<string, QueueCounts>(typeList.map((t, i) => [t.name, countList[i] as QueueCounts]));
+    const backlog = new Map(typeList.map((t, i) => [t.name, backlogList[i]]));
     const lastStart = new Map(Object.entries(lastRaw).map(([k, v]) => [k, Number(v)]));
-    return { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, counts, lastStart };
+    return { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, backlog, lastStart };
   }
 
   /** Workers per type: listed ones plus dispatches no worker has claimed yet (still leased, recent, host alive). */
@@ -266,10 +283,13 @@ export class Manager {
 
   /** Forgets in-flight dispatches whose chunk was handed back (no free slot on arrival). */
   async pruneInFlight(): Promise<void> {
-    for (const [chunkId, f] of this.inFlight) {
-      const lease = await this.d.client.zscore(this.d.keys.type(f.jobType).leases, chunkId);
-      if (lease === null) this.inFlight.delete(chunkId);
-    }
+    const entries = [...this.inFlight];
+    const leases = await Promise.all(
+      entries.map(([chunkId, f]) => this.d.reader.client.zscore(this.d.keys.type(f.jobType).leases, chunkId)),
+    );
+    entries.forEach(([chunkId], i) => {
+      if (leases[i] === null) this.inFlight.delete(chunkId);
+    });
   }
 
   private hostSlots(alive: LiveHost[]): HostSlot[] {

@@ -2,8 +2,9 @@
  * Preparer and starter. The preparer acquires the first chunk of each
  * planned worker (chunk id = UUID v7, leased like any chunk). The starter
  * asks the allocator for a host for each chunk, types interleaved for
- * fairness, and dispatches it to the host's inbox; a failed dispatch tries
- * another host; a chunk no host can take goes back to pending untouched.
+ * fairness, and dispatches them to the hosts' inboxes at once; a failed
+ * dispatch tries another host; a chunk no host can take goes back to
+ * pending untouched.
  */
 import type { Batch, BatchQueue, JobTypeConfig, Logger } from "@batchjob/core";
 import type { Allocator, HostSlot } from "./allocator.js";
@@ -63,27 +64,37 @@ export async function startChunks(
   for (let i = 0; perType.some((l) => i < l.length); i++) {
     for (const l of perType) if (l[i]) order.push(l[i] as Prepared);
   }
-  for (const p of order) {
-    const failed = new Set<string>();
-    let placed = false;
-    for (;;) {
-      const hostId = allocator.pick(hosts, p.jobType, failed);
-      if (!hostId) break;
-      try {
-        await dispatcher.dispatch(hostId, { jobType: p.jobType, chunkId: p.chunk.id, size: p.chunk.size });
+  // allocate every chunk first, then dispatch them all at once; a failed
+  // dispatch is allocated again without the host that failed it
+  let round = order.map((p) => ({ p, failed: new Set<string>() }));
+  while (round.length > 0) {
+    const placed: { p: Prepared; failed: Set<string>; hostId: string }[] = [];
+    for (const r of round) {
+      const hostId = allocator.pick(hosts, r.p.jobType, r.failed);
+      if (hostId) {
         allocator.commit(hostId);
-        started.push({ jobType: p.jobType, chunkId: p.chunk.id, hostId });
-        placed = true;
-        break;
-      } catch (err) {
-        log.warn({ err, hostId, chunkId: p.chunk.id }, "dispatch failed; trying another host");
-        failed.add(hostId);
+        placed.push({ ...r, hostId });
+      } else {
+        await queue.returnChunk(r.p.jobType, r.p.chunk.id);
+        unplaced.set(r.p.jobType, (unplaced.get(r.p.jobType) ?? 0) + 1);
       }
     }
-    if (!placed) {
-      await queue.returnChunk(p.jobType, p.chunk.id);
-      unplaced.set(p.jobType, (unplaced.get(p.jobType) ?? 0) + 1);
-    }
+    const results = await Promise.allSettled(
+      placed.map((x) =>
+        dispatcher.dispatch(x.hostId, { jobType: x.p.jobType, chunkId: x.p.chunk.id, size: x.p.chunk.size }),
+      ),
+    );
+    round = [];
+    results.forEach((res, i) => {
+      const x = placed[i] as (typeof placed)[number];
+      if (res.status === "fulfilled") started.push({ jobType: x.p.jobType, chunkId: x.p.chunk.id, hostId: x.hostId });
+      else {
+        log.warn({ err: res.reason, hostId: x.hostId, chunkId: x.p.chunk.id }, "dispatch failed; trying another host");
+        x.failed.add(x.hostId);
+        allocator.uncommit(x.hostId);
+        round.push({ p: x.p, failed: x.failed });
+      }
+    });
   }
   return { started, unplaced };
 }

@@ -76,7 +76,13 @@ describe("least-load allocator", () => {
   });
 
   it("takes a custom allocator given in code", () => {
-    const custom: Allocator = { name: "first", pick: (hs) => hs[0]?.id ?? null, commit() {}, reset() {} };
+    const custom: Allocator = {
+      name: "first",
+      pick: (hs) => hs[0]?.id ?? null,
+      commit() {},
+      uncommit() {},
+      reset() {},
+    };
     expect(createAllocator(custom).pick([host("q")], "t")).toBe("q");
   });
 });
