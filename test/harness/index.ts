@@ -76,10 +76,11 @@ export async function deleteTestKeys(url: string = redisUrl()): Promise<void> {
   if (prefixes.size === 0) return;
   const c = new Redis(url);
   try {
-    for (const p of prefixes) {
+    // the prefix's own keys and its BullMQ inboxes ({prefix:bull}:...)
+    for (const pattern of [...prefixes].flatMap((p) => [`${p}:*`, `{${p}:bull}:*`])) {
       let cursor = "0";
       do {
-        const [next, keys] = await c.scan(cursor, "MATCH", `${p}:*`, "COUNT", 1000);
+        const [next, keys] = await c.scan(cursor, "MATCH", pattern, "COUNT", 1000);
         cursor = next;
         if (keys.length > 0) await c.unlink(...keys);
       } while (cursor !== "0");

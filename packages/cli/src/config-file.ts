@@ -4,8 +4,8 @@
  * validated by the core schema; every problem names its path in the file.
  * Environment variables then override the file (REDIS_URL, BATCHJOB_PREFIX).
  */
-import { readFileSync } from "node:fs";
-import { dirname, extname, resolve } from "node:path";
+import { copyFileSync, readFileSync, rmSync } from "node:fs";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BatchjobConfig, InvalidConfigError, parseConfig } from "@batchjob/core";
 import { parse as parseYaml } from "yaml";
@@ -17,19 +17,37 @@ export interface LoadedConfig {
   path: string;
 }
 
+/**
+ * Imports a TypeScript config as an ES module through tsx's loader hooks, so
+ * it shares the already loaded @batchjob/core (and ioredis) with this process.
+ * A `.ts` file is imported from a sibling `.mts` copy: ESM whatever the
+ * folder's package.json says.
+ */
+async function importTypeScript(path: string): Promise<Record<string, unknown>> {
+  const { register } = await import("tsx/esm/api");
+  const unregister = register();
+  const copy = path.endsWith(".ts") ? join(dirname(path), `.${basename(path, ".ts")}.${process.pid}.mts`) : undefined;
+  try {
+    if (copy) copyFileSync(path, copy);
+    return (await import(pathToFileURL(copy ?? path).href)) as Record<string, unknown>;
+  } finally {
+    if (copy) rmSync(copy, { force: true });
+    await unregister();
+  }
+}
+
 async function readRaw(path: string): Promise<unknown> {
   const ext = extname(path).toLowerCase();
   if (ext === ".json") return JSON.parse(readFileSync(path, "utf8"));
   if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(path, "utf8"));
   let mod: Record<string, unknown>;
-  if (ext === ".ts" || ext === ".mts" || ext === ".cts") {
-    const { tsImport } = await import("tsx/esm/api");
-    mod = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
+  if (ext === ".ts" || ext === ".mts") {
+    mod = await importTypeScript(path);
   } else if (ext === ".js" || ext === ".mjs" || ext === ".cjs") {
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } else {
     throw new InvalidConfigError(path, [
-      { path: "", message: `unknown config file type "${ext}": use .json, .yaml, .yml, .js, .mjs, .cjs or .ts` },
+      { path: "", message: `unknown config file type "${ext}": use .json, .yaml, .yml, .js, .mjs, .cjs, .ts or .mts` },
     ]);
   }
   // a TS/CJS default export can arrive wrapped once more

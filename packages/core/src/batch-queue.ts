@@ -491,17 +491,19 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /**
-   * What a planner needs, in two plain commands (no MULTI, so a client with
-   * auto-pipelining batches them across many types): pending items and the
-   * earliest lease deadline (null when no chunk holds a lease).
+   * What a planner needs, in three plain commands (no MULTI, so a client
+   * with auto-pipelining batches them across many types): items ready to
+   * run (pending, plus delayed retries due by `now`, which the next acquire
+   * promotes) and the earliest lease deadline (null when no chunk holds one).
    */
-  async backlog(jobType: string): Promise<{ pending: number; earliestLeaseDeadline: number | null }> {
+  async backlog(jobType: string, now: number): Promise<{ pending: number; earliestLeaseDeadline: number | null }> {
     const k = this.keys.type(jobType);
-    const [pending, first] = await Promise.all([
+    const [pending, due, first] = await Promise.all([
       this.client.llen(k.pending),
+      this.client.zcount(k.delayed, "-inf", now),
       this.client.zrange(k.leases, "0", "0", "WITHSCORES"),
     ]);
-    return { pending, earliestLeaseDeadline: first.length === 2 ? Number(first[1]) : null };
+    return { pending: pending + due, earliestLeaseDeadline: first.length === 2 ? Number(first[1]) : null };
   }
 
   /** Dead items, newest first. */

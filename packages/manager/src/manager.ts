@@ -251,10 +251,11 @@ export class Manager {
   private async observe(typeList: JobTypeConfig[]) {
     const { d } = this;
     const ttl = d.config.worker.hostTtlMs;
-    const [hosts, workers, backlogList, lastRaw] = await Promise.all([
-      d.registry.list(ttl),
+    // the host list gives the Redis time the backlog counts due retries by
+    const hosts = await d.registry.list(ttl);
+    const [workers, backlogList, lastRaw] = await Promise.all([
       d.list.list(),
-      Promise.all(typeList.map((t) => d.reader.backlog(t.name))),
+      Promise.all(typeList.map((t) => d.reader.backlog(t.name, hosts.now))),
       d.client.hgetall(d.keys.lastStart),
     ]);
     const backlog = new Map(typeList.map((t, i) => [t.name, backlogList[i]]));

@@ -2,6 +2,7 @@
 import type { Command } from "../command.js";
 import { configCheckCommand } from "./config-check.js";
 import { deadListCommand, deadPurgeCommand, deadRetryCommand } from "./dead.js";
+import { demoCommand } from "./demo.js";
 import { enqueueCommand } from "./enqueue.js";
 import { historyCommand } from "./history.js";
 import { managerCommand } from "./manager.js";
@@ -18,4 +19,5 @@ export const commands: Command[] = [
   deadRetryCommand,
   deadPurgeCommand,
   configCheckCommand,
+  demoCommand,
 ];

@@ -36,13 +36,13 @@ Example:
   maxPositionals: 0,
   async run(p, io) {
     const { startManager } = await import("@batchjob/manager");
-    const loaded = await findConfig(str(p, "config"), io);
     const allocatorFlag = str(p, "allocator");
     if (allocatorFlag !== undefined && allocatorFlag !== "round-robin" && allocatorFlag !== "least-load") {
       throw new UsageError(`--allocator must be round-robin or least-load, got "${allocatorFlag}"`);
     }
     const allocator: "round-robin" | "least-load" | undefined = allocatorFlag;
     const tickMs = int(p, "tick-ms", { min: 50 });
+    const loaded = await findConfig(str(p, "config"), io);
     const m = loaded.config.manager;
     const config = {
       ...loaded.config,

@@ -1,4 +1,5 @@
 /** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT. */
+import { UsageError } from "@batchjob/core";
 import { int, list, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
 
@@ -40,14 +41,17 @@ Example:
   maxPositionals: 0,
   async run(p, io) {
     const { startWorker } = await import("@batchjob/worker");
-    const loaded = await findConfig(str(p, "config"), io);
-    const slots =
-      int(p, "slots", { min: 1 }) ?? (io.env.BATCHJOB_WORKER_SLOTS ? Number(io.env.BATCHJOB_WORKER_SLOTS) : undefined);
+    const envSlots = io.env.BATCHJOB_WORKER_SLOTS;
+    if (envSlots !== undefined && !(Number.isInteger(Number(envSlots)) && Number(envSlots) >= 1)) {
+      throw new UsageError(`BATCHJOB_WORKER_SLOTS must be an integer ≥ 1, got "${envSlots}"`);
+    }
+    const slots = int(p, "slots", { min: 1 }) ?? (envSlots ? Number(envSlots) : undefined);
     const graceMs = int(p, "grace-ms", { min: 0 });
     const hostId = str(p, "host-id") ?? io.env.BATCHJOB_HOST_ID;
     const jobTypes = list(p, "job-types");
     const loadFile = str(p, "load-file");
     const redisUrl = str(p, "redis");
+    const loaded = await findConfig(str(p, "config"), io);
     const config =
       graceMs === undefined
         ? loaded.config

@@ -1,0 +1,186 @@
+/**
+ * `batchjob demo`, the main job: a live run of the whole system.
+ *   1. find Redis (REDIS_URL, else a private redis-server, else say how),
+ *   2. start one manager and two worker daemons as separate processes on
+ *      examples/demo/batchjob.config.mjs (inline, fork and spawn job types),
+ *   3. enqueue the items (200,000 by default) and show live progress,
+ *   4. when every queue is drained, print a summary from the worker history,
+ *   5. stop everything (SIGTERM, then wait), delete the demo's keys; Ctrl-C
+ *      takes the same way out. Nothing is left running.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createWriteStream, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BatchQueue, connectRedis, makeKeys, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import { int } from "../args.js";
+import type { Command } from "../command.js";
+import { loadConfigFile } from "../config-file.js";
+import { redisForDemo } from "../demo-redis.js";
+import { renderProgress, renderSummary, type TypeProgress } from "../demo-view.js";
+
+const DEMO_CONFIG = fileURLToPath(new URL("../../../../examples/demo/batchjob.config.mjs", import.meta.url));
+const BIN = fileURLToPath(new URL("../bin.js", import.meta.url));
+/** Share of the items per job type. */
+const SHARE: Record<string, number> = { checksums: 0.5, renders: 0.3, "legacy-export": 0.2 };
+
+interface Daemon {
+  name: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+export const demoCommand: Command = {
+  name: "demo",
+  summary: "run the whole system live: a manager, two workers, 200,000 items on three launchers",
+  help: `Usage: batchjob demo [--items N]
+
+Starts Redis (REDIS_URL when it answers, else a private redis-server from
+PATH), one manager and two worker daemons as separate processes, with the job
+types of examples/demo/batchjob.config.mjs (inline, fork and spawn launchers);
+enqueues N items, shows a progress bar per job type, the workers running
+against the manager's target and the load level; then prints a summary from
+the worker history (items per second, workers run, peak memory per worker)
+and stops everything. Daemon logs go to a temp folder named at the start.
+
+Options:
+  --items N            items to enqueue (default 200000)
+  -h, --help           this help`,
+  flags: { items: { type: "string" } },
+  maxPositionals: 0,
+  async run(p, io) {
+    const total = int(p, "items", { min: 1 }) ?? 200_000;
+    const say = io.out;
+    const redis = await redisForDemo(io.env, say);
+    const prefix = `demo-${process.pid}`;
+    const logDir = mkdtempSync(join(tmpdir(), "batchjob-demo-"));
+    const env = {
+      ...io.env,
+      REDIS_URL: redis.url,
+      BATCHJOB_PREFIX: prefix,
+      BATCHJOB_LOG_LEVEL: io.env.BATCHJOB_LOG_LEVEL ?? "info",
+    };
+    const { config } = await loadConfigFile(DEMO_CONFIG, env);
+    say(
+      `Redis ${redis.url}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
+    );
+
+    const daemons: Daemon[] = [];
+    const startDaemon = (name: string, args: string[]) => {
+      const log = createWriteStream(join(logDir, `${name}.log`));
+      const child = spawn(process.execPath, [BIN, ...args, "--config", DEMO_CONFIG], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout?.pipe(log);
+      child.stderr?.pipe(log);
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      daemons.push({ name, child, exited });
+    };
+    const client = connectRedis(redis.url);
+    client.on("error", () => {});
+    const keys = makeKeys(prefix);
+    const queue = new BatchQueue({ redis: client, prefix });
+    let interrupted = false;
+    const onSigint = () => {
+      interrupted = true;
+    };
+    process.on("SIGINT", onSigint);
+    process.on("SIGTERM", onSigint);
+    const started = performance.now();
+    try {
+      startDaemon("manager", ["manager"]);
+      startDaemon("worker-1", ["worker", "--host-id", "demo-worker-1"]);
+      startDaemon("worker-2", ["worker", "--host-id", "demo-worker-2"]);
+      for (let i = 0; i < 100 && (await client.zcard(keys.hostBeats)) < 2; i++)
+        await new Promise((r) => setTimeout(r, 100));
+
+      const targets = new Map<string, number>();
+      let offset = 0;
+      for (const [i, t] of config.jobTypes.entries()) {
+        const n = i === config.jobTypes.length - 1 ? total - offset : Math.floor(total * (SHARE[t.name] ?? 0));
+        targets.set(t.name, n);
+        for (let from = 0; from < n; from += 20_000) {
+          const size = Math.min(20_000, n - from);
+          await queue.enqueue(
+            t.name,
+            Array.from({ length: size }, (_, k) => ({ payload: { n: offset + from + k } })),
+          );
+        }
+        offset += n;
+      }
+      say(
+        `enqueued ${total.toLocaleString("en-US")} items: ${[...targets].map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}\n`,
+      );
+
+      const tty = process.stdout.isTTY === true;
+      const list = new RedisWorkerList(client, keys);
+      let view: TypeProgress[] = [];
+      let lastPlain = 0;
+      for (;;) {
+        const [workers, decisions, loadRaw, hosts] = await Promise.all([
+          list.list(),
+          client.hgetall(keys.decisions),
+          client.get(keys.load),
+          client.zcard(keys.hostBeats),
+        ]);
+        view = await Promise.all(
+          config.jobTypes.map(async (t) => ({
+            name: t.name,
+            launcher: t.launcher.kind,
+            total: targets.get(t.name) ?? 0,
+            counts: await queue.counts(t.name),
+            running: workers.filter((w) => w.jobType === t.name).length,
+            target: decisions[t.name] ? (JSON.parse(decisions[t.name] as string) as { target: number }).target : null,
+          })),
+        );
+        const level = loadRaw ? (JSON.parse(loadRaw) as { level: string }).level : "-";
+        const text = renderProgress(view, level, hosts, performance.now() - started);
+        if (tty) io.out(`\x1b[2J\x1b[H${text}`);
+        else if (performance.now() - lastPlain > 2000) {
+          io.out(text);
+          lastPlain = performance.now();
+        }
+        const busy = view.some((t) => t.counts.pending + t.counts.leased + t.counts.delayed > 0) || workers.length > 0;
+        if (!busy || interrupted) break;
+        const dead = daemons.find((d) => d.child.exitCode !== null);
+        if (dead)
+          throw new Error(
+            `the ${dead.name} daemon exited (code ${dead.child.exitCode}); see ${logDir}/${dead.name}.log`,
+          );
+        await new Promise((r) => setTimeout(r, tty ? 250 : 500));
+      }
+      const elapsed = performance.now() - started;
+      if (interrupted) say("\ninterrupted: stopping the daemons");
+      else {
+        const history = await new RedisWorkerHistory(client, keys).list({ limit: 10_000 });
+        say(`\n${renderProgress(view, "-", 0, elapsed).split("\n").slice(2).join("\n")}\n`);
+        say(renderSummary(view, history, elapsed));
+      }
+      return interrupted ? 130 : 0;
+    } finally {
+      for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGTERM");
+      const timeout = setTimeout(() => {
+        for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL");
+      }, 15_000);
+      await Promise.all(daemons.map((d) => d.exited));
+      clearTimeout(timeout);
+      if (!redis.private) {
+        for (const pattern of [`${prefix}:*`, `${keys.bullPrefix}:*`]) {
+          let cursor = "0";
+          do {
+            const [next, found] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+            cursor = next;
+            if (found.length > 0) await client.unlink(...found);
+          } while (cursor !== "0");
+        }
+      }
+      await client.quit().catch(() => client.disconnect());
+      await redis.stop();
+      process.off("SIGINT", onSigint);
+      process.off("SIGTERM", onSigint);
+      say(`stopped the manager, ${daemons.length - 1} workers${redis.private ? " and Redis" : ""}.`);
+    }
+  },
+};

@@ -1,0 +1,74 @@
+/** The demo's terminal view: a progress bar per job type, workers against target, load level; and the final summary. */
+import type { QueueCounts, WorkerHistoryItem } from "@batchjob/core";
+import { bytes, table } from "./table.js";
+
+export interface TypeProgress {
+  name: string;
+  launcher: string;
+  total: number;
+  counts: QueueCounts;
+  running: number;
+  target: number | null;
+}
+
+function bar(fraction: number, width: number): string {
+  const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  return `${"█".repeat(full)}${"░".repeat(width - full)}`;
+}
+
+export function renderProgress(types: TypeProgress[], level: string, hosts: number, elapsedMs: number): string {
+  const lines = [`batchjob demo  ${(elapsedMs / 1000).toFixed(1)} s  load level ${level}  ${hosts} worker hosts`, ""];
+  const w = Math.max(...types.map((t) => t.name.length));
+  for (const t of types) {
+    const done = t.counts.acked + t.counts.dead;
+    const pct = t.total > 0 ? done / t.total : 0;
+    lines.push(
+      `${t.name.padEnd(w)}  ${bar(pct, 30)} ${String(Math.floor(pct * 100)).padStart(3)}%  ${done.toLocaleString("en-US").padStart(9)}/${t.total.toLocaleString("en-US")}  workers ${t.running}/${t.target ?? "-"}  (${t.launcher})  retried ${t.counts.retried}  dead ${t.counts.dead}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+export function renderSummary(types: TypeProgress[], history: WorkerHistoryItem[], elapsedMs: number): string {
+  const rows = types.map((t) => {
+    const hs = history.filter((h) => h.jobType === t.name);
+    const start = Math.min(...hs.map((h) => Date.parse(h.createdAt)));
+    const end = Math.max(...hs.map((h) => Date.parse(h.finishedAt)));
+    const done = hs.reduce((s, h) => s + h.itemsDone, 0);
+    const peaks = hs.map((h) => h.peakMemoryBytes).filter((p): p is number => p !== null);
+    const span = hs.length > 0 ? Math.max(1, end - start) : 0;
+    return [
+      t.name,
+      t.launcher,
+      hs.length,
+      hs.reduce((s, h) => s + h.chunks, 0),
+      done,
+      hs.reduce((s, h) => s + h.itemsRetried, 0),
+      t.counts.dead,
+      span > 0 ? Math.round(done / (span / 1000)) : 0,
+      peaks.length > 0 ? bytes(Math.max(...peaks)) : "-",
+      [...new Set(hs.map((h) => h.exitReason))].join(","),
+    ];
+  });
+  const total = types.reduce((s, t) => s + t.counts.acked, 0);
+  return [
+    "Summary from the worker history:",
+    table(
+      [
+        "TYPE",
+        "LAUNCHER",
+        "WORKERS",
+        "CHUNKS",
+        "DONE",
+        "RETRIED",
+        "DEAD",
+        "ITEMS/S",
+        "PEAK MEM/WORKER",
+        "EXIT REASONS",
+      ],
+      rows,
+    ),
+    "",
+    `${total.toLocaleString("en-US")} items done in ${(elapsedMs / 1000).toFixed(1)} s (${Math.round(total / (elapsedMs / 1000)).toLocaleString("en-US")} items/s overall).`,
+  ].join("\n");
+}
