@@ -6,11 +6,12 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   // in-process tests run the TypeScript sources; spawned daemons run the build
   resolve: {
-    alias: {
-      "@batchjob/core": src("core"),
-      "@batchjob/worker": src("worker"),
-      "@batchjob/manager": src("manager"),
-    },
+    alias: [
+      { find: /^@batchjob\/core$/, replacement: src("core") },
+      { find: /^@batchjob\/core\/job$/, replacement: src("core").replace(/index\.ts$/, "job.ts") },
+      { find: /^@batchjob\/worker$/, replacement: src("worker") },
+      { find: /^@batchjob\/manager$/, replacement: src("manager") },
+    ],
   },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],

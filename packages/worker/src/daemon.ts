@@ -17,9 +17,9 @@ import {
   HostRegistry,
   type Logger,
   makeKeys,
+  type RedisClient,
   RedisWorkerHistory,
   RedisWorkerList,
-  type RedisClient,
   sanitizeHostId,
 } from "@batchjob/core";
 import { Heartbeat } from "./heartbeat.js";

@@ -69,7 +69,13 @@ export class WorkerPool {
     const { queue, log } = this.deps;
     const type = this.types.get(jobType);
     if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
-      const why = !type ? "unknown job type" : !this.serves(jobType) ? "type not served" : this.draining ? "draining" : "no free slot";
+      const why = !type
+        ? "unknown job type"
+        : !this.serves(jobType)
+          ? "type not served"
+          : this.draining
+            ? "draining"
+            : "no free slot";
       const n = await queue.returnChunk(jobType, chunkId);
       log.info({ jobType, chunkId, items: n, why }, "dispatch refused; chunk returned to pending");
       return "returned";
@@ -85,7 +91,12 @@ export class WorkerPool {
     } catch (err) {
       // a bad launcher (missing module, bad export) fails the items with the reason, so they are not lost
       const error = err instanceof Error ? err.message : String(err);
-      await queue.release(jobType, chunkId, batch.items.map((i) => i.id), { error });
+      await queue.release(
+        jobType,
+        chunkId,
+        batch.items.map((i) => i.id),
+        { error },
+      );
       log.error({ err, jobType, chunkId }, "cannot create the launcher; items released");
       return "failed";
     }

@@ -118,9 +118,7 @@ export class Runner {
     return false;
   }
 
-  private async runChunk(
-    batch: Batch,
-  ): Promise<{ next: Batch | null; end?: { reason: ExitReason; error?: string } }> {
+  private async runChunk(batch: Batch): Promise<{ next: Batch | null; end?: { reason: ExitReason; error?: string } }> {
     const { queue, launcher, jobType, log } = this.deps;
     const e = this.entry;
     if (this.stopRequested) {
@@ -169,7 +167,8 @@ export class Runner {
     e.itemsRetried += r.retried;
     e.currentChunkId = null;
     e.currentChunkSize = 0;
-    if (r.notHeld.length > 0) log.warn({ chunkId: batch.id, notHeld: r.notHeld.length }, "items were reclaimed before they could be settled");
+    if (r.notHeld.length > 0)
+      log.warn({ chunkId: batch.id, notHeld: r.notHeld.length }, "items were reclaimed before they could be settled");
 
     if (fatal) return { next: null, end: { reason: fatal.reason, error: fatal.error } };
     if (leaseLost) return { next: null, end: { reason: "crashed", error: "lease lost: the chunk was reclaimed" } };
@@ -213,7 +212,14 @@ export class Runner {
       log.error({ err, workerId: this.id }, "could not write the worker history");
     }
     log.info(
-      { workerId: this.id, jobType: item.jobType, reason, chunks: item.chunks, done: item.itemsDone, failed: item.itemsFailed },
+      {
+        workerId: this.id,
+        jobType: item.jobType,
+        reason,
+        chunks: item.chunks,
+        done: item.itemsDone,
+        failed: item.itemsFailed,
+      },
       "worker finished",
     );
     return item;

@@ -1,0 +1,73 @@
+/**
+ * Memory of a child process from Linux /proc/<pid>/status: VmRSS (now) and
+ * VmHWM (its peak since start or since `resetPeak`). Reads are synchronous:
+ * /proc is served from kernel memory and never waits on a disk. Elsewhere,
+ * or once the process is gone, every read answers null.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+
+export interface ProcMemory {
+  rssBytes: number;
+  peakBytes: number;
+}
+
+function kbField(status: string, name: string): number | null {
+  const at = status.indexOf(name);
+  if (at < 0) return null;
+  const m = /^:\s*(\d+)\s*kB/.exec(status.slice(at + name.length, at + name.length + 40));
+  return m?.[1] ? Number(m[1]) * 1024 : null;
+}
+
+/** RSS and peak RSS of `pid`, or null (no /proc, process gone, a zombie). */
+export function readProcMemory(pid: number): ProcMemory | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "latin1");
+  } catch {
+    return null;
+  }
+  const rssBytes = kbField(status, "VmRSS");
+  if (rssBytes === null) return null;
+  return { rssBytes, peakBytes: kbField(status, "VmHWM") ?? rssBytes };
+}
+
+/** Resets VmHWM to the current RSS (Linux >= 4.0); false when not possible. */
+export function resetPeak(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Samples a pid every `intervalMs` on an unref'd timer and keeps the highest
+ * peak seen; `onSample` may act on each sample (e.g. kill above a limit).
+ */
+export class MemoryPoller {
+  peakBytes: number | null = null;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pid: number,
+    intervalMs: number,
+    private readonly onSample?: (m: ProcMemory) => void,
+  ) {
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Takes one sample now; null when the process cannot be read. */
+  sample(): ProcMemory | null {
+    const m = readProcMemory(this.pid);
+    if (m === null) return null;
+    if (this.peakBytes === null || m.peakBytes > this.peakBytes) this.peakBytes = m.peakBytes;
+    this.onSample?.(m);
+    return m;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * What every launcher shares about results: the chunk document sent to spawn
+ * and http jobs, the one validator of per-item results (unknown ids and
+ * malformed entries are logged with BJ_ERR_LAUNCHER_OUTPUT and ignored), and
+ * the small constructors of `Unreported` values.
+ */
+import type { Batch, Logger } from "@batchjob/core";
+import { ErrorCode } from "@batchjob/core/job";
+import type { ChunkReport, FatalEnd, ItemOutcome, Unreported } from "./types.js";
+
+/** Warnings logged per chunk before the rest are only counted. */
+const MAX_WARNINGS = 20;
+
+/** The JSON a spawn job reads on stdin and an http receiver gets as its body. */
+export function encodeChunk(batch: Batch): string {
+  return JSON.stringify({
+    chunkId: batch.id,
+    jobType: batch.jobType,
+    items: batch.items.map((i) => ({ id: i.id, payload: i.payload, attempts: i.attempts })),
+  });
+}
+
+export const UNREPORTED_OK: Unreported = Object.freeze({ ok: true });
+
+/** Items without a result failed with `error`; retried unless `retry` is false. */
+export function unreportedFailure(error: string, retry = true): Unreported {
+  return { ok: false, error, retry };
+}
+
+/** Items left when `ctx.signal` fired: "aborted: <reason>", retried. */
+export function abortedUnreported(signal: AbortSignal): Unreported {
+  const reason: unknown = signal.reason;
+  const text = reason instanceof Error ? reason.message : reason === undefined ? "no reason given" : String(reason);
+  return unreportedFailure(`aborted: ${text}`);
+}
+
+/** An abnormal end: every unreported item fails with the same error and is retried. */
+export function fatalReport(
+  results: Map<string, ItemOutcome>,
+  reason: FatalEnd["reason"],
+  error: string,
+  peakMemoryBytes: number | null,
+): ChunkReport {
+  return { results, unreported: unreportedFailure(error), fatal: { reason, error }, peakMemoryBytes };
+}
+
+/** The `results` of what a job returned (`WorkResult` or nothing); anything else is passed on for `addAll` to refuse. */
+export function resultsOfReturn(value: unknown): unknown {
+  return typeof value === "object" && value !== null ? (value as { results?: unknown }).results : value;
+}
+
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The system error code (ENOENT, EPIPE, ECONNREFUSED...) of a thrown value, if it has one. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
+  return typeof err.code === "string" ? err.code : undefined;
+}
+
+type Parsed = { id: string; outcome: ItemOutcome } | { problem: string };
+
+/** One raw result entry -> an outcome, or what is wrong with it. `null` counts as absent for optional fields. */
+export function parseItemResult(raw: unknown): Parsed {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return { problem: "not an object" };
+  const r = raw as Record<string, unknown>;
+  if (typeof r.id !== "string" || r.id === "") return { problem: "id must be a non-empty string" };
+  if (typeof r.ok !== "boolean") return { problem: "ok must be true or false" };
+  const outcome: ItemOutcome = { ok: r.ok };
+  if (r.error !== undefined && r.error !== null) {
+    if (typeof r.error !== "string") return { problem: "error must be a string" };
+    outcome.error = r.error;
+  }
+  if (r.retry !== undefined && r.retry !== null) {
+    if (typeof r.retry !== "boolean") return { problem: "retry must be true or false" };
+    outcome.retry = r.retry;
+  }
+  if (r.delayMs !== undefined && r.delayMs !== null) {
+    if (typeof r.delayMs !== "number" || !Number.isFinite(r.delayMs) || r.delayMs < 0) {
+      return { problem: "delayMs must be a number >= 0" };
+    }
+    outcome.delayMs = r.delayMs;
+  }
+  return { id: r.id, outcome };
+}
+
+/**
+ * Collects the results of one chunk: keeps the first result of each id of the
+ * batch, warns about everything else. Warnings past MAX_WARNINGS are counted
+ * and summed up by `finish()`.
+ */
+export class ResultCollector {
+  readonly results = new Map<string, ItemOutcome>();
+  private ids: Set<string> | undefined;
+  private warnings = 0;
+
+  constructor(
+    private readonly batch: Batch,
+    private readonly log: Logger,
+  ) {}
+
+  /** Adds one raw entry; `where` names it in warnings ("stdout line 3", "results[2]"). */
+  add(raw: unknown, where: string): void {
+    const parsed = parseItemResult(raw);
+    if ("problem" in parsed) this.warn(where, `malformed result: ${parsed.problem}`);
+    else if (!this.belongs(parsed.id)) this.warn(where, `unknown item id ${JSON.stringify(parsed.id)}`);
+    else if (this.results.has(parsed.id)) this.warn(where, `second result for item ${parsed.id}; the first counts`);
+    else this.results.set(parsed.id, parsed.outcome);
+  }
+
+  /** Adds a `results` value as a job returned it: absent, or an array of entries. */
+  addAll(raw: unknown, where: string): void {
+    if (raw === undefined || raw === null) return;
+    if (!Array.isArray(raw)) {
+      this.warn(where, `expected an array of results, got ${typeof raw}`);
+      return;
+    }
+    for (let i = 0; i < raw.length; i++) this.add(raw[i], `${where}[${i}]`);
+  }
+
+  /** Logs a problem with the job's output (BJ_ERR_LAUNCHER_OUTPUT). */
+  warn(where: string, problem: string): void {
+    this.warnings++;
+    if (this.warnings > MAX_WARNINGS) return;
+    this.log.warn(
+      { code: ErrorCode.LAUNCHER_OUTPUT, chunkId: this.batch.id, jobType: this.batch.jobType, where },
+      `ignored output of the job (${where}): ${problem}`,
+    );
+  }
+
+  /** Logs how many warnings were left out; returns the results. */
+  finish(): Map<string, ItemOutcome> {
+    if (this.warnings > MAX_WARNINGS) {
+      this.log.warn(
+        { code: ErrorCode.LAUNCHER_OUTPUT, chunkId: this.batch.id, jobType: this.batch.jobType },
+        `${this.warnings - MAX_WARNINGS} more problems with the job's output were not logged`,
+      );
+    }
+    return this.results;
+  }
+
+  private belongs(id: string): boolean {
+    const items = this.batch.items;
+    if (items.length <= 8) return items.some((i) => i.id === id);
+    this.ids ??= new Set(items.map((i) => i.id));
+    return this.ids.has(id);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * The spawn launcher: one process per chunk, in any language.
+ *   1. spawn the command with BATCHJOB_JOB_TYPE and BATCHJOB_CHUNK_ID in its environment;
+ *   2. write the chunk to stdin as one JSON document and close it;
+ *   3. read results as JSON lines on stdout, log stderr lines, sample VmHWM every 50 ms;
+ *   4. at exit, items without a result follow the exit code. A timeout sends SIGTERM, then SIGKILL 2 s later.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import type { Batch, Logger } from "@batchjob/core";
+import { MemoryPoller } from "./proc-memory.js";
+import {
+  abortedUnreported,
+  encodeChunk,
+  errorCode,
+  errorMessage,
+  fatalReport,
+  ResultCollector,
+  UNREPORTED_OK,
+  unreportedFailure,
+} from "./results.js";
+import type { ChunkReport, Launcher, RunContext } from "./types.js";
+
+const MEMORY_POLL_MS = 50;
+/** After SIGTERM on timeout, SIGKILL follows this much later. */
+const KILL_GRACE_MS = 2000;
+/** After the process exits, its pipes get this long to close (a grandchild may hold them). */
+const PIPE_GRACE_MS = 1000;
+/** Longer stdout lines are ignored (results are small); longer stderr lines are cut. */
+const MAX_LINE = 1024 * 1024;
+const MAX_STDERR_LINE = 8 * 1024;
+
+export interface SpawnLauncherOptions {
+  jobType: string;
+  command: string;
+  args: string[];
+  /** Absolute working directory. */
+  cwd: string;
+  env?: Record<string, string>;
+  timeoutMs: number;
+  log: Logger;
+}
+
+/** Splits a text stream into lines; `onLine` gets each with its 1-based number. */
+class LineSplitter {
+  private buf = "";
+  private count = 0;
+  private overlong = false;
+
+  constructor(
+    private readonly max: number,
+    private readonly onLine: (line: string, n: number, overlong: boolean) => void,
+  ) {}
+
+  push(chunk: string): void {
+    const parts = (this.buf + chunk).split("\n");
+    this.buf = parts.pop() ?? "";
+    for (const p of parts) this.emit(p);
+    if (this.buf.length > this.max) {
+      this.overlong = true;
+      this.buf = this.buf.slice(0, this.max);
+    }
+  }
+
+  end(): void {
+    if (this.buf !== "") this.emit(this.buf);
+    this.buf = "";
+  }
+
+  private emit(line: string): void {
+    this.count++;
+    const overlong = this.overlong || line.length > this.max;
+    this.overlong = false;
+    this.onLine(line.length > this.max ? line.slice(0, this.max) : line, this.count, overlong);
+  }
+}
+
+export class SpawnLauncher implements Launcher {
+  readonly kind = "spawn";
+
+  constructor(private readonly opts: SpawnLauncherOptions) {}
+
+  async run(batch: Batch, ctx: RunContext): Promise<ChunkReport> {
+    const results = new ResultCollector(batch, ctx.log);
+    if (ctx.signal.aborted)
+      return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
+    const { command, args, cwd, timeoutMs } = this.opts;
+    const env = { ...process.env, ...this.opts.env, BATCHJOB_JOB_TYPE: batch.jobType, BATCHJOB_CHUNK_ID: batch.id };
+    let proc: ChildProcessWithoutNullStreams;
+    try {
+      proc = spawn(command, args, { cwd, env, stdio: "pipe" });
+    } catch (err) {
+      const error = `cannot start ${command}: ${errorCode(err) ?? errorMessage(err)}`;
+      return fatalReport(results.finish(), "crashed", error, null);
+    }
+
+    return new Promise<ChunkReport>((resolve) => {
+      const pid = proc.pid;
+      const poller = pid === undefined ? undefined : new MemoryPoller(pid, MEMORY_POLL_MS);
+      let stoppedBy: "timeout" | "abort" | undefined;
+      let startError: string | undefined;
+      let lastStderr = "";
+      let killTimer: NodeJS.Timeout | undefined;
+      let pipeTimer: NodeJS.Timeout | undefined;
+      let finished = false;
+
+      const stdout = new LineSplitter(MAX_LINE, (line, n, overlong) => {
+        const where = `stdout line ${n}`;
+        const text = line.trim();
+        if (overlong) results.warn(where, `line longer than ${MAX_LINE} characters`);
+        else if (text !== "") {
+          let value: unknown;
+          try {
+            value = JSON.parse(text);
+          } catch {
+            results.warn(where, `not JSON: ${text.slice(0, 120)}`);
+            return;
+          }
+          results.add(value, where);
+        }
+      });
+      const stderr = new LineSplitter(MAX_STDERR_LINE, (line) => {
+        const text = line.trimEnd();
+        if (text === "") return;
+        lastStderr = text;
+        ctx.log.warn({ jobType: batch.jobType, chunkId: batch.id, pid, stream: "stderr" }, text);
+      });
+
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (finished) return;
+        finished = true;
+        stdout.end();
+        stderr.end();
+        poller?.stop();
+        clearTimeout(timer);
+        clearTimeout(killTimer);
+        clearTimeout(pipeTimer);
+        ctx.signal.removeEventListener("abort", onAbort);
+        const peak = poller?.peakBytes ?? null;
+        const found = results.finish();
+        if (startError !== undefined) return resolve(fatalReport(found, "crashed", startError, null));
+        if (stoppedBy === "timeout")
+          return resolve(fatalReport(found, "timeout", `timed out after ${timeoutMs} ms`, peak));
+        if (stoppedBy === "abort")
+          return resolve({ results: found, unreported: abortedUnreported(ctx.signal), peakMemoryBytes: peak });
+        if (signal) return resolve(fatalReport(found, "crashed", `killed by ${signal}`, peak));
+        if (code === 0) return resolve({ results: found, unreported: UNREPORTED_OK, peakMemoryBytes: peak });
+        const error = lastStderr ? `exit code ${code}: ${lastStderr}` : `exit code ${code}`;
+        resolve({ results: found, unreported: unreportedFailure(error), peakMemoryBytes: peak });
+      };
+
+      const timer = setTimeout(() => {
+        stoppedBy = "timeout";
+        proc.kill("SIGTERM");
+        killTimer = setTimeout(() => proc.kill("SIGKILL"), KILL_GRACE_MS);
+      }, timeoutMs);
+      const onAbort = () => {
+        stoppedBy ??= "abort";
+        proc.kill("SIGKILL");
+      };
+      ctx.signal.addEventListener("abort", onAbort, { once: true });
+
+      proc.on("error", (err) => {
+        if (pid !== undefined) {
+          ctx.log.warn({ jobType: batch.jobType, chunkId: batch.id, pid, err }, "spawned job: process error");
+          return;
+        }
+        const code = errorCode(err);
+        const noCwd = code === "ENOENT" && !existsSync(cwd) ? ` (no such cwd ${cwd})` : "";
+        startError = `cannot start ${command}: ${code ?? errorMessage(err)}${noCwd}`;
+        finish(null, null);
+      });
+      proc.on("exit", () => {
+        pipeTimer = setTimeout(() => {
+          proc.stdout.destroy();
+          proc.stderr.destroy();
+        }, PIPE_GRACE_MS);
+      });
+      proc.on("close", finish);
+      proc.stdout.setEncoding("utf8").on("data", (chunk: string) => stdout.push(chunk));
+      proc.stderr.setEncoding("utf8").on("data", (chunk: string) => stderr.push(chunk));
+      proc.stdin.on("error", (err) => {
+        // EPIPE: the job exited or closed stdin without reading everything; its exit code decides
+        if (errorCode(err) !== "EPIPE") {
+          ctx.log.warn({ jobType: batch.jobType, chunkId: batch.id, pid, err }, "spawned job: cannot write its stdin");
+        }
+      });
+      if (pid !== undefined) proc.stdin.end(encodeChunk(batch));
+    });
+  }
+
+  async close(): Promise<void> {}
+}
