@@ -323,14 +323,29 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const leaseMs = positiveInt("leaseMs", options.leaseMs ?? this.settingsOf(jobType).leaseMs);
     const owner = options.owner ?? newChunkId();
     const raw = await acquireScript(this.client, k, owner, max, leaseMs);
-    return this.toBatch<P>(jobType, k, owner, raw);
+    return this.toBatch<P>(jobType, k, owner, raw, options.json === true);
   }
 
-  private async toBatch<P>(jobType: string, k: TypeKeys, owner: string, raw: RawChunk): Promise<Batch<P>> {
+  /**
+   * The batch of a script reply. Payloads are parsed, unless `json`: then
+   * each payload stays the JSON text it is stored as (a launcher that hands
+   * the chunk to another process passes it on without parsing it here).
+   */
+  private async toBatch<P>(
+    jobType: string,
+    k: TypeKeys,
+    owner: string,
+    raw: RawChunk,
+    json = false,
+  ): Promise<Batch<P>> {
     const items: QueueItem<P>[] = [];
     const bad: ItemFailure[] = [];
     for (let i = 0; i < raw.ids.length; i++) {
       const id = raw.ids[i] as string;
+      if (json) {
+        items.push({ id, payload: raw.payloads[i] as P, attempts: raw.attempts[i] ?? 0 });
+        continue;
+      }
       try {
         items.push({ id, payload: JSON.parse(raw.payloads[i] as string) as P, attempts: raw.attempts[i] ?? 0 });
       } catch {
@@ -371,7 +386,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     jobType: string,
     owner: string,
     outcome: SettleOutcome,
-    next?: { max: number; owner?: string; leaseMs?: number },
+    next?: { max: number; owner?: string; leaseMs?: number; json?: boolean },
   ): Promise<SettleResult> {
     const k = this.keys.type(jobType);
     const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({ id: f.id, ...this.failArgs(f) }));
@@ -392,7 +407,9 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       nextArgs,
     );
     const nextBatch =
-      nextArgs && raw.next.ids.length > 0 ? await this.toBatch(jobType, k, nextArgs.owner, raw.next) : null;
+      nextArgs && raw.next.ids.length > 0
+        ? await this.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true)
+        : null;
     return {
       acked: raw.acked,
       retried: raw.retried,
@@ -404,11 +421,15 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /** What prepared chunk `owner` holds (a dispatched worker's first chunk); null when its lease is gone. */
-  async readChunk<P = unknown>(jobType: string, owner: string): Promise<Batch<P> | null> {
+  async readChunk<P = unknown>(
+    jobType: string,
+    owner: string,
+    options: { json?: boolean } = {},
+  ): Promise<Batch<P> | null> {
     const k = this.keys.type(jobType);
     const raw = await readChunkScript(this.client, k, owner);
     if (raw.leaseDeadline === 0) return null;
-    return this.toBatch<P>(jobType, k, owner, raw);
+    return this.toBatch<P>(jobType, k, owner, raw, options.json === true);
   }
 
   /** Puts a chunk's items back at the head of pending without counting an attempt. */

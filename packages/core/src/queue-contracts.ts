@@ -31,6 +31,8 @@ export interface AcquireOptions {
   owner?: string;
   /** Lease length; the job type's `leaseMs` when omitted. */
   leaseMs?: number;
+  /** Leave each payload as its stored JSON text instead of parsing it. @defaultValue false */
+  json?: boolean;
 }
 
 /** Atomically takes items from a queue and leases them to a chunk. */

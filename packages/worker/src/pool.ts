@@ -80,25 +80,28 @@ export class WorkerPool {
       log.info({ jobType, chunkId, items: n, why }, "dispatch refused; chunk returned to pending");
       return "returned";
     }
-    const batch = await queue.readChunk(jobType, chunkId);
-    if (!batch) {
-      log.warn({ jobType, chunkId }, "dispatched chunk is gone (its lease was reclaimed)");
-      return "gone";
-    }
     let launcher: Awaited<ReturnType<typeof createLauncher>>;
     try {
       launcher = await createLauncher(type.launcher, { jobType, baseDir: this.deps.baseDir, log });
     } catch (err) {
       // a bad launcher (missing module, bad export) fails the items with the reason, so they are not lost
       const error = err instanceof Error ? err.message : String(err);
-      await queue.release(
-        jobType,
-        chunkId,
-        batch.items.map((i) => i.id),
-        { error },
-      );
+      const batch = await queue.readChunk(jobType, chunkId, { json: true });
+      if (batch)
+        await queue.release(
+          jobType,
+          chunkId,
+          batch.items.map((i) => i.id),
+          { error },
+        );
       log.error({ err, jobType, chunkId }, "cannot create the launcher; items released");
       return "failed";
+    }
+    const batch = await queue.readChunk(jobType, chunkId, { json: launcher.payloads === "json" });
+    if (!batch) {
+      await launcher.close();
+      log.warn({ jobType, chunkId }, "dispatched chunk is gone (its lease was reclaimed)");
+      return "gone";
     }
     const runner = new Runner(
       { queue, list: this.deps.list, history: this.deps.history, launcher, jobType: type, host: this.deps.host, log },

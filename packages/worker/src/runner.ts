@@ -159,7 +159,8 @@ export class Runner {
     const fatal = report.fatal;
     const limitHit = this.limitReached(e.chunks + 1);
     const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
-    const r = await this.settleWithRetry(batch, s.ack, s.fail, wantNext ? { max: jobType.chunkSize } : undefined);
+    const next = wantNext ? { max: jobType.chunkSize, json: launcher.payloads === "json" } : undefined;
+    const r = await this.settleWithRetry(batch, s.ack, s.fail, next);
     if (s.giveBack.length > 0) await queue.returnChunk(batch.jobType, batch.id);
     e.chunks++;
     e.itemsDone += r.acked;
@@ -180,7 +181,12 @@ export class Runner {
   }
 
   /** Settles, retrying through a short Redis outage; past that, lease expiry returns the items. */
-  private async settleWithRetry(batch: Batch, ack: string[], fail: ItemFailure[], next: { max: number } | undefined) {
+  private async settleWithRetry(
+    batch: Batch,
+    ack: string[],
+    fail: ItemFailure[],
+    next: { max: number; json: boolean } | undefined,
+  ) {
     let delay = 100;
     for (let attempt = 1; ; attempt++) {
       try {

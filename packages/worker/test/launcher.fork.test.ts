@@ -12,7 +12,7 @@ import { createLauncher } from "../src/launchers/create.js";
 import { ForkLauncher } from "../src/launchers/fork.js";
 import { readProcMemory } from "../src/launchers/proc-memory.js";
 import type { ChunkReport, RunContext } from "../src/launchers/types.js";
-import { batchOf, fixture } from "./fixtures/batches.js";
+import { fixture, jsonBatchOf } from "./fixtures/batches.js";
 import { captureLog, logged } from "./fixtures/capture-log.js";
 
 const log = createLogger("test", { level: "silent" });
@@ -54,7 +54,7 @@ async function startSlow(
   signal?: AbortSignal,
 ): Promise<{ report: Promise<ChunkReport>; pid: number }> {
   const marker = join(dir, "started");
-  const report = l.run(batchOf([{ marker }]), ctx(signal));
+  const report = l.run(jsonBatchOf([{ marker }]), ctx(signal));
   await vi.waitFor(() => expect(existsSync(marker)).toBe(true), { timeout: 15_000, interval: 10 });
   const pid = l.pid;
   if (pid === undefined) throw new Error("no child pid while a chunk runs");
@@ -65,9 +65,9 @@ describe("fork launcher", () => {
   it("starts one child lazily and reuses it for every chunk", async () => {
     const l = await forkOf("ok.mjs");
     expect(l.pid).toBeUndefined();
-    const first = await l.run(batchOf([1, 2]), ctx());
+    const first = await l.run(jsonBatchOf([1, 2]), ctx());
     const pid = l.pid;
-    const second = await l.run(batchOf([3]), ctx());
+    const second = await l.run(jsonBatchOf([3]), ctx());
     expect(pid).toBeTypeOf("number");
     expect(pid).not.toBe(process.pid);
     expect(l.pid).toBe(pid);
@@ -80,14 +80,14 @@ describe("fork launcher", () => {
   it("forwards the job's ctx.log lines to the chunk's logger", async () => {
     const { log: capture, records } = captureLog();
     const l = await forkOf("ok.mjs");
-    const batch = batchOf([1, 2, 3]);
+    const batch = jsonBatchOf([1, 2, 3]);
     await l.run(batch, ctx(undefined, capture));
     expect(logged(records, "info", { items: 3, chunkId: batch.id }).map((r) => r.msg)).toEqual(["ok job ran"]);
   });
 
   it("keeps each item's own outcome in a partial failure", async () => {
     const l = await forkOf("partial.mjs");
-    const report = await l.run(batchOf([{}, { fail: "bad input", retry: false }, { skip: true }]), ctx());
+    const report = await l.run(jsonBatchOf([{}, { fail: "bad input", retry: false }, { skip: true }]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.results.get("item-1")).toEqual({ ok: false, error: "bad input", retry: false });
     expect(report.results.has("item-2")).toBe(false);
@@ -96,11 +96,11 @@ describe("fork launcher", () => {
 
   it("fails every item, retried, when the job throws, and keeps the child", async () => {
     const l = await forkOf("throws.mjs");
-    const report = await l.run(batchOf([1]), ctx());
+    const report = await l.run(jsonBatchOf([1]), ctx());
     const pid = l.pid;
     expect(report.unreported).toEqual({ ok: false, error: "boom in chunk of 1", retry: true });
     expect(report.fatal).toBeUndefined();
-    await l.run(batchOf([1]), ctx());
+    await l.run(jsonBatchOf([1]), ctx());
     expect(l.pid).toBe(pid);
   });
 
@@ -112,7 +112,7 @@ describe("fork launcher", () => {
     expect(crashed.fatal).toEqual({ reason: "crashed", error: "child killed by SIGKILL" });
     expect(crashed.unreported).toEqual({ ok: false, error: "child killed by SIGKILL", retry: true });
 
-    const next = await l.run(batchOf([{ ms: 0 }]), ctx());
+    const next = await l.run(jsonBatchOf([{ ms: 0 }]), ctx());
     expect(next.fatal).toBeUndefined();
     expect(next.unreported).toEqual({ ok: true });
     expect(l.pid).toBeTypeOf("number");
@@ -121,15 +121,15 @@ describe("fork launcher", () => {
 
   it("reports crashed when the job kills its own process", async () => {
     const l = await forkOf("crash.mjs");
-    const report = await l.run(batchOf([{ crash: true }]), ctx());
+    const report = await l.run(jsonBatchOf([{ crash: true }]), ctx());
     expect(report.fatal).toEqual({ reason: "crashed", error: "child killed by SIGKILL" });
-    const next = await l.run(batchOf([{}]), ctx());
+    const next = await l.run(jsonBatchOf([{}]), ctx());
     expect(next.unreported).toEqual({ ok: true });
   });
 
   it("reports crashed with the message of an uncaught exception", async () => {
     const l = await forkOf("uncaught.mjs");
-    const report = await l.run(batchOf([1]), ctx());
+    const report = await l.run(jsonBatchOf([1]), ctx());
     expect(report.fatal?.reason).toBe("crashed");
     expect(report.fatal?.error).toBe("child exited with code 1: uncaught exception: late boom");
   });
@@ -146,7 +146,7 @@ describe("fork launcher", () => {
 
   it.skipIf(!hasProc)("SIGKILLs a child above memoryLimitMb mid-chunk: fatal memory-limit", async () => {
     const l = await forkOf("memory-hog.mjs", { memoryLimitMb: 100 });
-    const report = await l.run(batchOf([{ mb: 200, hold: true }]), ctx());
+    const report = await l.run(jsonBatchOf([{ mb: 200, hold: true }]), ctx());
     expect(report.fatal?.reason).toBe("memory-limit");
     expect(report.fatal?.error).toMatch(/child RSS \d+ MB is above memoryLimitMb 100/);
     expect(report.unreported).toMatchObject({ ok: false, retry: true });
@@ -165,13 +165,13 @@ describe("fork launcher", () => {
       log,
     });
     launcher = l;
-    const report = await l.run(batchOf([{ mb: 150 }]), ctx());
+    const report = await l.run(jsonBatchOf([{ mb: 150 }]), ctx());
     expect(report.fatal).toBeUndefined();
     expect(report.unreported).toEqual({ ok: true });
     expect(report.peakMemoryBytes).toBeGreaterThan(150 * MB);
     expect(l.pid).toBeUndefined(); // retired: the next chunk starts a fresh child
 
-    const next = await l.run(batchOf([{ mb: 0 }]), ctx());
+    const next = await l.run(jsonBatchOf([{ mb: 0 }]), ctx());
     expect(next.unreported).toEqual({ ok: true });
     expect(next.peakMemoryBytes).toBeLessThan(100 * MB);
   });
@@ -188,20 +188,20 @@ describe("fork launcher", () => {
 
   it("reports crashed with the import error when the module cannot be loaded", async () => {
     const l = await forkOf("missing.mjs");
-    const report = await l.run(batchOf([1]), ctx());
+    const report = await l.run(jsonBatchOf([1]), ctx());
     expect(report.fatal?.reason).toBe("crashed");
     expect(report.fatal?.error).toMatch(/cannot import job module .*missing\.mjs/);
     expect(report.unreported).toMatchObject({ ok: false, retry: true });
 
     const notAJob = await forkOf("ok.mjs", { export: "notAJob" });
-    const second = await notAJob.run(batchOf([1]), ctx());
+    const second = await notAJob.run(jsonBatchOf([1]), ctx());
     expect(second.fatal?.error).toMatch(/export "notAJob" of .*ok\.mjs is not a BatchJob/);
     await l.close();
   });
 
   it("close() stops the child and is idempotent", async () => {
     const l = await forkOf("ok.mjs");
-    await l.run(batchOf([1]), ctx());
+    await l.run(jsonBatchOf([1]), ctx());
     const pid = l.pid;
     if (pid === undefined) throw new Error("no child");
     await l.close();

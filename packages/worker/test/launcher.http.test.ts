@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLauncher } from "../src/launchers/create.js";
 import type { RunContext } from "../src/launchers/types.js";
 import { signRequest, verifySignature } from "../src/signature.js";
-import { batchOf } from "./fixtures/batches.js";
+import { jsonBatchOf } from "./fixtures/batches.js";
 import { captureLog, logged } from "./fixtures/capture-log.js";
 
 const log = createLogger("test", { level: "silent" });
@@ -85,7 +85,7 @@ describe("http launcher", () => {
       json(res, 200, { results: chunk.items.map((i) => ({ id: i.id, ok: true })) });
     });
     const launcher = await httpOf(url, { headers: { Authorization: "Bearer t", "X-Batchjob-Chunk-Id": "spoofed" } });
-    const batch = batchOf([{ a: 1 }, { b: 2 }]);
+    const batch = jsonBatchOf([{ a: 1 }, { b: 2 }]);
     const report = await launcher.run(batch, ctx());
     await launcher.close();
 
@@ -121,7 +121,7 @@ describe("http launcher", () => {
       }),
     );
     const launcher = await httpOf(url);
-    const report = await launcher.run(batchOf([1, 2, 3, 4]), ctx());
+    const report = await launcher.run(jsonBatchOf([1, 2, 3, 4]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.results.get("item-1")).toEqual({ ok: false, error: "bad input", retry: false });
     expect(report.results.get("item-2")).toEqual({ ok: false, error: "busy", delayMs: 1000 });
@@ -133,7 +133,7 @@ describe("http launcher", () => {
     const { url } = await serve((_req, res) => res.writeHead(204).end());
     const { log: capture, records } = captureLog();
     const launcher = await httpOf(url, {}, capture);
-    const report = await launcher.run(batchOf([1]), ctx(undefined, capture));
+    const report = await launcher.run(jsonBatchOf([1]), ctx(undefined, capture));
     expect(report.results.size).toBe(0);
     expect(report.unreported).toEqual({ ok: true });
     expect(records).toEqual([]);
@@ -152,8 +152,8 @@ describe("http launcher", () => {
     });
     const { log: capture, records } = captureLog();
     const launcher = await httpOf(url, {}, capture);
-    const first = await launcher.run(batchOf([1]), ctx(undefined, capture));
-    const second = await launcher.run(batchOf([1, 2]), ctx(undefined, capture));
+    const first = await launcher.run(jsonBatchOf([1]), ctx(undefined, capture));
+    const second = await launcher.run(jsonBatchOf([1, 2]), ctx(undefined, capture));
     expect(first.unreported).toEqual({ ok: true });
     expect([...second.results.keys()]).toEqual(["item-0"]);
     const warnings = logged(records, "warn", { code: ErrorCode.LAUNCHER_OUTPUT });
@@ -166,7 +166,7 @@ describe("http launcher", () => {
   it("fails the items, retried and not fatal, on a non-2xx status, with the start of the body", async () => {
     const { url } = await serve((_req, res) => res.writeHead(503).end(`overloaded ${"x".repeat(300)}`));
     const launcher = await httpOf(url);
-    const report = await launcher.run(batchOf([1, 2]), ctx());
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx());
     expect(report.fatal).toBeUndefined();
     expect(report.unreported).toEqual({
       ok: false,
@@ -180,7 +180,7 @@ describe("http launcher", () => {
     const server = servers.pop();
     await new Promise((resolve) => server?.close(resolve));
     const launcher = await httpOf(url);
-    const report = await launcher.run(batchOf([1]), ctx());
+    const report = await launcher.run(jsonBatchOf([1]), ctx());
     expect(report.fatal).toEqual({ reason: "crashed", error: `cannot reach ${url}: ECONNREFUSED` });
     expect(report.unreported).toEqual({ ok: false, error: `cannot reach ${url}: ECONNREFUSED`, retry: true });
   });
@@ -188,7 +188,7 @@ describe("http launcher", () => {
   it("reports fatal timeout when no answer comes within timeoutMs", async () => {
     const { url, received } = await serve(() => {}); // never answers
     const launcher = await httpOf(url, { timeoutMs: 300 });
-    const report = await launcher.run(batchOf([1]), ctx());
+    const report = await launcher.run(jsonBatchOf([1]), ctx());
     expect(received).toHaveLength(1);
     expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 300 ms" });
     expect(report.unreported).toEqual({ ok: false, error: "timed out after 300 ms", retry: true });
@@ -198,7 +198,7 @@ describe("http launcher", () => {
     const { url, received } = await serve(() => {}); // never answers
     const abort = new AbortController();
     const launcher = await httpOf(url);
-    const running = launcher.run(batchOf([1]), ctx(abort.signal));
+    const running = launcher.run(jsonBatchOf([1]), ctx(abort.signal));
     await vi.waitFor(() => expect(received).toHaveLength(1), { interval: 5 });
     abort.abort(new Error("shutting down"));
     const report = await running;
@@ -226,7 +226,7 @@ describe("http launcher", () => {
     it("answers the results of a correctly signed chunk", async () => {
       const url = await startReceiver();
       const launcher = await httpOf(url);
-      const report = await launcher.run(batchOf([{}, { fail: "nope" }]), ctx());
+      const report = await launcher.run(jsonBatchOf([{}, { fail: "nope" }]), ctx());
       expect([...report.results.entries()]).toEqual([
         ["item-0", { ok: true }],
         ["item-1", { ok: false, error: "nope" }],
@@ -237,7 +237,7 @@ describe("http launcher", () => {
     it("refuses a chunk signed with another secret: 401, items retried", async () => {
       const url = await startReceiver();
       const launcher = await httpOf(url, { secret: "another-secret-of-32-characters!" });
-      const report = await launcher.run(batchOf([1]), ctx());
+      const report = await launcher.run(jsonBatchOf([1]), ctx());
       expect(report.results.size).toBe(0);
       expect(report.unreported).toEqual({
         ok: false,

@@ -9,7 +9,7 @@ import { createLogger, ErrorCode, type LauncherSpec } from "@batchjob/core";
 import { describe, expect, it, vi } from "vitest";
 import { createLauncher } from "../src/launchers/create.js";
 import type { RunContext } from "../src/launchers/types.js";
-import { batchOf, fixture } from "./fixtures/batches.js";
+import { fixture, jsonBatchOf } from "./fixtures/batches.js";
 import { captureLog, logged } from "./fixtures/capture-log.js";
 
 const log = createLogger("test", { level: "silent" });
@@ -45,7 +45,7 @@ const ctx = (signal = new AbortController().signal, logger = log): RunContext =>
 describe("spawn launcher", () => {
   it("writes the chunk to stdin and reads a result line per item", async () => {
     const launcher = await spawnOf("ok.mjs");
-    const batch = batchOf([{ a: 1 }, { b: 2 }]);
+    const batch = jsonBatchOf([{ a: 1 }, { b: 2 }]);
     const report = await launcher.run(batch, ctx());
     await launcher.close();
     expect(launcher.kind).toBe("spawn");
@@ -63,7 +63,7 @@ describe("spawn launcher", () => {
       env: { EXTRA: "from-spec" },
       args: ["spawn/env.mjs", "--flag"],
     });
-    const batch = batchOf([{ n: 1 }]);
+    const batch = jsonBatchOf([{ n: 1 }]);
     const report = await launcher.run(batch, ctx());
     const seen = JSON.parse(report.results.get("item-0")?.error ?? "{}");
     expect(seen).toEqual({
@@ -79,7 +79,7 @@ describe("spawn launcher", () => {
   it("keeps each item's own outcome in a partial failure; exit 0 leaves the rest ok", async () => {
     const launcher = await spawnOf("partial.mjs");
     const report = await launcher.run(
-      batchOf([{}, { fail: "bad input", retry: false }, { fail: "busy", delayMs: 500 }, { skip: true }]),
+      jsonBatchOf([{}, { fail: "bad input", retry: false }, { fail: "busy", delayMs: 500 }, { skip: true }]),
       ctx(),
     );
     expect(report.results.get("item-0")).toEqual({ ok: true });
@@ -92,7 +92,7 @@ describe("spawn launcher", () => {
   it("fails items without a result with the exit code and the last stderr line", async () => {
     const { log: capture, records } = captureLog();
     const launcher = await spawnOf("exit-nonzero.mjs", {}, capture);
-    const report = await launcher.run(batchOf([1, 2]), ctx(undefined, capture));
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx(undefined, capture));
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.unreported).toEqual({ ok: false, error: "exit code 3: something broke", retry: true });
     expect(report.fatal).toBeUndefined();
@@ -101,7 +101,7 @@ describe("spawn launcher", () => {
 
   it("reports crashed when the process is killed by a signal it was not sent, keeping reported results", async () => {
     const launcher = await spawnOf("crash.mjs");
-    const report = await launcher.run(batchOf([1, 2]), ctx());
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.fatal).toEqual({ reason: "crashed", error: "killed by SIGKILL" });
     expect(report.unreported).toEqual({ ok: false, error: "killed by SIGKILL", retry: true });
@@ -110,7 +110,7 @@ describe("spawn launcher", () => {
   it("ignores lines that are not results, with their line numbers in BJ_ERR_LAUNCHER_OUTPUT warnings", async () => {
     const { log: capture, records } = captureLog();
     const launcher = await spawnOf("garbage.mjs", {}, capture);
-    const report = await launcher.run(batchOf([1, 2]), ctx(undefined, capture));
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx(undefined, capture));
     expect([...report.results.entries()]).toEqual([
       ["item-0", { ok: true }],
       ["item-1", { ok: false, error: "no newline at the end" }],
@@ -129,7 +129,7 @@ describe("spawn launcher", () => {
 
   it("terminates the process on timeout and reports fatal timeout, keeping reported results", async () => {
     const launcher = await spawnOf("slow.mjs", { timeoutMs: 1000 });
-    const report = await launcher.run(batchOf([1, 2]), ctx());
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 1000 ms" });
     expect(report.unreported).toEqual({ ok: false, error: "timed out after 1000 ms", retry: true });
@@ -139,7 +139,7 @@ describe("spawn launcher", () => {
     const { log: capture, records } = captureLog();
     const launcher = await spawnOf("slow.mjs", { timeoutMs: 1000, args: ["slow.mjs", "--ignore-term"] }, capture);
     const started = performance.now();
-    const report = await launcher.run(batchOf([1]), ctx(undefined, capture));
+    const report = await launcher.run(jsonBatchOf([1]), ctx(undefined, capture));
     expect(report.fatal?.reason).toBe("timeout");
     expect(logged(records, "warn", { stream: "stderr" }).map((r) => r.msg)).toEqual(["running", "SIGTERM ignored"]);
     expect(performance.now() - started).toBeGreaterThanOrEqual(3_000);
@@ -149,7 +149,7 @@ describe("spawn launcher", () => {
     const abort = new AbortController();
     const { log: capture, records } = captureLog();
     const launcher = await spawnOf("slow.mjs", {}, capture);
-    const running = launcher.run(batchOf([1, 2]), ctx(abort.signal, capture));
+    const running = launcher.run(jsonBatchOf([1, 2]), ctx(abort.signal, capture));
     await vi.waitFor(() => expect(logged(records, "warn", { stream: "stderr" })).toHaveLength(1), { interval: 10 });
     const abortedAt = performance.now();
     abort.abort("lease lost");
@@ -162,7 +162,7 @@ describe("spawn launcher", () => {
 
   it("reports crashed when the command cannot be started", async () => {
     const launcher = await spawnOf("ok.mjs", { command: "batchjob-no-such-command" });
-    const report = await launcher.run(batchOf([1]), ctx());
+    const report = await launcher.run(jsonBatchOf([1]), ctx());
     expect(report.fatal).toEqual({ reason: "crashed", error: "cannot start batchjob-no-such-command: ENOENT" });
     expect(report.unreported).toMatchObject({ ok: false, retry: true });
     expect(report.peakMemoryBytes).toBeNull();
@@ -171,21 +171,21 @@ describe("spawn launcher", () => {
   it("is not disturbed when the job exits without reading its stdin (EPIPE)", async () => {
     const launcher = await spawnOf("no-stdin.mjs");
     const big = "x".repeat(512 * 1024);
-    const report = await launcher.run(batchOf([{ big }, { big }]), ctx());
+    const report = await launcher.run(jsonBatchOf([{ big }, { big }]), ctx());
     expect(report.unreported).toEqual({ ok: true });
     expect(report.fatal).toBeUndefined();
   });
 
   it.skipIf(!hasProc)("reports the peak RSS of the process", async () => {
     const launcher = await spawnOf("memory.mjs");
-    const report = await launcher.run(batchOf([{ mb: 64, holdMs: 300 }]), ctx());
+    const report = await launcher.run(jsonBatchOf([{ mb: 64, holdMs: 300 }]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.peakMemoryBytes).toBeGreaterThan(64 * MB);
   });
 
   it.skipIf(!hasPython)("runs a job written in Python", async () => {
     const launcher = await spawnOf("job.py", { command: "python3" });
-    const report = await launcher.run(batchOf([{}, { fail: "no such user", retry: false }]), ctx());
+    const report = await launcher.run(jsonBatchOf([{}, { fail: "no such user", retry: false }]), ctx());
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.results.get("item-1")).toEqual({ ok: false, error: "no such user", retry: false });
     expect(report.unreported).toEqual({ ok: true });

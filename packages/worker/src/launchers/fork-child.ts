@@ -1,7 +1,8 @@
 /**
  * The fork launcher's child process (an entry point: it starts when run).
  *   1. argv: <absolute module path> <export>; the job is imported at once;
- *   2. {type:"run", batch} runs the job, answers {type:"result", chunkId, results? | error?, rss};
+ *   2. {type:"run", batch} (payloads as JSON text) parses the payloads, runs the job,
+ *      answers {type:"result", chunkId, results?, error?, rss};
  *   3. {type:"abort", chunkId} aborts that job's signal; losing the parent exits.
  * It says {type:"ready"} once the job is imported, or {type:"init-error"} and exits(1);
  * the job's ctx.log calls go as {type:"log"}; an uncaught exception is told as {type:"crash"}, then exit(1).
@@ -77,16 +78,33 @@ function logTo(chunkId: string): WorkContext["log"] {
   return { info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-async function runChunk(batch: Batch): Promise<void> {
+/** The batch arrives with payloads as JSON text; the job gets them parsed. One that does not parse fails alone, for good. */
+function decode(raw: Batch): { batch: Batch; undecodable: { id: string; ok: false; error: string; retry: false }[] } {
+  const items: Batch["items"] = [];
+  const undecodable: { id: string; ok: false; error: string; retry: false }[] = [];
+  for (const item of raw.items) {
+    try {
+      items.push({ ...item, payload: JSON.parse(item.payload as string) });
+    } catch {
+      undecodable.push({ id: item.id, ok: false, error: "stored payload is not valid JSON", retry: false });
+    }
+  }
+  return { batch: { ...raw, items, size: items.length }, undecodable };
+}
+
+async function runChunk(raw: Batch): Promise<void> {
   let job: BatchJob;
   try {
     job = await jobLoaded;
   } catch {
     return; // told as init-error
   }
+  const { batch, undecodable } = decode(raw);
   const abort = new AbortController();
   running.set(batch.id, abort);
   let reply: ChildMessage;
+  const withUndecodable = (results: unknown) =>
+    undecodable.length === 0 ? results : [...undecodable, ...(Array.isArray(results) ? results : [])];
   try {
     const value = await runBatchJob(job, batch, {
       jobType: batch.jobType,
@@ -94,9 +112,20 @@ async function runChunk(batch: Batch): Promise<void> {
       signal: abort.signal,
       log: logTo(batch.id),
     });
-    reply = { type: "result", chunkId: batch.id, results: resultsOfReturn(value), rss: process.memoryUsage.rss() };
+    reply = {
+      type: "result",
+      chunkId: batch.id,
+      results: withUndecodable(resultsOfReturn(value)),
+      rss: process.memoryUsage.rss(),
+    };
   } catch (err) {
-    reply = { type: "result", chunkId: batch.id, error: errorMessage(err), rss: process.memoryUsage.rss() };
+    reply = {
+      type: "result",
+      chunkId: batch.id,
+      ...(undecodable.length > 0 ? { results: undecodable } : {}),
+      error: errorMessage(err),
+      rss: process.memoryUsage.rss(),
+    };
   } finally {
     running.delete(batch.id);
   }

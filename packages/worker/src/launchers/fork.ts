@@ -76,7 +76,12 @@ class ForkChild {
   private crashNote: string | undefined;
 
   constructor(path: string, args: string[], onGone: (child: ForkChild, description: string) => void) {
-    this.proc = fork(path, args, { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: childExecArgv() });
+    // "advanced" (structured clone) IPC: payloads travel as JSON text without being escaped again
+    this.proc = fork(path, args, {
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      execArgv: childExecArgv(),
+      serialization: "advanced",
+    });
     this.pid = this.proc.pid;
     this.proc.on("message", (msg: ChildMessage) => {
       if (msg.type === "ready") this.ready = true;
@@ -133,6 +138,7 @@ class ForkChild {
 
 export class ForkLauncher implements Launcher {
   readonly kind = "fork";
+  readonly payloads = "json";
   private child: ForkChild | undefined;
   /** Every child not yet exited, retiring ones included: `close()` waits for them. */
   private readonly children = new Set<ForkChild>();
@@ -272,10 +278,11 @@ export class ForkLauncher implements Launcher {
             );
             this.drop(child, "retire");
           }
+          // results first: items the child could not even decode come with an error
+          if (msg.results !== undefined) results.addAll(msg.results, "results");
           if (msg.error !== undefined) {
             done({ results: results.finish(), unreported: unreportedFailure(msg.error), peakMemoryBytes });
           } else {
-            results.addAll(msg.results, "results");
             done({ results: results.finish(), unreported: UNREPORTED_OK, peakMemoryBytes });
           }
         }

@@ -39,6 +39,7 @@ function fetchFailure(err: unknown): string {
 
 export class HttpLauncher implements Launcher {
   readonly kind = "http";
+  readonly payloads = "json";
   /** spec.headers with lower-case names, so ours replace any of the same name. */
   private readonly baseHeaders: Record<string, string>;
 

@@ -46,6 +46,7 @@ type Outcome = { kind: "done"; value: unknown } | { kind: "threw"; error: unknow
 
 export class InlineLauncher implements Launcher {
   readonly kind = "inline";
+  readonly payloads = "parsed";
 
   constructor(
     private readonly job: BatchJob,

@@ -11,13 +11,17 @@ import type { ChunkReport, FatalEnd, ItemOutcome, Unreported } from "./types.js"
 /** Warnings logged per chunk before the rest are only counted. */
 const MAX_WARNINGS = 20;
 
-/** The JSON a spawn job reads on stdin and an http receiver gets as its body. */
+/**
+ * The JSON a spawn job reads on stdin and an http receiver gets as its body:
+ * `{"chunkId","jobType","items":[{"id","payload","attempts"}]}`. The payloads
+ * are JSON text already (the launcher's `payloads` is "json"): spliced in as
+ * they are, never parsed and re-encoded.
+ */
 export function encodeChunk(batch: Batch): string {
-  return JSON.stringify({
-    chunkId: batch.id,
-    jobType: batch.jobType,
-    items: batch.items.map((i) => ({ id: i.id, payload: i.payload, attempts: i.attempts })),
-  });
+  const items = batch.items.map(
+    (i) => `{"id":${JSON.stringify(i.id)},"payload":${i.payload as string},"attempts":${i.attempts}}`,
+  );
+  return `{"chunkId":${JSON.stringify(batch.id)},"jobType":${JSON.stringify(batch.jobType)},"items":[${items.join(",")}]}`;
 }
 
 export const UNREPORTED_OK: Unreported = Object.freeze({ ok: true });

@@ -77,6 +77,7 @@ class LineSplitter {
 
 export class SpawnLauncher implements Launcher {
   readonly kind = "spawn";
+  readonly payloads = "json";
 
   constructor(private readonly opts: SpawnLauncherOptions) {}
 

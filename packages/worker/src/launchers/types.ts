@@ -43,7 +43,13 @@ export interface RunContext {
 
 export interface Launcher {
   readonly kind: "inline" | "fork" | "spawn" | "http";
-  /** Runs one chunk; resolves with a report (never rejects for what the job does). */
+  /**
+   * The form of `item.payload` that run() expects: parsed values, or the
+   * JSON text as stored (fork, spawn and http pass it on to another process
+   * without parsing and re-encoding it in the daemon).
+   */
+  readonly payloads: "parsed" | "json";
+  /** Runs one chunk; resolves with a report (never rejects for what the job does). Calls are sequential. */
   run(batch: Batch, ctx: RunContext): Promise<ChunkReport>;
   /** Releases what it holds between chunks (the fork child); idempotent. */
   close(): Promise<void>;
