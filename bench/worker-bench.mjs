@@ -36,9 +36,13 @@ async function bullRate(n) {
     finish = r;
   });
   const t = performance.now();
-  const w = new Worker("bench", async () => {
-    if (++done === n) finish();
-  }, { connection: { url: redis.url }, prefix: "bull", concurrency: 50 });
+  const w = new Worker(
+    "bench",
+    async () => {
+      if (++done === n) finish();
+    },
+    { connection: { url: redis.url }, prefix: "bull", concurrency: 50 },
+  );
   await all;
   const s = (performance.now() - t) / 1000;
   await w.close();
@@ -48,7 +52,8 @@ async function bullRate(n) {
 
 async function batchjobRate(kind, chunkSize, n) {
   const prefix = `wb${kind}${chunkSize}`;
-  const launcher = kind === "inline" ? { kind, module: "./noop.mjs" } : { kind, module: "./noop.mjs", timeoutMs: 60_000 };
+  const launcher =
+    kind === "inline" ? { kind, module: "./noop.mjs" } : { kind, module: "./noop.mjs", timeoutMs: 60_000 };
   const config = parseConfig({
     prefix,
     jobTypes: [{ name: "bench", chunkSize, leaseMs: 60_000, launcher }],
@@ -78,7 +83,12 @@ async function batchjobRate(kind, chunkSize, n) {
 
 const bull = await bullRate(Math.min(N, 50_000));
 const rows = [];
-for (const [kind, chunk] of [["inline", 100], ["inline", 1000], ["fork", 100], ["fork", 1000]]) {
+for (const [kind, chunk] of [
+  ["inline", 100],
+  ["inline", 1000],
+  ["fork", 100],
+  ["fork", 1000],
+]) {
   const rate = await batchjobRate(kind, chunk, N);
   rows.push([`${kind}, chunk ${chunk}, ${WORKERS} workers on one daemon`, rate]);
 }

@@ -223,7 +223,8 @@ describe("batchjob CLI: queues", () => {
     ]);
     // the manager may have run the 30 items with one or two workers
     expect(s.history.reduce((n: number, h: { itemsDone: number }) => n + h.itemsDone, 0)).toBe(30);
-    for (const h of s.history) expect(h).toMatchObject({ jobType: "inline", hostId: "cli-host", exitReason: "drained" });
+    for (const h of s.history)
+      expect(h).toMatchObject({ jobType: "inline", hostId: "cli-host", exitReason: "drained" });
 
     const text = await runCli(["status"], { env });
     expect(text.stdout).toMatch(/TYPE\s+PENDING\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION/);
