@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Manager benchmark. Prints a markdown table of
 //   1. manager tick time with 1,000 job types and 100 simulated hosts
-//      (mean, p95, max over 30 ticks; 100 of the types have a backlog)
+//      (mean, p95, max over 30 ticks; 100 of the types have a backlog, then all 1,000)
 //   2. time from a queue crossing minQueueEntries to its target workers
 //      running, in ticks (a real worker daemon in this process)
 // Usage: node bench/manager-bench.mjs
@@ -24,7 +24,7 @@ const log = createLogger("bench", { level: "silent" });
 const redis = await benchRedis();
 const noop = async () => {};
 
-async function tickTime() {
+async function tickTime(busyTypes) {
   const TYPES = 1000;
   const HOSTS = 100;
   const config = parseConfig({
@@ -54,11 +54,13 @@ async function tickTime() {
     startedAt: new Date().toISOString(),
     draining: false,
   });
-  for (let t = 0; t < 100; t++)
+  const every = TYPES / busyTypes;
+  for (let t = 0; t < busyTypes; t++) {
     await queue.enqueue(
-      `type-${t * 10}`,
+      `type-${t * every}`,
       Array.from({ length: 1000 }, (_, i) => ({ payload: { i } })),
     );
+  }
   const dispatcher = new Dispatcher(client, keys, "bench");
   const readerClient = connectRedis(redis.url, { daemon: true, autoPipelining: true });
   const reader = new BatchQueue({ redis: readerClient, prefix: "mb" });
@@ -87,6 +89,7 @@ async function tickTime() {
     if (process.env.BENCH_STEPS)
       console.error(
         n,
+        r.started,
         r.durationMs.toFixed(1),
         JSON.stringify(Object.fromEntries(Object.entries(r.stepsMs).map(([k, v]) => [k, +v.toFixed(1)]))),
       );
@@ -149,18 +152,24 @@ async function timeToTarget() {
   return { tickMs, runs };
 }
 
-const tick = await tickTime();
+const tick = await tickTime(100);
+const tickAll = await tickTime(1000);
 const ttt = await timeToTarget();
 await redis.stop();
 const worst = Math.max(...ttt.runs);
 console.log("\n| measure | result | target |");
 console.log("|---|---:|---:|");
-console.log(
-  `| manager tick, 1,000 job types, 100 hosts (mean / p95 / max of 30) | ${tick.mean.toFixed(1)} / ${tick.p95.toFixed(1)} / ${tick.max.toFixed(1)} ms | ≤ 50 ms |`,
-);
+for (const [t, busy] of [
+  [tick, 100],
+  [tickAll, 1000],
+]) {
+  console.log(
+    `| manager tick, 1,000 job types (${busy} with a backlog), 100 hosts (mean / p95 / max of 30) | ${t.mean.toFixed(1)} / ${t.p95.toFixed(1)} / ${t.max.toFixed(1)} ms | ≤ 50 ms |`,
+  );
+}
 console.log(
   `| queue crossing minQueueEntries → 4 target workers running (worst of 5, tick ${ttt.tickMs} ms) | ${worst.toFixed(0)} ms = ${(worst / ttt.tickMs).toFixed(2)} ticks | ≤ 2 ticks |`,
 );
 console.log(
-  `\n(${tick.started} workers dispatched during the tick runs; crossing runs: ${ttt.runs.map((r) => r.toFixed(0)).join(", ")} ms)`,
+  `\n(${tick.started} and ${tickAll.started} workers dispatched during the tick runs; crossing runs: ${ttt.runs.map((r) => r.toFixed(0)).join(", ")} ms)`,
 );

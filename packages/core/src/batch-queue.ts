@@ -31,6 +31,7 @@ import {
   ackScript,
   acquireScript,
   attemptsOf,
+  backlogScript,
   deadScript,
   enqueueArgs,
   enqueueKeys,
@@ -89,6 +90,15 @@ export interface QueueCounts {
   reclaimed: number;
   revived: number;
   purged: number;
+}
+
+export interface Backlog {
+  /** Pending items plus delayed retries due now. */
+  pending: number;
+  earliestLeaseDeadline: number | null;
+  delayed: number;
+  /** The asked-about chunk ids that still hold a lease. */
+  leased: string[];
 }
 
 export interface DeadItem<P = unknown> {
@@ -229,7 +239,11 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     await this.registerType(jobType);
     const ranges: [number, number][] = [];
     for (let i = 0; i < n; i += this.enqueueBatch) ranges.push([i, Math.min(n, i + this.enqueueBatch)]);
-    if (callerIds === 0) return this.enqueueGenerated(k, payloads, ranges);
+    if (callerIds === 0) {
+      const r = await this.enqueueGenerated(k, payloads, ranges);
+      await this.touch(jobType, r.added);
+      return r;
+    }
 
     const keys = enqueueKeys(k);
     const replies: unknown[] = [];
@@ -254,7 +268,17 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       const [from, to] = ranges[r] as [number, number];
       for (let i = from; i < to; i++) if (ids[i] === "") ids[i] = `#${seq++}`;
     });
+    if (added > 0) await this.touch(jobType, added);
     return { added, ids, deduped };
+  }
+
+  /**
+   * Counts activity of a type in `bj:activity`, after the items are in (its
+   * own command: another cluster slot), so the manager can skip reading the
+   * queues of types that stayed idle.
+   */
+  private async touch(jobType: string, n: number): Promise<void> {
+    await this.client.hincrby(this.keys.activity, jobType, n);
   }
 
   private async enqueueGenerated(k: TypeKeys, payloads: string[], ranges: [number, number][]): Promise<EnqueueResult> {
@@ -512,19 +536,14 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /**
-   * What a planner needs, in three plain commands (no MULTI, so a client
-   * with auto-pipelining batches them across many types): items ready to
-   * run (pending, plus delayed retries due by `now`, which the next acquire
-   * promotes) and the earliest lease deadline (null when no chunk holds one).
+   * What a planner needs of one type, in one script call (a client with
+   * auto-pipelining batches the calls of many types): items ready to run
+   * (pending, plus delayed retries due by `now`, which the next acquire
+   * promotes), the earliest lease deadline (null when no chunk holds one),
+   * delayed items in all; and which of `chunkIds` still hold a lease.
    */
-  async backlog(jobType: string, now: number): Promise<{ pending: number; earliestLeaseDeadline: number | null }> {
-    const k = this.keys.type(jobType);
-    const [pending, due, first] = await Promise.all([
-      this.client.llen(k.pending),
-      this.client.zcount(k.delayed, "-inf", now),
-      this.client.zrange(k.leases, "0", "0", "WITHSCORES"),
-    ]);
-    return { pending: pending + due, earliestLeaseDeadline: first.length === 2 ? Number(first[1]) : null };
+  async backlog(jobType: string, now: number, chunkIds: string[] = []): Promise<Backlog> {
+    return backlogScript(this.client, this.keys.type(jobType), now, chunkIds);
   }
 
   /** Dead items, newest first. */
@@ -576,7 +595,9 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
 
   /** Moves dead items back to pending with fresh attempts: the named ones, or all. */
   async retryDead(jobType: string, ids?: string[]): Promise<number> {
-    return this.deadAction(jobType, "dead-retry", ids);
+    const n = await this.deadAction(jobType, "dead-retry", ids);
+    if (n > 0) await this.touch(jobType, n);
+    return n;
   }
 
   /** Deletes dead items for good: the named ones, or all. */

@@ -10,6 +10,7 @@ export {
   type WorkResult,
 } from "./batch-job.js";
 export {
+  type Backlog,
   BatchQueue,
   type BatchQueueOptions,
   type DeadItem,

@@ -60,6 +60,8 @@ export interface Keys {
   type(jobType: string): TypeKeys;
   /** SET of every job type name that was ever enqueued to. */
   types: string;
+  /** HASH job type -> count of items enqueued or revived: the manager skips types whose count did not move. */
+  activity: string;
   /** HASH worker id -> JSON `WorkerListItem`: the running workers. */
   workers: string;
   /** LIST of every worker history entry, newest first, capped. */
@@ -107,6 +109,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
       };
     },
     types: `${prefix}:types`,
+    activity: `${prefix}:activity`,
     workers: `${prefix}:workers`,
     history: `${prefix}:history`,
     hostBeats: `${prefix}:{hosts}:beats`,

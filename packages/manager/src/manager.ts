@@ -5,8 +5,8 @@
  *   2. level:    the load level from the hosts' load, with hysteresis
  *   3. plan:     per job type, start or stop workers, with a reason
  *   4. stop:     set stop tokens (scale down after the current chunk)
- *   5. prepare:  acquire the first chunk of each planned worker
- *   6. start:    allocate a host to each chunk and dispatch it
+ *   5. allocate: a host for each planned worker (none: no start)
+ *   6. start:    acquire each placed worker's first chunk and dispatch it
  *   7. reap:     reclaim expired leases; hand back dead hosts' work
  *   8. refill:   call enqueuers of types below their low watermark
  *   9. publish:  decisions, load level and config to Redis for `status`
@@ -14,6 +14,7 @@
  * next tick does not start them twice.
  */
 import {
+  type Backlog,
   type BatchjobConfig,
   type BatchQueue,
   type HostRegistry,
@@ -33,7 +34,7 @@ import { type LevelReading, type LoadLevel, readLevel } from "./load-level.js";
 import { type Decision, plan } from "./planner.js";
 import { reapDeadHosts, reclaimExpired } from "./reaper.js";
 import type { Refiller } from "./refiller.js";
-import { prepareChunks, startChunks } from "./starter.js";
+import { startWorkers } from "./starter.js";
 
 export interface ManagerDeps {
   client: RedisClient;
@@ -83,6 +84,8 @@ export class Manager {
   private publishedConfigAt = 0;
   /** Last decision published per type (without its time), to write only changes. */
   private readonly published = new Map<string, string>();
+  /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
+  private readonly idle = new Map<string, string | undefined>();
 
   constructor(private readonly d: ManagerDeps) {
     this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
@@ -92,6 +95,7 @@ export class Manager {
   resetLeadership(): void {
     this.tokens.clear();
     this.published.clear();
+    this.idle.clear();
     this.publishedConfigAt = 0;
   }
 
@@ -141,7 +145,6 @@ export class Manager {
     this.level = level.level;
 
     // 3. plan
-    await step("dispatches", () => this.pruneInFlight(), undefined);
     const running = this.runningByType(workers, now, new Set(dead));
     const decisions = typeList.map((t) =>
       plan(
@@ -159,16 +162,16 @@ export class Manager {
     // 4. stop tokens (written only when they change)
     await step("stop", () => this.writeStopTokens(decisions), undefined);
 
-    // 5. prepare, 6. start
+    // 5. allocate, 6. start
     const hosts = this.hostSlots(alive);
     d.allocator.reset();
     let started = 0;
     await step(
       "start",
       async () => {
-        const prepared = await prepareChunks(d.queue, decisions, this.types);
-        if (prepared.every((l) => l.length === 0)) return;
-        const out = await startChunks(prepared, hosts, d.allocator, d.dispatcher, d.queue, d.log);
+        const planned = decisions.filter((dec) => dec.start > 0);
+        if (planned.length === 0) return;
+        const out = await startWorkers(planned, this.types, hosts, d.allocator, d.dispatcher, d.queue, d.log);
         started = out.started.length;
         const startedTypes = new Set<string>();
         for (const s of out.started) {
@@ -181,7 +184,7 @@ export class Manager {
         for (const dec of decisions) {
           const n = out.started.filter((s) => s.jobType === dec.jobType).length;
           const u = out.unplaced.get(dec.jobType) ?? 0;
-          if (u > 0) dec.reason += `; ${u} not placed: no live host with a free slot serves ${dec.jobType}`;
+          if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
           if (dec.start > 0) dec.start = n;
         }
         d.log.info({ started: out.started.length }, "workers dispatched");
@@ -253,12 +256,35 @@ export class Manager {
     const ttl = d.config.worker.hostTtlMs;
     // the host list gives the Redis time the backlog counts due retries by
     const hosts = await d.registry.list(ttl);
-    const [workers, backlogList, lastRaw] = await Promise.all([
+    const [workers, activity, lastRaw] = await Promise.all([
       d.list.list(),
-      Promise.all(typeList.map((t) => d.reader.backlog(t.name, hosts.now))),
+      d.client.hgetall(d.keys.activity),
       d.client.hgetall(d.keys.lastStart),
     ]);
-    const backlog = new Map(typeList.map((t, i) => [t.name, backlogList[i]]));
+    // dispatches not yet seen running, by type: the backlog call says which still hold their lease
+    const inFlight = new Map<string, string[]>();
+    for (const [chunkId, f] of this.inFlight) inFlight.set(f.jobType, [...(inFlight.get(f.jobType) ?? []), chunkId]);
+    // an idle type is read again only when items were enqueued to it or a worker of it runs
+    const busy = new Set([...workers.map((w) => w.jobType), ...inFlight.keys()]);
+    const toRead = typeList.filter(
+      (t) => !this.idle.has(t.name) || this.idle.get(t.name) !== activity[t.name] || busy.has(t.name),
+    );
+    const read = await Promise.all(toRead.map((t) => d.reader.backlog(t.name, hosts.now, inFlight.get(t.name))));
+    const backlog = new Map<string, Backlog>();
+    for (const t of typeList) {
+      if (this.idle.has(t.name))
+        backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, leased: [] });
+    }
+    toRead.forEach((t, i) => {
+      const b = read[i] as Backlog;
+      backlog.set(t.name, b);
+      if (b.pending === 0 && b.earliestLeaseDeadline === null && b.delayed === 0)
+        this.idle.set(t.name, activity[t.name]);
+      else this.idle.delete(t.name);
+      // a dispatched chunk without a lease was handed back (no free slot on arrival) or reclaimed
+      const held = new Set(b.leased);
+      for (const chunkId of inFlight.get(t.name) ?? []) if (!held.has(chunkId)) this.inFlight.delete(chunkId);
+    });
     const lastStart = new Map(Object.entries(lastRaw).map(([k, v]) => [k, Number(v)]));
     return { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, backlog, lastStart };
   }
@@ -280,17 +306,6 @@ export class Manager {
       out.set(f.jobType, (out.get(f.jobType) ?? 0) + 1);
     }
     return out;
-  }
-
-  /** Forgets in-flight dispatches whose chunk was handed back (no free slot on arrival). */
-  async pruneInFlight(): Promise<void> {
-    const entries = [...this.inFlight];
-    const leases = await Promise.all(
-      entries.map(([chunkId, f]) => this.d.reader.client.zscore(this.d.keys.type(f.jobType).leases, chunkId)),
-    );
-    entries.forEach(([chunkId], i) => {
-      if (leases[i] === null) this.inFlight.delete(chunkId);
-    });
   }
 
   private hostSlots(alive: LiveHost[]): HostSlot[] {

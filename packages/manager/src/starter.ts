@@ -1,41 +1,16 @@
 /**
- * Preparer and starter. The preparer acquires the first chunk of each
- * planned worker (chunk id = UUID v7, leased like any chunk). The starter
- * asks the allocator for a host for each chunk, types interleaved for
- * fairness, and dispatches them to the hosts' inboxes at once; a failed
- * dispatch tries another host; a chunk no host can take goes back to
- * pending untouched.
+ * Allocation, preparation and dispatch of the planned starts:
+ *   1. allocate: a host for each planned worker, types interleaved for
+ *      fairness; a type no host can take now gets no more starts this tick,
+ *   2. prepare: acquire the first chunk of each placed worker (chunk id =
+ *      UUID v7, leased like any chunk), only for starts that have a host,
+ *   3. dispatch them all at once; a failed dispatch tries another host; a
+ *      chunk no host can take goes back to pending untouched.
  */
 import type { Batch, BatchQueue, JobTypeConfig, Logger } from "@batchjob/core";
 import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Decision } from "./planner.js";
-
-export interface Prepared {
-  jobType: string;
-  chunk: Batch;
-}
-
-export async function prepareChunks(
-  queue: BatchQueue,
-  decisions: Decision[],
-  types: Map<string, JobTypeConfig>,
-): Promise<Prepared[][]> {
-  return Promise.all(
-    decisions
-      .filter((d) => d.start > 0)
-      .map(async (d) => {
-        const t = types.get(d.jobType) as JobTypeConfig;
-        const out: Prepared[] = [];
-        for (let i = 0; i < d.start; i++) {
-          const chunk = await queue.acquire(d.jobType, { max: t.chunkSize, leaseMs: t.leaseMs });
-          if (chunk.size === 0) break;
-          out.push({ jobType: d.jobType, chunk });
-        }
-        return out;
-      }),
-  );
-}
 
 export interface Started {
   jobType: string;
@@ -45,12 +20,46 @@ export interface Started {
 
 export interface StartOutcome {
   started: Started[];
-  /** Chunks no host could take (returned to pending), by type. */
+  /** Planned starts no host could take, by type. */
   unplaced: Map<string, number>;
 }
 
-export async function startChunks(
-  perType: Prepared[][],
+interface Placement {
+  jobType: string;
+  hostId: string;
+  failed: Set<string>;
+  chunk?: Batch;
+}
+
+/** 1. A host for each planned start, first of every type, then second, ... */
+function allocate(
+  decisions: Decision[],
+  hosts: readonly HostSlot[],
+  allocator: Allocator,
+  unplaced: Map<string, number>,
+) {
+  const placements: Placement[] = [];
+  const full = new Set<string>();
+  const most = Math.max(0, ...decisions.map((d) => d.start));
+  for (let i = 0; i < most; i++) {
+    for (const d of decisions) {
+      if (i >= d.start) continue;
+      const hostId = full.has(d.jobType) ? null : allocator.pick(hosts, d.jobType);
+      if (!hostId) {
+        full.add(d.jobType);
+        unplaced.set(d.jobType, (unplaced.get(d.jobType) ?? 0) + 1);
+        continue;
+      }
+      allocator.commit(hostId);
+      placements.push({ jobType: d.jobType, hostId, failed: new Set() });
+    }
+  }
+  return placements;
+}
+
+export async function startWorkers(
+  decisions: Decision[],
+  types: Map<string, JobTypeConfig>,
   hosts: readonly HostSlot[],
   allocator: Allocator,
   dispatcher: Dispatcher,
@@ -59,42 +68,51 @@ export async function startChunks(
 ): Promise<StartOutcome> {
   const started: Started[] = [];
   const unplaced = new Map<string, number>();
-  // interleave types: first chunk of each type, then the second, ...
-  const order: Prepared[] = [];
-  for (let i = 0; perType.some((l) => i < l.length); i++) {
-    for (const l of perType) if (l[i]) order.push(l[i] as Prepared);
-  }
-  // allocate every chunk first, then dispatch them all at once; a failed
-  // dispatch is allocated again without the host that failed it
-  let round = order.map((p) => ({ p, failed: new Set<string>() }));
+  const placements = allocate(decisions, hosts, allocator, unplaced);
+
+  // 2. prepare: the first chunk of each placed worker
+  await Promise.all(
+    placements.map(async (p) => {
+      const t = types.get(p.jobType) as JobTypeConfig;
+      const chunk = await queue.acquire(p.jobType, { max: t.chunkSize, leaseMs: t.leaseMs });
+      if (chunk.size > 0) p.chunk = chunk;
+      else allocator.uncommit(p.hostId);
+    }),
+  );
+
+  // 3. dispatch; a failure is allocated again without the host that failed it
+  let round = placements.filter((p) => p.chunk);
   while (round.length > 0) {
-    const placed: { p: Prepared; failed: Set<string>; hostId: string }[] = [];
-    for (const r of round) {
-      const hostId = allocator.pick(hosts, r.p.jobType, r.failed);
-      if (hostId) {
-        allocator.commit(hostId);
-        placed.push({ ...r, hostId });
-      } else {
-        await queue.returnChunk(r.p.jobType, r.p.chunk.id);
-        unplaced.set(r.p.jobType, (unplaced.get(r.p.jobType) ?? 0) + 1);
-      }
-    }
     const results = await Promise.allSettled(
-      placed.map((x) =>
-        dispatcher.dispatch(x.hostId, { jobType: x.p.jobType, chunkId: x.p.chunk.id, size: x.p.chunk.size }),
+      round.map((p) =>
+        dispatcher.dispatch(p.hostId, {
+          jobType: p.jobType,
+          chunkId: (p.chunk as Batch).id,
+          size: (p.chunk as Batch).size,
+        }),
       ),
     );
-    round = [];
-    results.forEach((res, i) => {
-      const x = placed[i] as (typeof placed)[number];
-      if (res.status === "fulfilled") started.push({ jobType: x.p.jobType, chunkId: x.p.chunk.id, hostId: x.hostId });
-      else {
-        log.warn({ err: res.reason, hostId: x.hostId, chunkId: x.p.chunk.id }, "dispatch failed; trying another host");
-        x.failed.add(x.hostId);
-        allocator.uncommit(x.hostId);
-        round.push({ p: x.p, failed: x.failed });
+    const retry: Placement[] = [];
+    for (const [i, res] of results.entries()) {
+      const p = round[i] as Placement;
+      const chunk = p.chunk as Batch;
+      if (res.status === "fulfilled") {
+        started.push({ jobType: p.jobType, chunkId: chunk.id, hostId: p.hostId });
+        continue;
       }
-    });
+      log.warn({ err: res.reason, hostId: p.hostId, chunkId: chunk.id }, "dispatch failed; trying another host");
+      allocator.uncommit(p.hostId);
+      p.failed.add(p.hostId);
+      const next = allocator.pick(hosts, p.jobType, p.failed);
+      if (next) {
+        allocator.commit(next);
+        retry.push({ ...p, hostId: next });
+      } else {
+        await queue.returnChunk(p.jobType, chunk.id);
+        unplaced.set(p.jobType, (unplaced.get(p.jobType) ?? 0) + 1);
+      }
+    }
+    round = retry;
   }
   return { started, unplaced };
 }

@@ -260,3 +260,19 @@ export async function leaderRenewScript(client: RedisClient, key: string, id: st
 export async function leaderReleaseScript(client: RedisClient, key: string, id: string) {
   return Number(await runScript(client, "leader-release", [key], [id])) === 1;
 }
+
+/**
+ * Ready items (pending + due retries), the earliest lease deadline (null:
+ * none) and all delayed items of one type; and which of `chunkIds` still
+ * hold a lease.
+ */
+export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, chunkIds: string[]) {
+  const reply = await runScript(client, "backlog", [k.pending, k.delayed, k.leases], [now, ...chunkIds]);
+  const [ready, first, delayed, held] = reply as [number, number, number, number[]];
+  return {
+    pending: ready,
+    earliestLeaseDeadline: first < 0 ? null : first,
+    delayed,
+    leased: chunkIds.filter((_, i) => held[i] === 1),
+  };
+}
