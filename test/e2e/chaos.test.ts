@@ -1,4 +1,4 @@
-import { parseConfig, RedisWorkerHistory, type WorkerHistoryItem } from "@batchjob/core";
+import { HostRegistry, parseConfig, RedisWorkerHistory, type WorkerHistoryItem } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, rawE2eConfig, testManager, writeConfigFile } from "../harness/daemons.js";
 import { redisUrl, waitFor } from "../harness/index.js";
@@ -158,7 +158,10 @@ describe("chaos (real processes)", () => {
     expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 50 });
     const counts = await c.queue.counts("chaos");
     expect(counts).toMatchObject({ acked: 50, pending: 150, leased: 0 });
-    expect(await c.client.zcard(c.keys.hostBeats)).toBe(0);
+    // marked gone: dead at once for the manager's reaper, which then forgets it
+    const hosts = await new HostRegistry(c.client, c.keys).list(60_000);
+    expect(hosts.alive.map((h) => h.id)).not.toContain("term");
+    expect(hosts.dead).toContain("term");
     await c.close();
   }, 60_000);
 

@@ -193,6 +193,25 @@ describe("worker daemon", () => {
     await c.close();
   });
 
+  it("while draining for shutdown, hands back a dispatch that arrives instead of starting it", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config, { slots: 2 });
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(3, { ms: 600 }));
+    await c.dispatch(w.hostId, "inline", 1);
+    await waitFor("the first worker", () => w.pool.size() === 1);
+    const stopping = w.stop({ graceMs: 10_000 });
+    await waitFor("the heartbeat to say draining", async () =>
+      (await c.client.hget(c.keys.hostInfo, w.hostId))?.includes('"draining":true'),
+    );
+    const late = await c.dispatch(w.hostId, "inline", 2);
+    await waitFor("the late dispatch to be handed back", async () => (await c.queue.counts("inline")).returned === 2);
+    expect(await c.queue.readChunk("inline", late.id)).toBeNull();
+    await stopping;
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 1, pending: 2, leased: 0 });
+    await c.close();
+  });
+
   it("on close, returns the chunks of dispatches still waiting in its inbox", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);

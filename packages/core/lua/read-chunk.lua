@@ -7,10 +7,4 @@
 local deadline = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if not deadline then return {{}, {}, 0} end
 local entries = redis.call('LRANGE', KEYS[1], 0, -1)
-local fails = {}
-if #entries > 0 and redis.call('EXISTS', KEYS[3]) == 1 then
-  local ids = {}
-  for i = 1, #entries do ids[i] = entryId(entries[i]) end
-  fails = slicedGet('HMGET', KEYS[3], ids, 1000)
-end
-return {entries, fails, deadline}
+return {entries, failsOf({fails = KEYS[3]}, entries), deadline}

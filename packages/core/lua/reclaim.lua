@@ -9,6 +9,8 @@
 -- ARGV[7] message recorded as each item's error
 -- ARGV[8..] owners to reclaim now; none = every expired lease
 -- Returns {chunks, retried, dead, more (1 if expired chunks remain)}.
+-- The chunk lists it opens are not in KEYS: their names come from the
+-- leases it reads; they carry the type's hash tag, so they are in this slot.
 
 local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
   dead = KEYS[5], leases = KEYS[6], stats = KEYS[7]}

@@ -6,14 +6,8 @@
  */
 import { type Batch, newChunkId, type QueueItem } from "./batch.js";
 import { defaults } from "./config/defaults.js";
-import {
-  errorFromLua,
-  InvalidArgumentError,
-  InvalidItemIdError,
-  InvalidPayloadError,
-  PayloadTooLargeError,
-  ScriptError,
-} from "./errors.js";
+import { encodeItems } from "./enqueue-input.js";
+import { InvalidArgumentError } from "./errors.js";
 import { type Keys, makeKeys, type TypeKeys } from "./keys.js";
 import type {
   AckResult,
@@ -26,13 +20,12 @@ import type {
   ReleaseResult,
   Releaser,
 } from "./queue-contracts.js";
-import { connectRedis, type RedisClient } from "./redis.js";
+import { type Backlog, type DeadItem, deadAction, type QueueCounts, readCounts, readDead } from "./queue-inspect.js";
+import { connectRedis, execReplies, type RedisClient } from "./redis.js";
 import {
   ackScript,
   acquireScript,
-  attemptsOf,
   backlogScript,
-  deadScript,
   enqueueArgs,
   enqueueKeys,
   extendScript,
@@ -69,47 +62,6 @@ export interface BatchQueueOptions {
   defaultSettings?: Partial<QueueTypeSettings>;
 }
 
-export interface QueueCounts {
-  pending: number;
-  /** Items held by chunks. */
-  leased: number;
-  delayed: number;
-  dead: number;
-  /** Chunks holding a lease. */
-  chunks: number;
-  /** Every item present in any state. */
-  total: number;
-  /** Lifetime counters. */
-  enqueued: number;
-  deduped: number;
-  acquired: number;
-  acked: number;
-  retried: number;
-  died: number;
-  returned: number;
-  reclaimed: number;
-  revived: number;
-  purged: number;
-}
-
-export interface Backlog {
-  /** Pending items plus delayed retries due now. */
-  pending: number;
-  earliestLeaseDeadline: number | null;
-  delayed: number;
-  /** The asked-about chunk ids that still hold a lease. */
-  leased: string[];
-}
-
-export interface DeadItem<P = unknown> {
-  id: string;
-  payload: P;
-  attempts: number;
-  error: string | null;
-  /** When it died (ms since epoch, Redis clock). */
-  diedAt: number;
-}
-
 export interface ItemFailure {
   id: string;
   error: string;
@@ -141,36 +93,11 @@ export interface ExtendResult {
   notHeld: string[];
 }
 
-// no control characters: an entry is `<id>\t<payload>`, and ids show in logs and the CLI
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the class excludes control characters on purpose
-const CALLER_ID = /^[^#\x00-\x1f\x7f][^\x00-\x1f\x7f]{0,255}$/;
-const STAT_FIELDS = [
-  "enqueued",
-  "deduped",
-  "acquired",
-  "acked",
-  "retried",
-  "died",
-  "returned",
-  "reclaimed",
-  "revived",
-  "purged",
-] as const;
-
 function positiveInt(name: string, value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
     throw new InvalidArgumentError(`${name} must be an integer ≥ 1, got ${String(value)}`);
   }
   return value;
-}
-
-/** The replies of a MULTI; the first error is thrown (typed). */
-function execResults(results: [Error | null, unknown][] | null, what: string): unknown[] {
-  if (!results) throw new ScriptError(`${what}: the transaction was aborted`);
-  return results.map(([err, reply]) => {
-    if (err) throw errorFromLua(err, what);
-    return reply;
-  });
 }
 
 function uniqueIds(ids: string[]): string[] {
@@ -225,16 +152,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const k = this.keys.type(jobType);
     if (!Array.isArray(items)) throw new InvalidArgumentError("enqueue expects an array of {id?, payload}");
     const n = items.length;
-    const ids = new Array<string>(n);
-    const payloads = new Array<string>(n);
-    let callerIds = 0;
-    for (let i = 0; i < n; i++) {
-      const item = items[i] as EnqueueItem;
-      const id = this.checkId(item, i);
-      if (id !== "") callerIds++;
-      ids[i] = id;
-      payloads[i] = this.encodePayload(item, i);
-    }
+    const { ids, payloads, callerIds } = encodeItems(items, this.maxPayloadBytes);
     if (n === 0) return { added: 0, ids: [], deduped: [] };
     await this.registerType(jobType);
     const ranges: [number, number][] = [];
@@ -256,7 +174,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       // defined commands are methods of the pipeline too, named by the command
       const table = multi as unknown as Record<string, (...a: (string | number)[]) => unknown>;
       for (const [from, to] of ranges) table[cmd]?.call(multi, ...keys, ...enqueueArgs(ids, payloads, from, to));
-      replies.push(...execResults(await multi.exec(), "enqueue"));
+      replies.push(...execReplies(await multi.exec(), "enqueue"));
     }
     const deduped: string[] = [];
     let added = 0;
@@ -294,44 +212,8 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const multi = this.client.multi();
     for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
     multi.hincrby(k.stats, "enqueued", n);
-    execResults(await multi.exec(), "enqueue");
+    execReplies(await multi.exec(), "enqueue");
     return { added: n, ids, deduped: [] };
-  }
-
-  private checkId(item: EnqueueItem, index: number): string {
-    if (item === null || typeof item !== "object" || !("payload" in item)) {
-      throw new InvalidPayloadError(
-        `item ${index}: expected {id?, payload}, got ${item === null ? "null" : typeof item}`,
-      );
-    }
-    if (item.id === undefined) return "";
-    if (typeof item.id !== "string" || !CALLER_ID.test(item.id)) {
-      throw new InvalidItemIdError(
-        `item ${index}: id ${JSON.stringify(item.id)} is not allowed: use 1 to 256 characters without control characters, not starting with '#' (reserved for generated ids)`,
-      );
-    }
-    return item.id;
-  }
-
-  private encodePayload(item: EnqueueItem, index: number): string {
-    let payload: string | undefined;
-    try {
-      payload = JSON.stringify(item.payload);
-    } catch (err) {
-      throw new InvalidPayloadError(`item ${index}: payload is not JSON-serialisable: ${(err as Error).message}`, {
-        cause: err,
-      });
-    }
-    if (payload === undefined) {
-      throw new InvalidPayloadError(`item ${index}: payload is not JSON-serialisable (${typeof item.payload})`);
-    }
-    const bytes = payload.length > this.maxPayloadBytes / 3 ? Buffer.byteLength(payload) : payload.length;
-    if (bytes > this.maxPayloadBytes) {
-      throw new PayloadTooLargeError(
-        `item ${index}: payload is ${Buffer.byteLength(payload)} bytes of JSON, more than maxPayloadBytes ${this.maxPayloadBytes}`,
-      );
-    }
-    return payload;
   }
 
   private async registerType(jobType: string): Promise<void> {
@@ -363,23 +245,22 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     json = false,
   ): Promise<Batch<P>> {
     const items: QueueItem<P>[] = [];
-    const bad: ItemFailure[] = [];
+    const bad: string[] = [];
     for (let i = 0; i < raw.ids.length; i++) {
       const id = raw.ids[i] as string;
-      if (json) {
-        items.push({ id, payload: raw.payloads[i] as P, attempts: raw.attempts[i] ?? 0 });
-        continue;
-      }
+      const text = raw.payloads[i] as string;
       try {
-        items.push({ id, payload: JSON.parse(raw.payloads[i] as string) as P, attempts: raw.attempts[i] ?? 0 });
+        // parsed in JSON mode too: one corrupt payload must not spoil the document of a whole chunk
+        const value = JSON.parse(text) as P;
+        items.push({ id, payload: json ? (text as P) : value, attempts: raw.attempts[i] ?? 0 });
       } catch {
-        bad.push({ id, error: "stored payload is not valid JSON", retry: false });
+        bad.push(id);
       }
     }
     if (bad.length > 0) {
-      // a payload written around the API: dead at once, never lost and never retried forever
-      for (const f of bad)
-        await releaseScript(this.client, k, owner, [f.id], this.settingsOf(jobType), this.failArgs(f));
+      // payloads written around the API: dead at once, never lost and never retried forever
+      const fail = { retry: false, delayMs: -1, error: "stored payload is not valid JSON" };
+      await releaseScript(this.client, k, owner, bad, this.settingsOf(jobType), fail);
     }
     return { id: owner, jobType, items, size: items.length, leaseDeadline: raw.leaseDeadline };
   }
@@ -511,28 +392,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   async counts(jobType: string): Promise<QueueCounts> {
-    const k = this.keys.type(jobType);
-    const res = await this.client
-      .multi()
-      .llen(k.pending)
-      .zcard(k.delayed)
-      .zcard(k.dead)
-      .zcard(k.leases)
-      .hmget(k.stats, ...STAT_FIELDS)
-      .exec();
-    const v = (res ?? []).map(([err, value]) => {
-      if (err) throw err;
-      return value;
-    });
-    const [pending = 0, delayed = 0, dead = 0, chunks = 0] = v.slice(0, 4).map(Number);
-    const stats = (v[4] as (string | null)[]).map((s) => Number(s ?? 0));
-    const stat = Object.fromEntries(STAT_FIELDS.map((f, i) => [f, stats[i] ?? 0])) as Record<
-      (typeof STAT_FIELDS)[number],
-      number
-    >;
-    // every item a chunk took is still held, or was acked, retried, died or returned
-    const leased = Math.max(0, stat.acquired - stat.acked - stat.retried - stat.died - stat.returned);
-    return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
+    return readCounts(this.client, this.keys.type(jobType));
   }
 
   /**
@@ -551,76 +411,20 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     jobType: string,
     options: { offset?: number; limit?: number } = {},
   ): Promise<DeadItem<P>[]> {
-    const k = this.keys.type(jobType);
-    const offset = options.offset ?? 0;
     const limit = positiveInt("limit", options.limit ?? 50);
-    const flat = await this.client.zrevrange(k.dead, offset, offset + limit - 1, "WITHSCORES");
-    const ids: string[] = [];
-    const diedAt: number[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      ids.push(flat[i] as string);
-      diedAt.push(Number(flat[i + 1]));
-    }
-    if (ids.length === 0) return [];
-    const res =
-      (await this.client
-        .multi()
-        .hmget(k.items, ...ids)
-        .hmget(k.fails, ...ids)
-        .exec()) ?? [];
-    const [payloads, fails] = res.map(([err, value]) => {
-      if (err) throw err;
-      return value as (string | null)[];
-    }) as [(string | null)[], (string | null)[]];
-    return ids.map((id, i) => {
-      const rawFail = fails[i];
-      let error: string | null = null;
-      if (rawFail) {
-        try {
-          error = (JSON.parse(rawFail) as { error: string }).error;
-        } catch {
-          error = rawFail;
-        }
-      }
-      const p = payloads[i];
-      let payload: unknown = null;
-      try {
-        payload = p == null ? null : JSON.parse(p);
-      } catch {
-        payload = p;
-      }
-      return { id, payload: payload as P, attempts: attemptsOf(rawFail), error, diedAt: diedAt[i] ?? 0 };
-    });
+    return readDead<P>(this.client, this.keys.type(jobType), options.offset ?? 0, limit);
   }
 
   /** Moves dead items back to pending with fresh attempts: the named ones, or all. */
   async retryDead(jobType: string, ids?: string[]): Promise<number> {
-    const n = await this.deadAction(jobType, "dead-retry", ids);
+    const n = await deadAction(this.client, this.keys.type(jobType), "dead-retry", ids);
     if (n > 0) await this.touch(jobType, n);
     return n;
   }
 
   /** Deletes dead items for good: the named ones, or all. */
   async purgeDead(jobType: string, ids?: string[]): Promise<number> {
-    return this.deadAction(jobType, "dead-purge", ids);
-  }
-
-  private async deadAction(jobType: string, action: "dead-retry" | "dead-purge", ids?: string[]): Promise<number> {
-    const k = this.keys.type(jobType);
-    const limit = 1000;
-    let total = 0;
-    if (ids) {
-      const unique = uniqueIds(ids);
-      for (let i = 0; i < unique.length; i += limit) {
-        total += (await deadScript(this.client, k, action, limit, unique.slice(i, i + limit))).count;
-      }
-      return total;
-    }
-    for (;;) {
-      const r = await deadScript(this.client, k, action, limit, []);
-      total += r.count;
-      if (!r.more || r.count === 0) return total;
-    }
+    return deadAction(this.client, this.keys.type(jobType), "dead-purge", ids);
   }
 
   /** Every job type ever enqueued to, sorted. */

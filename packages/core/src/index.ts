@@ -10,13 +10,10 @@ export {
   type WorkResult,
 } from "./batch-job.js";
 export {
-  type Backlog,
   BatchQueue,
   type BatchQueueOptions,
-  type DeadItem,
   type ExtendResult,
   type ItemFailure,
-  type QueueCounts,
   type QueueTypeSettings,
   type SettleOutcome,
   type SettleResult,
@@ -86,12 +83,14 @@ export type {
   ReleaseResult,
   Releaser,
 } from "./queue-contracts.js";
+export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
 export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
 export { leaderReleaseScript, leaderRenewScript, type RetryPolicy } from "./scripts/commands.js";
 export { LUA_DIR, SCRIPT_KEYS, type ScriptName, scriptSource } from "./scripts/loader.js";
 export {
   EXIT_REASONS,
   type ExitReason,
+  historyItemOf,
   RedisWorkerHistory,
   type WorkerHistoryFilter,
   type WorkerHistoryItem,

@@ -43,7 +43,7 @@ export interface TypeKeys {
   leases: string;
   /** ZSET dead item id scored by the time it died (ms). */
   dead: string;
-  /** HASH of lifetime counters; leased = acquired - acked - retried - died. */
+  /** HASH of lifetime counters; leased = acquired - acked - retried - died - returned. */
   stats: string;
   /** STRING counter for generated item ids. */
   seq: string;

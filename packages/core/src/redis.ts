@@ -3,7 +3,7 @@
  * `rediss://` for TLS) and one for a cluster (`redis-cluster://h1:p1,h2:p2`).
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
-import { InvalidArgumentError } from "./errors.js";
+import { errorFromLua, InvalidArgumentError, ScriptError } from "./errors.js";
 
 export type RedisClient = Redis | Cluster;
 
@@ -53,4 +53,13 @@ export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOp
 /** Connection settings BullMQ needs to open its own connections like `client`. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
+}
+
+/** The replies of a MULTI; the first error is thrown (typed); an aborted transaction is an error too. */
+export function execReplies(results: [Error | null, unknown][] | null, what: string): unknown[] {
+  if (!results) throw new ScriptError(`${what}: the transaction was aborted`);
+  return results.map(([err, reply]) => {
+    if (err) throw errorFromLua(err, what);
+    return reply;
+  });
 }

@@ -96,6 +96,22 @@ describe("config schema", () => {
     );
   });
 
+  it("refuses a host TTL shorter than two heartbeats", () => {
+    const issues = issuesOf(() =>
+      parseConfig({
+        jobTypes: [{ name: "a", launcher: spawnLauncher }],
+        worker: { heartbeatMs: 1000, hostTtlMs: 1500 },
+      }),
+    );
+    expect(issues).toEqual([
+      {
+        path: "worker",
+        message: expect.stringMatching(/hostTtlMs must be at least twice heartbeatMs/),
+        value: expect.anything(),
+      },
+    ]);
+  });
+
   it("needs at least one job type", () => {
     expect(issuesOf(() => parseConfig({ jobTypes: [] }))[0]?.message).toMatch(/at least one job type/);
   });

@@ -59,3 +59,46 @@ describe("BatchQueue.acquire", () => {
     await t.close();
   });
 });
+
+describe("entries written around the API", () => {
+  it("an entry without a tab dies as invalid JSON instead of breaking acquire, settle or reclaim", async () => {
+    const t = testQueue({ defaultSettings: { maxAttempts: 3, backoff: { type: "fixed", delayMs: 0, maxDelayMs: 0 } } });
+    const k = t.keys.type("t");
+    await t.queue.enqueue("t", [{ payload: 1 }]);
+    // make `fails` exist, so acquire decodes ids of every entry it pops
+    const first = await t.queue.acquire("t", { max: 1 });
+    await t.queue.release(
+      "t",
+      first.id,
+      first.items.map((i) => i.id),
+    );
+    await t.client.rpush(k.pending, "no-tab-here");
+    await t.queue.enqueue("t", [{ payload: 2 }]);
+    const b = await t.queue.acquire("t", { max: 10, json: true });
+    expect(b.items.map((i) => i.payload)).toEqual(["1", "2"]);
+    expect((await t.queue.listDead("t")).map((d) => [d.id, d.error])).toEqual([
+      ["no-tab-here", "stored payload is not valid JSON"],
+    ]);
+    await t.client.rpush(k.pending, "another");
+    const c = await t.queue.acquire("t", { max: 10, leaseMs: 60_000 });
+    await t.client.rpush(k.chunk(c.id), "third");
+    expect(await t.queue.reclaim("t", { owners: [c.id, b.id] })).toMatchObject({ chunks: 2 });
+    expect(await t.queue.counts("t")).toMatchObject({ leased: 0 });
+    await t.close();
+  });
+
+  it("a retried settle gets the chunk it already acquired, not a second one", async () => {
+    const t = testQueue();
+    await t.queue.enqueue(
+      "t",
+      [1, 2, 3, 4].map((n) => ({ payload: n })),
+    );
+    const a = await t.queue.acquire("t", { max: 1 });
+    const r1 = await t.queue.settle("t", a.id, { ack: a.items.map((i) => i.id) }, { max: 2, owner: "next-1" });
+    const r2 = await t.queue.settle("t", a.id, { ack: a.items.map((i) => i.id) }, { max: 2, owner: "next-1" });
+    expect(r2.next?.items).toEqual(r1.next?.items);
+    expect(r2.notHeld).toEqual(a.items.map((i) => i.id));
+    expect(await t.queue.counts("t")).toMatchObject({ pending: 1, leased: 2, chunks: 1 });
+    await t.close();
+  });
+});

@@ -60,7 +60,7 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
   const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const releases: Array<[string, () => Promise<unknown> | unknown]> = [];
   const release = async () => {
-    for (const [name, fn] of releases.reverse()) {
+    for (const [name, fn] of [...releases].reverse()) {
       try {
         await fn();
       } catch (err) {
@@ -109,52 +109,60 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
     });
     const lease = new LeaderLease(client, keys, managerId, config.manager.leaderLeaseMs);
 
-    // 2. the loop
-    let ticking: Promise<TickReport | null> = Promise.resolve(null);
+    // 2. two loops: the leader lease, refreshed every third of its length on its own timer (a
+    // slow tick cannot let it lapse), and the tick, every tickMs, run by the leader only
     let stopped = false;
-    let lastTick = Number.NEGATIVE_INFINITY;
-    const once = async (force = false): Promise<TickReport | null> => {
-      const wasLeader = lease.isLeader;
-      let leader = false;
-      try {
-        leader = await lease.refresh();
-      } catch (err) {
-        log.warn({ err }, "leader lease refresh failed");
-        return null;
-      }
-      if (leader !== wasLeader) {
-        log.info({ managerId, leader }, leader ? "became leader" : "lost leadership");
-        if (leader) manager.resetLeadership();
-      }
-      if (!leader || stopped) return null;
-      // the lease is refreshed at least every third of its length; the tick runs every tickMs
-      if (!force && performance.now() - lastTick < config.manager.tickMs - 5) return null;
-      lastTick = performance.now();
-      const report = await manager.tick();
+    let refreshing: Promise<boolean> | undefined;
+    const refreshLease = async (): Promise<boolean> => {
+      refreshing ??= (async () => {
+        const was = lease.isLeader;
+        try {
+          const now = await lease.refresh();
+          if (now !== was) {
+            log.info({ managerId, leader: now }, now ? "became leader" : "lost leadership");
+            if (now) manager.resetLeadership();
+          }
+          return now;
+        } catch (err) {
+          log.warn({ err }, "leader lease refresh failed");
+          return lease.isLeader;
+        } finally {
+          refreshing = undefined;
+        }
+      })();
+      return refreshing;
+    };
+    let ticking: Promise<TickReport | null> | undefined;
+    const tick = async (): Promise<TickReport | null> => {
+      if (stopped || !(await refreshLease())) return null;
+      const report = await manager.tick(() => lease.isLeader);
       if (report.failed.length > 0) log.warn({ failed: report.failed }, "tick had failed steps");
       options.onTick?.(report);
       return report;
     };
-    const run = (force: boolean) => {
-      const next = () => once(force);
-      ticking = ticking.then(next, next);
+    // one tick at a time: a tick still running (Redis slow or down) is not queued behind
+    const tickNow = (): Promise<TickReport | null> => {
+      ticking ??= tick().finally(() => {
+        ticking = undefined;
+      });
       return ticking;
     };
-    const tickNow = () => run(true);
-    const every = Math.min(config.manager.tickMs, Math.floor(config.manager.leaderLeaseMs / 3));
-    const timer = setInterval(() => void run(false), every);
+    const leaseTimer = setInterval(() => void refreshLease(), Math.floor(config.manager.leaderLeaseMs / 3));
+    const tickTimer = setInterval(() => void tickNow(), config.manager.tickMs);
     releases.push(["lease", () => lease.release()]);
     releases.push(["refills", () => refiller.idle()]);
     releases.push([
-      "loop",
+      "loops",
       async () => {
         stopped = true;
-        clearInterval(timer);
-        await ticking.catch(() => undefined);
+        clearInterval(tickTimer);
+        clearInterval(leaseTimer);
+        await ticking?.catch(() => undefined);
+        await refreshing?.catch(() => undefined);
       },
     ]);
     await tickNow();
-    log.info({ managerId, leader: lease.isLeader, tickMs: every }, "manager started");
+    log.info({ managerId, leader: lease.isLeader, tickMs: config.manager.tickMs }, "manager started");
 
     // 3. stop
     let stopping: Promise<void> | undefined;

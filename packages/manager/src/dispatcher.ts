@@ -62,6 +62,15 @@ export class Dispatcher {
     this.queues.delete(hostId);
   }
 
+  /** Closes the inbox queues of hosts no longer alive (host ids carry a pid: they do not come back). */
+  keepOnly(alive: ReadonlySet<string>): void {
+    for (const [hostId, q] of this.queues) {
+      if (alive.has(hostId)) continue;
+      this.queues.delete(hostId);
+      void q.close();
+    }
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

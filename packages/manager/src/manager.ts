@@ -32,7 +32,7 @@ import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 import { type LevelReading, type LoadLevel, readLevel } from "./load-level.js";
 import { type Decision, plan } from "./planner.js";
-import { reapDeadHosts, reclaimExpired } from "./reaper.js";
+import { lostWorkers, reapDeadHosts, reapWorkers, reclaimExpired } from "./reaper.js";
 import type { Refiller } from "./refiller.js";
 import { startWorkers } from "./starter.js";
 
@@ -99,13 +99,21 @@ export class Manager {
     this.publishedConfigAt = 0;
   }
 
-  async tick(): Promise<TickReport> {
+  /**
+   * One tick. `stillLeader` is asked before each step that changes anything:
+   * a manager that lost its lease mid-tick stops acting at once.
+   */
+  async tick(stillLeader: () => boolean = () => true): Promise<TickReport> {
     const t0 = performance.now();
     const { d } = this;
     const failed: TickReport["failed"] = [];
     const stepsMs: Record<string, number> = {};
     const step = async <T>(name: string, fn: () => Promise<T>, fallback: T): Promise<T> => {
       const s0 = performance.now();
+      if (name !== "observe" && !stillLeader()) {
+        failed.push({ step: name, error: "skipped: leadership lost during the tick" });
+        return fallback;
+      }
       try {
         return await fn();
       } catch (err) {
@@ -204,23 +212,21 @@ export class Manager {
           })
           .map((t) => t.name);
         reclaimedItems = await reclaimExpired(d.queue, expired, d.log);
+        const deps = {
+          queue: d.queue,
+          registry: d.registry,
+          dispatcher: d.dispatcher,
+          list: d.list,
+          history: d.history,
+          log: d.log,
+        };
+        const deadSet = new Set(dead);
+        await reapWorkers(deps, lostWorkers(workers, alive, deadSet, d.config.worker.hostTtlMs, now));
         if (dead.length > 0) {
-          await reapDeadHosts(
-            {
-              queue: d.queue,
-              registry: d.registry,
-              dispatcher: d.dispatcher,
-              list: d.list,
-              history: d.history,
-              allocator: d.allocator,
-              log: d.log,
-            },
-            dead,
-            hosts,
-            workers,
-          );
-          for (const [chunkId, f] of this.inFlight) if (dead.includes(f.hostId)) this.inFlight.delete(chunkId);
+          await reapDeadHosts(deps, dead);
+          for (const [chunkId, f] of this.inFlight) if (deadSet.has(f.hostId)) this.inFlight.delete(chunkId);
         }
+        d.dispatcher.keepOnly(new Set(alive.map((h) => h.id)));
       },
       undefined,
     );

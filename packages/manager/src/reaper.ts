@@ -1,20 +1,23 @@
 /**
  * The reaper: (1) reclaims expired leases of every job type holding chunks;
- * (2) for each host whose heartbeat expired, re-allocates the dispatches it
- * never took to live hosts, gives back the chunks its workers held (at once,
- * not at lease expiry), moves its workers from the list to the history with
- * exit reason `lost`, and forgets the host. A host that comes back cannot
- * ack what was reclaimed: the queue fences it by chunk id.
+ * (2) for each host whose heartbeat expired (or that marked itself gone),
+ * returns the chunks of the dispatches it never took to pending (the next
+ * tick plans them anew, on live hosts) and forgets the host; (3) for each
+ * worker whose host is gone, or was restarted under the same id, gives back
+ * the chunk it held (at once, not at lease expiry) and moves it from the list
+ * to the history with exit reason `lost`. A host that comes back cannot ack
+ * what was reclaimed: the queue fences it by chunk id.
  */
-import type {
-  BatchQueue,
-  HostRegistry,
-  Logger,
-  WorkerHistoryStorage,
-  WorkerListItem,
-  WorkerListStorage,
+import {
+  type BatchQueue,
+  type HostRegistry,
+  historyItemOf,
+  type LiveHost,
+  type Logger,
+  type WorkerHistoryStorage,
+  type WorkerListItem,
+  type WorkerListStorage,
 } from "@batchjob/core";
-import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ReapDeps {
@@ -23,21 +26,13 @@ export interface ReapDeps {
   dispatcher: Dispatcher;
   list: WorkerListStorage;
   history: WorkerHistoryStorage;
-  allocator: Allocator;
   log: Logger;
 }
 
-export interface ReapReport {
-  reclaimedItems: number;
-  deadHosts: string[];
-  redispatched: number;
-  lostWorkers: number;
-}
-
-export async function reclaimExpired(queue: BatchQueue, typesWithChunks: string[], log: Logger): Promise<number> {
+export async function reclaimExpired(queue: BatchQueue, types: string[], log: Logger): Promise<number> {
   let items = 0;
   await Promise.all(
-    typesWithChunks.map(async (t) => {
+    types.map(async (t) => {
       const r = await queue.reclaim(t);
       if (r.chunks > 0)
         log.warn({ jobType: t, chunks: r.chunks, retried: r.retried, dead: r.dead }, "reclaimed expired leases");
@@ -47,47 +42,61 @@ export async function reclaimExpired(queue: BatchQueue, typesWithChunks: string[
   return items;
 }
 
-export async function reapDeadHosts(
-  deps: ReapDeps,
-  deadHosts: string[],
-  liveHosts: readonly HostSlot[],
+/**
+ * Workers whose host is gone: dead, unknown for longer than a host TTL (a
+ * leftover entry), or alive but restarted since (another pid under the same
+ * host id, the entry older than the process).
+ */
+export function lostWorkers(
   workers: WorkerListItem[],
-): Promise<Pick<ReapReport, "redispatched" | "lostWorkers">> {
-  const { queue, dispatcher, list, history, allocator, registry, log } = deps;
-  let redispatched = 0;
-  let lostWorkers = 0;
-  for (const hostId of deadHosts) {
-    // dispatches it never took: to another host, else back to pending
-    for (const m of await dispatcher.undelivered(hostId)) {
-      const to = allocator.pick(liveHosts, m.jobType);
-      if (to) {
-        await dispatcher.dispatch(to, { jobType: m.jobType, chunkId: m.chunkId, size: m.size });
-        allocator.commit(to);
-        redispatched++;
-      } else {
-        await queue.returnChunk(m.jobType, m.chunkId);
-      }
-    }
-    await dispatcher.removeInbox(hostId);
-    // its workers: items back now, entry moved to the history as lost
-    for (const w of workers.filter((x) => x.hostId === hostId)) {
-      if (w.currentChunkId)
-        await queue.reclaim(w.jobType, { owners: [w.currentChunkId], reason: `host ${hostId} lost` });
-      if (await list.remove(w.id)) {
-        const { updatedAt, currentChunkId: _c, ...rest } = w;
-        await history.add({
-          ...rest,
-          finishedAt: new Date().toISOString(),
-          durationMs: Math.max(0, Date.parse(updatedAt) - Date.parse(w.createdAt)),
+  alive: readonly LiveHost[],
+  dead: ReadonlySet<string>,
+  ttlMs: number,
+  nowMs: number,
+): WorkerListItem[] {
+  const byId = new Map(alive.map((h) => [h.id, h]));
+  return workers.filter((w) => {
+    if (dead.has(w.hostId)) return true;
+    const host = byId.get(w.hostId);
+    if (!host) return nowMs - Date.parse(w.updatedAt) > ttlMs;
+    return host.pid !== w.pid && Date.parse(w.createdAt) < Date.parse(host.startedAt);
+  });
+}
+
+/** Hands back each lost worker's chunk and moves it to the history; returns how many were moved. */
+export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Promise<number> {
+  const { queue, list, history, log } = deps;
+  let moved = 0;
+  for (const w of workers) {
+    if (w.currentChunkId)
+      await queue.reclaim(w.jobType, { owners: [w.currentChunkId], reason: `host ${w.hostId} lost` });
+    // only the one who removes the entry writes the history
+    if (await list.remove(w.id)) {
+      await history.add(
+        historyItemOf(w, {
           exitReason: "lost",
+          durationMs: Math.max(0, Date.parse(w.updatedAt) - Date.parse(w.createdAt)),
           peakMemoryBytes: null,
-          error: `host ${hostId} stopped sending heartbeats`,
-        });
-        lostWorkers++;
-      }
+          error: `host ${w.hostId} (pid ${w.pid}) stopped sending heartbeats`,
+        }),
+      );
+      moved++;
     }
-    await registry.remove(hostId);
-    log.warn({ hostId, lostWorkers, redispatched }, "host lost: its work was handed back");
   }
-  return { redispatched, lostWorkers };
+  if (moved > 0) log.warn({ workers: moved }, "workers lost with their hosts: their chunks were handed back");
+  return moved;
+}
+
+/** Returns what dead hosts never took and forgets them; returns the items handed back. */
+export async function reapDeadHosts(deps: ReapDeps, deadHosts: string[]): Promise<number> {
+  const { queue, dispatcher, registry, log } = deps;
+  let returned = 0;
+  for (const hostId of deadHosts) {
+    // not to another host under the same chunk id: a host that was only late could take it too
+    for (const m of await dispatcher.undelivered(hostId)) returned += await queue.returnChunk(m.jobType, m.chunkId);
+    await dispatcher.removeInbox(hostId);
+    await registry.remove(hostId);
+    log.warn({ hostId, returnedItems: returned }, "host gone: its undelivered dispatches were handed back");
+  }
+  return returned;
 }

@@ -69,9 +69,32 @@ export async function startWorkers(
   const started: Started[] = [];
   const unplaced = new Map<string, number>();
   const placements = allocate(decisions, hosts, allocator, unplaced);
+  try {
+    await prepareAndDispatch(placements, types, hosts, allocator, dispatcher, queue, log, started, unplaced);
+  } catch (err) {
+    // whatever was prepared and not dispatched goes back untouched before the step reports its failure
+    const done = new Set(started.map((x) => x.chunkId));
+    for (const p of placements) {
+      if (p.chunk && !done.has(p.chunk.id)) await queue.returnChunk(p.jobType, p.chunk.id).catch(() => 0);
+    }
+    throw err;
+  }
+  return { started, unplaced };
+}
 
+async function prepareAndDispatch(
+  placements: Placement[],
+  types: Map<string, JobTypeConfig>,
+  hosts: readonly HostSlot[],
+  allocator: Allocator,
+  dispatcher: Dispatcher,
+  queue: BatchQueue,
+  log: Logger,
+  started: Started[],
+  unplaced: Map<string, number>,
+): Promise<void> {
   // 2. prepare: the first chunk of each placed worker
-  await Promise.all(
+  const acquired = await Promise.allSettled(
     placements.map(async (p) => {
       const t = types.get(p.jobType) as JobTypeConfig;
       const chunk = await queue.acquire(p.jobType, { max: t.chunkSize, leaseMs: t.leaseMs });
@@ -79,6 +102,7 @@ export async function startWorkers(
       else allocator.uncommit(p.hostId);
     }),
   );
+  for (const r of acquired) if (r.status === "rejected") log.warn({ err: r.reason }, "preparing a chunk failed");
 
   // 3. dispatch; a failure is allocated again without the host that failed it
   let round = placements.filter((p) => p.chunk);
@@ -114,5 +138,4 @@ export async function startWorkers(
     }
     round = retry;
   }
-  return { started, unplaced };
 }

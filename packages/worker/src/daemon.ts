@@ -2,9 +2,11 @@
  * The worker daemon's lifecycle (what teams deploy on every server):
  *   1. connect to Redis; build the queue with each job type's settings,
  *   2. start the pool, the heartbeat (first beat awaited) and the inbox,
- *   3. run until stop() or SIGTERM/SIGINT: stop taking dispatches, let the
- *      running chunks finish within the grace period (a second signal aborts
- *      them at once), return undelivered dispatches, deregister, close.
+ *   3. run until stop() or SIGTERM/SIGINT: say "draining" in a heartbeat (the
+ *      manager sends no more), let the running chunks finish within the grace
+ *      period (a second signal aborts them at once; dispatches arriving
+ *      meanwhile are handed back), stop the heartbeat, close the inbox
+ *      (returning what waits in it), mark the host gone, close.
  * Shutdown runs the release functions collected during start in reverse.
  */
 import { hostname } from "node:os";
@@ -69,7 +71,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
   const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   const releases: Array<[string, () => Promise<void> | void]> = [];
   const release = async () => {
-    for (const [name, fn] of releases.reverse()) {
+    for (const [name, fn] of [...releases].reverse()) {
       try {
         await fn();
       } catch (err) {
@@ -122,12 +124,21 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
       log,
     );
     await heartbeat.start();
-    releases.push(["deregister", () => registry.remove(hostId)]);
-    releases.push(["heartbeat", () => heartbeat?.stop()]);
+    // gone, not forgotten: the manager's reaper then sweeps any dispatch that raced the shutdown
+    releases.push(["deregister", () => registry.markGone(hostId)]);
     const inbox = new Inbox(client, keys, hostId, pool, queue, log);
-    await inbox.open();
-    releases.push(["workers", () => pool.drain(graceMs)]);
     releases.push(["inbox", () => inbox.close()]);
+    releases.push(["heartbeat", () => heartbeat?.stop()]);
+    await inbox.open();
+    // the inbox stays open while the workers drain: dispatches arriving meanwhile are handed back
+    releases.push(["workers", () => pool.drain(graceMs)]);
+    releases.push([
+      "announce draining",
+      async () => {
+        pool.startDraining();
+        await heartbeat?.beat();
+      },
+    ]);
     log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");
 
     // 3. run until stopped

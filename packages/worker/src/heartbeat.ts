@@ -19,6 +19,7 @@ export interface HeartbeatSource {
 export class Heartbeat {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
+  private stopped = false;
 
   constructor(
     private readonly registry: HostRegistry,
@@ -53,8 +54,9 @@ export class Heartbeat {
     }, this.intervalMs);
   }
 
-  /** One beat now, e.g. right after the running workers changed. */
+  /** One beat now, e.g. right after the running workers changed; none once stopped. */
   async beat(): Promise<void> {
+    if (this.stopped) return;
     try {
       await this.registry.beat(this.info());
     } catch (err) {
@@ -63,6 +65,7 @@ export class Heartbeat {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.probe.stop();
     await this.inFlight;

@@ -8,6 +8,7 @@ import type { Batch, BatchQueue, Logger } from "@batchjob/core";
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private stopped = false;
 
   constructor(
     private readonly queue: BatchQueue,
@@ -25,7 +26,8 @@ export class LeaseKeeper {
       this.busy = true;
       try {
         const r = await this.queue.extend(this.batch.jobType, this.batch.id, ids, this.leaseMs);
-        if (r.held === 0) {
+        // an extend still in flight when the chunk was settled says nothing about it
+        if (r.held === 0 && !this.stopped) {
           this.stop();
           this.onLost("lease lost: the chunk was reclaimed");
         }
@@ -38,6 +40,7 @@ export class LeaseKeeper {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
   }

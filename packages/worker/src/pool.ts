@@ -123,6 +123,11 @@ export class WorkerPool {
     return "started";
   }
 
+  /** Takes no new workers from now on (dispatches are handed back). */
+  startDraining(): void {
+    this.draining = true;
+  }
+
   /** Waits for every running worker to end. */
   async idle(): Promise<void> {
     await Promise.all([...this.runners.values()].map((r) => r.done));
@@ -133,7 +138,7 @@ export class WorkerPool {
    * `graceMs`, then their chunks are aborted and unreported items returned.
    */
   async drain(graceMs: number): Promise<void> {
-    this.draining = true;
+    this.startDraining();
     for (const { runner } of this.runners.values()) runner.requestStop();
     let timer: NodeJS.Timeout | undefined;
     const graceOver = new Promise<"grace">((resolve) => {

@@ -13,6 +13,7 @@ import {
   type Batch,
   type BatchQueue,
   type ExitReason,
+  historyItemOf,
   type ItemFailure,
   type JobTypeConfig,
   type Logger,
@@ -22,7 +23,7 @@ import {
   type WorkerListItem,
   type WorkerListStorage,
 } from "@batchjob/core";
-import type { Launcher } from "./launchers/types.js";
+import type { FatalEnd, Launcher } from "./launchers/types.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { settlementOf } from "./outcome.js";
 
@@ -89,11 +90,11 @@ export class Runner {
 
   async run(): Promise<WorkerHistoryItem> {
     const { list, log } = this.deps;
-    await list.put(this.entry);
     let reason: ExitReason = "drained";
     let error: string | undefined;
     let batch: Batch | null = this.first;
     try {
+      await list.put(this.entry);
       while (batch) {
         const step = await this.runChunk(batch);
         if (step.end) {
@@ -159,7 +160,10 @@ export class Runner {
     const fatal = report.fatal;
     const limitHit = this.limitReached(e.chunks + 1);
     const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
-    const next = wantNext ? { max: jobType.chunkSize, json: launcher.payloads === "json" } : undefined;
+    // the next owner is fixed before the first try, so a retried settle gets the same chunk
+    const next = wantNext
+      ? { max: jobType.chunkSize, json: launcher.payloads === "json", owner: newChunkId() }
+      : undefined;
     const r = await this.settleWithRetry(batch, s.ack, s.fail, next);
     if (s.giveBack.length > 0) await queue.returnChunk(batch.jobType, batch.id);
     e.chunks++;
@@ -171,13 +175,29 @@ export class Runner {
     if (r.notHeld.length > 0)
       log.warn({ chunkId: batch.id, notHeld: r.notHeld.length }, "items were reclaimed before they could be settled");
 
-    if (fatal) return { next: null, end: { reason: fatal.reason, error: fatal.error } };
-    if (leaseLost) return { next: null, end: { reason: "crashed", error: "lease lost: the chunk was reclaimed" } };
-    if (this.stopRequested) return { next: null, end: { reason: "shutdown" } };
-    if (r.stopped) return { next: null, end: { reason: "scaled-down" } };
-    if (limitHit) return { next: null, end: { reason: "limit" } };
-    if (!r.next) return { next: null, end: { reason: "drained" } };
-    return { next: r.next };
+    const end = this.endOf(fatal, leaseLost, r.stopped, limitHit, batch.size > 0 && r.notHeld.length === batch.size);
+    if (!end) return r.next ? { next: r.next } : { next: null, end: { reason: "drained" } };
+    // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
+    if (r.next) await queue.returnChunk(r.next.jobType, r.next.id);
+    return { next: null, end };
+  }
+
+  /** Why the worker ends after this chunk, if it does. */
+  private endOf(
+    fatal: FatalEnd | undefined,
+    leaseLost: boolean,
+    stopped: boolean,
+    limitHit: boolean,
+    allReclaimed: boolean,
+  ): { reason: ExitReason; error?: string } | undefined {
+    if (fatal) return { reason: fatal.reason, error: fatal.error };
+    if (leaseLost) return { reason: "crashed", error: "lease lost: the chunk was reclaimed" };
+    // every item was reclaimed: the manager took this worker for lost; it must not go on
+    if (allReclaimed) return { reason: "crashed", error: "the chunk was reclaimed before it was settled" };
+    if (this.stopRequested) return { reason: "shutdown" };
+    if (stopped) return { reason: "scaled-down" };
+    if (limitHit) return { reason: "limit" };
+    return undefined;
   }
 
   /** Settles, retrying through a short Redis outage; past that, lease expiry returns the items. */
@@ -185,7 +205,7 @@ export class Runner {
     batch: Batch,
     ack: string[],
     fail: ItemFailure[],
-    next: { max: number; json: boolean } | undefined,
+    next: { max: number; json: boolean; owner: string } | undefined,
   ) {
     let delay = 100;
     for (let attempt = 1; ; attempt++) {
@@ -202,15 +222,12 @@ export class Runner {
 
   private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {
     const { list, history, log } = this.deps;
-    const { updatedAt: _u, currentChunkId: _c, ...rest } = this.entry;
-    const item: WorkerHistoryItem = {
-      ...rest,
-      finishedAt: new Date().toISOString(),
-      durationMs: Math.round(performance.now() - this.started),
+    const item = historyItemOf(this.entry, {
       exitReason: reason,
+      durationMs: Math.round(performance.now() - this.started),
       peakMemoryBytes: this.peakMemory,
-      ...(error ? { error } : {}),
-    };
+      error,
+    });
     // only the one who removes the entry writes the history (the reaper may have moved a lost worker)
     try {
       if (await list.remove(this.id)) await history.add(item);

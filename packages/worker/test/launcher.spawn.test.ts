@@ -4,7 +4,9 @@
  * output, a command that does not exist, peak memory.
  */
 import { execFileSync } from "node:child_process";
-import { dirname } from "node:path";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { createLogger, ErrorCode, type LauncherSpec } from "@batchjob/core";
 import { describe, expect, it, vi } from "vitest";
 import { createLauncher } from "../src/launchers/create.js";
@@ -133,6 +135,28 @@ describe("spawn launcher", () => {
     expect(report.results.get("item-0")).toEqual({ ok: true });
     expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 1000 ms" });
     expect(report.unreported).toEqual({ ok: false, error: "timed out after 1000 ms", retry: true });
+  });
+
+  it("on timeout also stops what the command started (its whole process group)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "bj-group-"));
+    const pidFile = join(dir, "grandchild.pid");
+    const launcher = await spawnOf("", {
+      command: "sh",
+      args: ["-c", `sleep 30 & echo $! > ${pidFile}; wait`],
+      timeoutMs: 300,
+    });
+    const report = await launcher.run(jsonBatchOf([1]), ctx());
+    expect(report.fatal?.reason).toBe("timeout");
+    const grandchild = Number(readFileSync(pidFile, "utf8"));
+    const alive = () => {
+      try {
+        process.kill(grandchild, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await vi.waitFor(() => expect(alive()).toBe(false), { timeout: 5000 });
   });
 
   it("SIGKILLs a process that ignores SIGTERM 2 s after the timeout", async () => {

@@ -17,20 +17,29 @@ local function promoteDue(k, now, limit)
   return #due
 end
 
+-- The failure records of `entries` (empty when no item of the type has failed).
+local function failsOf(k, entries)
+  if #entries == 0 or redis.call('EXISTS', k.fails) == 0 then return {} end
+  local ids = {}
+  for i = 1, #entries do ids[i] = entryId(entries[i]) end
+  return slicedGet('HMGET', k.fails, ids, 1000)
+end
+
 -- Pops up to `max` pending entries into the chunk list of `owner`, leased
--- until now+leaseMs. Returns {entries, fails records (empty when no item of
--- the type has failed), leaseDeadlineMs}.
+-- until now+leaseMs. Returns {entries, fails records, leaseDeadlineMs}. An
+-- owner that already holds a chunk gets that chunk again (a retried call
+-- whose reply was lost), never a second one.
 local function acquireChunk(k, chunkKey, owner, max, leaseMs, now)
+  local held = redis.call('ZSCORE', k.leases, owner)
+  if held then
+    local entries = redis.call('LRANGE', chunkKey, 0, -1)
+    return {entries, failsOf(k, entries), tonumber(held)}
+  end
   promoteDue(k, now, math.max(max, 100))
   local entries = redis.call('LPOP', k.pending, max)
   if not entries then return {{}, {}, 0} end
   sliced('RPUSH', chunkKey, entries, 1000)
-  local fails = {}
-  if redis.call('EXISTS', k.fails) == 1 then
-    local ids = {}
-    for i = 1, #entries do ids[i] = entryId(entries[i]) end
-    fails = slicedGet('HMGET', k.fails, ids, 1000)
-  end
+  local fails = failsOf(k, entries)
   local deadline = now + leaseMs
   redis.call('ZADD', k.leases, deadline, owner)
   redis.call('HINCRBY', k.stats, 'acquired', #entries)
@@ -81,7 +90,7 @@ local function settleChunk(k, chunkKey, owner, ackIds, failList, policy, now)
     if i and not taken[i] then
       taken[i] = true
       local e = entries[i]
-      local tab = string.find(e, TAB, 1, true)
+      local _, tab = entryId(e)
       if failItem(k, policy, now, f[1], e, tab, f[2], f[3], f[4]) then dead = dead + 1 else retried = retried + 1 end
     else
       notHeld[#notHeld + 1] = f[1]

@@ -36,8 +36,12 @@ end
 -- contain no control characters and JSON text has no raw tab.
 local TAB = '\t'
 
+-- The id of an entry and the position of its tab. An entry written around
+-- the API without a tab is all id with an empty payload (it then dies as
+-- "not valid JSON" instead of breaking the script).
 local function entryId(e)
   local tab = string.find(e, TAB, 1, true)
+  if not tab then return e, #e end
   return string.sub(e, 1, tab - 1), tab
 end
 

@@ -104,14 +104,18 @@ export const jobTypeSchema = z.strictObject({
   enqueuer: enqueuerSchema.optional(),
 });
 
-export const workerSchema = z.strictObject({
-  slots: z.int().min(1).max(10_000).default(D.worker.slots),
-  /** Job types this daemon serves; all when omitted. */
-  jobTypes: z.array(z.string()).optional(),
-  heartbeatMs: z.int().min(100).default(D.worker.heartbeatMs),
-  hostTtlMs: z.int().min(300).default(D.worker.hostTtlMs),
-  shutdownGraceMs: z.int().min(0).default(D.worker.shutdownGraceMs),
-});
+export const workerSchema = z
+  .strictObject({
+    slots: z.int().min(1).max(10_000).default(D.worker.slots),
+    /** Job types this daemon serves; all when omitted. */
+    jobTypes: z.array(z.string()).optional(),
+    heartbeatMs: z.int().min(100).default(D.worker.heartbeatMs),
+    hostTtlMs: z.int().min(300).default(D.worker.hostTtlMs),
+    shutdownGraceMs: z.int().min(0).default(D.worker.shutdownGraceMs),
+  })
+  .refine((w) => w.hostTtlMs >= 2 * w.heartbeatMs, {
+    message: "hostTtlMs must be at least twice heartbeatMs, or live hosts are taken for dead",
+  });
 
 export const managerSchema = z.strictObject({
   tickMs: z.int().min(50).default(D.manager.tickMs),

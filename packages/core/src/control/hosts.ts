@@ -5,7 +5,7 @@
  */
 import type { Keys } from "../keys.js";
 import type { RedisClient } from "../redis.js";
-import { heartbeatScript } from "../scripts/commands.js";
+import { heartbeatScript, hostListScript } from "../scripts/commands.js";
 
 /** Load metrics a host reports with each heartbeat. */
 export interface HostLoad {
@@ -63,31 +63,28 @@ export class HostRegistry {
     return heartbeatScript(this.client, this.keys.hostBeats, this.keys.hostInfo, info.id, JSON.stringify(info));
   }
 
-  /** Hosts alive within `ttlMs`, and the ids of those whose beat is older (dead). */
+  /** Hosts alive within `ttlMs`, and the ids of those whose beat is older (dead); ages on the Redis clock that scored the beats. */
   async list(ttlMs: number): Promise<{ now: number; alive: LiveHost[]; dead: string[] }> {
-    const [sec, usec] = await this.client.time();
-    const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-    const flat = await this.client.zrange(this.keys.hostBeats, "0", "-1", "WITHSCORES");
-    const ids: string[] = [];
-    const beats: number[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
-      ids.push(flat[i] as string);
-      beats.push(Number(flat[i + 1]));
-    }
-    if (ids.length === 0) return { now, alive: [], dead: [] };
-    const infos = await this.client.hmget(this.keys.hostInfo, ...ids);
+    const { now, hosts } = await hostListScript(this.client, this.keys.hostBeats, this.keys.hostInfo);
     const alive: LiveHost[] = [];
     const dead: string[] = [];
-    ids.forEach((id, i) => {
-      const beatAt = beats[i] ?? 0;
-      const raw = infos[i];
-      if (now - beatAt > ttlMs || !raw) dead.push(id);
-      else alive.push({ ...(JSON.parse(raw) as HostInfo), beatAt, beatAgeMs: now - beatAt });
-    });
+    for (const h of hosts) {
+      if (now - h.beatAt > ttlMs || !h.info) dead.push(h.id);
+      else alive.push({ ...(JSON.parse(h.info) as HostInfo), beatAt: h.beatAt, beatAgeMs: now - h.beatAt });
+    }
     return { now, alive, dead };
   }
 
-  /** Forgets a host (it stopped, or the reaper handled its death). */
+  /**
+   * A host that stopped marks itself gone: its last beat is set to 0, so the
+   * manager sees it dead at once and its reaper sweeps whatever raced the
+   * shutdown (a dispatch sent just before), then forgets it.
+   */
+  async markGone(hostId: string): Promise<void> {
+    await this.client.zadd(this.keys.hostBeats, "XX", 0, hostId);
+  }
+
+  /** Forgets a host (the reaper handled its death). */
   async remove(hostId: string): Promise<void> {
     await this.client.multi().zrem(this.keys.hostBeats, hostId).hdel(this.keys.hostInfo, hostId).exec();
   }

@@ -62,8 +62,9 @@ function toChunk(reply: unknown): RawChunk {
   for (let i = 0; i < n; i++) {
     const e = entries[i] as string;
     const tab = e.indexOf("\t");
-    ids[i] = e.slice(0, tab);
-    payloads[i] = e.slice(tab + 1);
+    // an entry without a tab (written around the API) is all id, with an empty payload, as in Lua
+    ids[i] = tab < 0 ? e : e.slice(0, tab);
+    payloads[i] = tab < 0 ? "" : e.slice(tab + 1);
     attempts[i] = attemptsOf(fails[i]);
   }
   return { ids, payloads, attempts, leaseDeadline: Number(deadline) };
@@ -246,6 +247,16 @@ export async function readChunkScript(client: RedisClient, k: TypeKeys, owner: s
 
 export async function returnChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<number> {
   return Number(await runScript(client, "return-chunk", [k.pending, k.leases, k.stats, k.chunk(owner)], [owner]));
+}
+
+/** Registered hosts with their last beat (ms) and info JSON, and the time on the same clock. */
+export async function hostListScript(client: RedisClient, beats: string, info: string) {
+  const [now, flat] = (await runScript(client, "host-list", [beats, info], [])) as [number, (string | null)[]];
+  const hosts: { id: string; beatAt: number; info: string | null }[] = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    hosts.push({ id: flat[i] as string, beatAt: Number(flat[i + 1]), info: flat[i + 2] ?? null });
+  }
+  return { now: Number(now), hosts };
 }
 
 export async function heartbeatScript(client: RedisClient, beats: string, info: string, hostId: string, json: string) {

@@ -22,6 +22,7 @@ export const SCRIPT_KEYS = {
   "read-chunk": 3,
   "return-chunk": 4,
   heartbeat: 2,
+  "host-list": 2,
   backlog: 3,
   "leader-renew": 1,
   "leader-release": 1,

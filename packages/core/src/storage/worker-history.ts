@@ -35,6 +35,22 @@ export interface WorkerHistoryItem extends Omit<WorkerListItem, "updatedAt" | "c
   error?: string;
 }
 
+/** The history entry of a worker that ended, from its list entry. */
+export function historyItemOf(
+  entry: WorkerListItem,
+  end: { exitReason: ExitReason; durationMs: number; peakMemoryBytes: number | null; error?: string | undefined },
+): WorkerHistoryItem {
+  const { updatedAt: _u, currentChunkId: _c, ...rest } = entry;
+  return {
+    ...rest,
+    finishedAt: new Date().toISOString(),
+    durationMs: end.durationMs,
+    exitReason: end.exitReason,
+    peakMemoryBytes: end.peakMemoryBytes,
+    ...(end.error ? { error: end.error } : {}),
+  };
+}
+
 export interface WorkerHistoryFilter {
   jobType?: string;
   /** @defaultValue 50 */

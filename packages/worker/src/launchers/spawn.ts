@@ -75,6 +75,16 @@ class LineSplitter {
   }
 }
 
+/** Signals the child's whole process group; the child alone when the group is gone. */
+function killGroup(proc: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): void {
+  try {
+    if (proc.pid !== undefined) process.kill(-proc.pid, signal);
+    else proc.kill(signal);
+  } catch {
+    proc.kill(signal);
+  }
+}
+
 export class SpawnLauncher implements Launcher {
   readonly kind = "spawn";
   readonly payloads = "json";
@@ -89,7 +99,8 @@ export class SpawnLauncher implements Launcher {
     const env = { ...process.env, ...this.opts.env, BATCHJOB_JOB_TYPE: batch.jobType, BATCHJOB_CHUNK_ID: batch.id };
     let proc: ChildProcessWithoutNullStreams;
     try {
-      proc = spawn(command, args, { cwd, env, stdio: "pipe" });
+      // its own process group, so a timeout or abort also stops what it started (sh -c ..., workers)
+      proc = spawn(command, args, { cwd, env, stdio: "pipe", detached: true });
     } catch (err) {
       const error = `cannot start ${command}: ${errorCode(err) ?? errorMessage(err)}`;
       return fatalReport(results.finish(), "crashed", error, null);
@@ -152,12 +163,12 @@ export class SpawnLauncher implements Launcher {
 
       const timer = setTimeout(() => {
         stoppedBy = "timeout";
-        proc.kill("SIGTERM");
-        killTimer = setTimeout(() => proc.kill("SIGKILL"), KILL_GRACE_MS);
+        killGroup(proc, "SIGTERM");
+        killTimer = setTimeout(() => killGroup(proc, "SIGKILL"), KILL_GRACE_MS);
       }, timeoutMs);
       const onAbort = () => {
         stoppedBy ??= "abort";
-        proc.kill("SIGKILL");
+        killGroup(proc, "SIGKILL");
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
 

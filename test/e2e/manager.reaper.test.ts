@@ -1,0 +1,92 @@
+import { HostRegistry, RedisWorkerHistory, RedisWorkerList, VERSION, type WorkerListItem } from "@batchjob/core";
+import { describe, expect, it } from "vitest";
+import { controlFor, e2eConfig, testManager } from "../harness/daemons.js";
+
+function entry(over: Partial<WorkerListItem>): WorkerListItem {
+  const old = new Date(Date.now() - 60_000).toISOString();
+  return {
+    id: "w",
+    jobType: "inline",
+    hostId: "h",
+    hostname: "h",
+    pid: 1,
+    launcher: "inline",
+    firstChunkId: "c0",
+    currentChunkId: null,
+    currentChunkSize: 0,
+    createdAt: old,
+    updatedAt: old,
+    chunks: 0,
+    itemsDone: 0,
+    itemsFailed: 0,
+    itemsRetried: 0,
+    ...over,
+  };
+}
+
+const hostInfo = (id: string, pid: number) => ({
+  id,
+  hostname: id,
+  pid,
+  slots: 0,
+  running: {},
+  jobTypes: null,
+  version: VERSION,
+  load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
+  startedAt: new Date().toISOString(),
+  draining: false,
+});
+
+describe("manager reaper", () => {
+  it("hands back a gone host's undelivered dispatches (not to another host) and forgets it", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    const reg = new HostRegistry(c.client, c.keys);
+    await reg.beat(hostInfo("ghost", 4242));
+    await reg.markGone("ghost");
+    await c.queue.enqueue(
+      "inline",
+      Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
+    );
+    const chunk = await c.dispatch("ghost", "inline", 5);
+    const m = await testManager(config);
+    await m.tickNow();
+    expect(await c.dispatcher.undelivered("ghost")).toEqual([]);
+    expect(await c.queue.readChunk("inline", chunk.id)).toBeNull();
+    expect(await c.queue.counts("inline")).toMatchObject({ returned: 5, retried: 0 });
+    expect(await c.client.zscore(c.keys.hostBeats, "ghost")).toBeNull();
+    await m.stop();
+    await c.close();
+  });
+
+  it("moves workers of unknown or restarted hosts to the history as lost and hands back their chunk", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    const reg = new HostRegistry(c.client, c.keys);
+    const list = new RedisWorkerList(c.client, c.keys);
+    await c.queue.enqueue(
+      "inline",
+      Array.from({ length: 4 }, (_, i) => ({ payload: { i } })),
+    );
+    const held = await c.queue.acquire("inline", { max: 2, leaseMs: 600_000 });
+    // a leftover entry of a host nobody knows any more, stale for a minute
+    await list.put(entry({ id: "orphan", hostId: "vanished", currentChunkId: held.id, currentChunkSize: 2 }));
+    // an entry of a previous process under a host id that is alive again with another pid
+    await reg.beat(hostInfo("reused", 2222));
+    await list.put(entry({ id: "previous", hostId: "reused", pid: 1111 }));
+    // a live worker of the same host: kept
+    await list.put(entry({ id: "current", hostId: "reused", pid: 2222, createdAt: new Date().toISOString() }));
+    const m = await testManager(config);
+    await m.tickNow();
+    expect((await list.list()).map((w) => w.id)).toEqual(["current"]);
+    const lost = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(lost.map((h) => [h.id, h.exitReason]).sort()).toEqual([
+      ["orphan", "lost"],
+      ["previous", "lost"],
+    ]);
+    expect(await c.queue.readChunk("inline", held.id)).toBeNull();
+    expect(await c.queue.counts("inline")).toMatchObject({ leased: 0, reclaimed: 2 });
+    await m.stop();
+    await c.close();
+  });
+});
