@@ -148,7 +148,7 @@ describe("chaos (real processes)", () => {
     await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
     await c.queue.enqueue(
       "chaos",
-      Array.from({ length: 200 }, (_, i) => ({ payload: { i, ms: 10 } })),
+      Array.from({ length: 200 }, (_, i) => ({ payload: { i, ms: 40 } })),
     );
     await c.dispatch("term", "chaos");
     await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);

@@ -1,12 +1,12 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, rawE2eConfig, testManager, writeConfigFile } from "../harness/daemons.js";
 import { closeClient, connect, redisUrl, waitFor } from "../harness/index.js";
-import { runCli, spawnCli } from "../harness/processes.js";
+import { CLI, runCli, spawnCli } from "../harness/processes.js";
 
 const SUBCOMMANDS = [
   "manager",
@@ -212,14 +212,34 @@ describe("batchjob CLI: queues", () => {
       target: expect.any(Number),
     });
     expect(inline.decision.reason).toMatch(/queue empty/);
+    // the fields and types of StatusReport as packages/cli/README.md documents them
+    expect(s.load).toEqual({ level: expect.any(String), value: expect.any(Number), hosts: 1, at: expect.any(Number) });
+    expect(inline.decision).toEqual({
+      reason: expect.any(String),
+      at: expect.any(Number),
+      start: expect.any(Number),
+      stopTokens: 0,
+      level: s.load.level,
+    });
+    expect(inline.target).toBe(config.jobTypes[0]?.parallel[s.load.level as "high" | "medium" | "low"]);
     expect(s.hosts).toEqual([
-      expect.objectContaining({
+      {
         id: "cli-host",
+        hostname: expect.any(String),
+        pid: w.child.pid,
         alive: true,
-        slots: 2,
         beatAgeMs: expect.any(Number),
-        load: expect.objectContaining({ cpu: expect.any(Number) }),
-      }),
+        slots: 2,
+        running: {},
+        load: {
+          loadAvg: expect.any(Number),
+          cpu: expect.any(Number),
+          freeMemBytes: expect.any(Number),
+          totalMemBytes: expect.any(Number),
+        },
+        draining: false,
+        version: expect.any(String),
+      },
     ]);
     // the manager may have run the 30 items with one or two workers
     expect(s.history.reduce((n: number, h: { itemsDone: number }) => n + h.itemsDone, 0)).toBe(30);
@@ -229,8 +249,38 @@ describe("batchjob CLI: queues", () => {
     const text = await runCli(["status"], { env });
     expect(text.stdout).toMatch(/TYPE\s+PENDING\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION/);
     expect(text.stdout).toMatch(/cli-host/);
-    const h = await runCli(["history", "--type", "inline", "--json"], { env });
-    expect((JSON.parse(h.stdout) as unknown[]).length).toBeGreaterThan(0);
+    // a worker of another type, straight into the history: the filter and the limit must hold
+    const { RedisWorkerHistory, historyItemOf } = await import("@batchjob/core");
+    const now = new Date().toISOString();
+    const other = {
+      id: "x",
+      jobType: "forked",
+      hostId: "elsewhere",
+      hostname: "e",
+      pid: 1,
+      launcher: "fork",
+      firstChunkId: "c",
+      currentChunkId: null,
+      currentChunkSize: 0,
+      createdAt: now,
+      updatedAt: now,
+      chunks: 0,
+      itemsDone: 0,
+      itemsFailed: 0,
+      itemsRetried: 0,
+    };
+    await new RedisWorkerHistory(c.client, c.keys).add(
+      historyItemOf(other, { exitReason: "drained", durationMs: 1, peakMemoryBytes: null }),
+    );
+    const h = JSON.parse((await runCli(["history", "--type", "inline", "--json"], { env })).stdout) as {
+      jobType: string;
+    }[];
+    expect(h.length).toBe(s.history.length);
+    expect(h.every((x) => x.jobType === "inline")).toBe(true);
+    const limited = JSON.parse((await runCli(["history", "--limit", "1", "--json"], { env })).stdout) as {
+      jobType: string;
+    }[];
+    expect(limited.map((x) => x.jobType)).toEqual(["forked"]);
     expect((await runCli(["history"], { env })).stdout).toMatch(/inline\s+cli-host/);
 
     await m.stop();
@@ -246,6 +296,22 @@ describe("batchjob CLI: queues", () => {
   });
 });
 
+/** Processes on this machine that belong to a demo run: its daemons and fork children (argv) and spawn jobs (cwd). */
+function demoProcesses(extra?: RegExp): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      if (argv.includes("examples/demo") || cwd.endsWith("examples/demo") || extra?.test(argv))
+        out.push(`${pid}: ${argv}`);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return out;
+}
+
 describe("the main job", () => {
   it("npm run demo with a small item count exits 0 and leaves no process or key behind", async () => {
     const r = execFileSync("npm", ["run", "--silent", "demo", "--", "--items", "3000"], {
@@ -256,11 +322,32 @@ describe("the main job", () => {
     expect(r).toMatch(/Summary from the worker history/);
     expect(r).toMatch(/2,999 items done/);
     expect(r).toMatch(/stopped the manager, 2 workers\./);
-    const ps = execFileSync("ps", ["-eo", "args"], { encoding: "utf8" });
-    expect(ps).not.toMatch(/examples\/demo\/batchjob\.config\.mjs/);
+    expect(demoProcesses()).toEqual([]);
     const redis = connect();
     expect(await redis.keys("demo-*")).toEqual([]);
     expect(await redis.keys("{demo-*")).toEqual([]);
     await closeClient(redis);
   }, 180_000);
+
+  it("starts and stops a private redis-server when REDIS_URL is not set", async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, BATCHJOB_LOG_LEVEL: "warn" };
+    delete env.REDIS_URL;
+    const r = execFileSync(process.execPath, [CLI, "demo", "--items", "2000"], {
+      env,
+      encoding: "utf8",
+      timeout: 120_000,
+    });
+    const port = /Redis redis:\/\/127\.0\.0\.1:(\d+) \(private/.exec(r)?.[1];
+    expect(port).toBeDefined();
+    expect(r).toMatch(/stopped the manager, 2 workers and Redis\./);
+    expect(demoProcesses(new RegExp(`redis-server .*:${port}\\b|--port ${port}\\b`))).toEqual([]);
+  }, 180_000);
+
+  it("says how to get Redis when there is none, and exits 1", async () => {
+    const r = await runCli(["demo", "--items", "10"], {
+      env: { REDIS_URL: "redis://127.0.0.1:1", PATH: "/nonexistent" },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/the demo needs Redis 6\.2 or newer: set REDIS_URL=.* or install redis-server/);
+  });
 });

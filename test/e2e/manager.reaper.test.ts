@@ -1,6 +1,7 @@
 import { HostRegistry, RedisWorkerHistory, RedisWorkerList, VERSION, type WorkerListItem } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
-import { controlFor, e2eConfig, testManager } from "../harness/daemons.js";
+import { controlFor, e2eConfig, testManager, testWorker } from "../harness/daemons.js";
+import { waitFor } from "../harness/index.js";
 
 function entry(over: Partial<WorkerListItem>): WorkerListItem {
   const old = new Date(Date.now() - 60_000).toISOString();
@@ -38,7 +39,7 @@ const hostInfo = (id: string, pid: number) => ({
 });
 
 describe("manager reaper", () => {
-  it("hands back a gone host's undelivered dispatches (not to another host) and forgets it", async () => {
+  it("hands a gone host's undelivered dispatches back to pending when no live host can take them, and forgets it", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
     const reg = new HostRegistry(c.client, c.keys);
@@ -55,6 +56,51 @@ describe("manager reaper", () => {
     expect(await c.queue.readChunk("inline", chunk.id)).toBeNull();
     expect(await c.queue.counts("inline")).toMatchObject({ returned: 5, retried: 0 });
     expect(await c.client.zscore(c.keys.hostBeats, "ghost")).toBeNull();
+    await m.stop();
+    await c.close();
+  });
+
+  it("re-allocates a gone host's undelivered dispatch to a live host under a new chunk id", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    const reg = new HostRegistry(c.client, c.keys);
+    await reg.beat(hostInfo("ghost", 4242));
+    await reg.markGone("ghost");
+    await c.queue.enqueue(
+      "inline",
+      Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
+    );
+    const old = await c.dispatch("ghost", "inline", 5);
+    const w = await testWorker(config);
+    const m = await testManager(config);
+    await m.tickNow();
+    // the late host would find nothing under the old id; the live one ran the items
+    expect(await c.queue.readChunk("inline", old.id)).toBeNull();
+    await waitFor("the live worker to finish", async () => (await c.queue.counts("inline")).acked === 5);
+    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(h).toMatchObject({ hostId: w.hostId, itemsDone: 5 });
+    expect(h?.firstChunkId).not.toBe(old.id);
+    expect((await c.queue.counts("inline")).retried).toBe(0);
+    await m.stop();
+    await w.stop();
+    await c.close();
+  });
+
+  it("reclaims the expired leases of every job type in one tick", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    for (const t of ["inline", "forked"]) {
+      await c.queue.enqueue(t, [{ payload: {} }, { payload: {} }]);
+      await c.queue.acquire(t, { max: 2, leaseMs: 100 });
+    }
+    const m = await testManager(config);
+    let reclaimed = 0;
+    await waitFor("the manager's ticks to reclaim both types", async () => {
+      reclaimed += (await m.tickNow())?.reclaimedItems ?? 0;
+      return reclaimed >= 4;
+    });
+    expect(reclaimed).toBe(4);
+    for (const t of ["inline", "forked"]) expect(await c.queue.counts(t)).toMatchObject({ leased: 0, reclaimed: 2 });
     await m.stop();
     await c.close();
   });

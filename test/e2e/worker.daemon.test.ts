@@ -116,6 +116,97 @@ describe("worker daemon", () => {
     await c.close();
   });
 
+  it("retries an item the job failed (backoff, error kept) and does it on a later attempt", async () => {
+    const config = await e2eConfig((raw) => {
+      const [inline] = raw.jobTypes as { backoff: object }[];
+      if (inline) inline.backoff = { type: "fixed", delayMs: 60_000 };
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", [{ id: "flaky", payload: { fail: "upstream 503" } }, { payload: {} }]);
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("the first worker", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ itemsDone: 1, itemsRetried: 1, itemsFailed: 0 });
+    const fails = JSON.parse((await c.client.hget(c.keys.type("inline").fails, "flaky")) ?? "{}");
+    expect(fails).toMatchObject({ attempts: 1, error: "upstream 503" });
+    expect(await c.queue.counts("inline")).toMatchObject({ delayed: 1, pending: 0 });
+    // its next attempt, once due (made due now rather than waiting out the minute)
+    await c.client.zadd(c.keys.type("inline").delayed, 0, "flaky");
+    const again = await c.queue.acquire("inline", { max: 1 });
+    expect(again.items[0]).toMatchObject({ id: "flaky", attempts: 1 });
+    await c.queue.ack("inline", again.id, ["flaky"]);
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 2, total: 0, retried: 1 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("ends with reason timeout when a chunk runs past timeoutMs; its items come back with the error", async () => {
+    const config = await e2eConfig((raw) => {
+      const [inline] = raw.jobTypes as { launcher: { timeoutMs?: number } }[];
+      if (inline) inline.launcher.timeoutMs = 300;
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", [{ id: "slow", payload: { ms: 5000 } }]);
+    await c.dispatch(w.hostId, "inline");
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    const [h] = await waitFor("history", async () => {
+      const l = await history.list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ exitReason: "timeout", error: "timed out after 300 ms", itemsRetried: 1 });
+    const fails = JSON.parse((await c.client.hget(c.keys.type("inline").fails, "slow")) ?? "{}");
+    expect(fails).toMatchObject({ attempts: 1, error: "timed out after 300 ms" });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 1, leased: 0 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("kill -9 of a forked child mid-chunk: the items come back, a later attempt does them, the history says crashed", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    const { mkdtempSync, readFileSync, existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const log = join(mkdtempSync(join(tmpdir(), "bj-fork-")), "record");
+    process.env.BEHAVE_LOG = log;
+    try {
+      await c.queue.enqueue("forked", [{ payload: { record: true } }, { payload: { ms: 10_000 } }]);
+      await c.dispatch(w.hostId, "forked");
+      // the child records the first item with its pid, then sleeps on the second
+      const childPid = await waitFor("the fork child to start work", () =>
+        existsSync(log) ? Number(readFileSync(log, "utf8").trim().split(" ")[1]) : 0,
+      );
+      expect(childPid).not.toBe(process.pid);
+      process.kill(childPid, "SIGKILL");
+      const history = new RedisWorkerHistory(c.client, c.keys);
+      const [h] = await waitFor("the crashed worker's history", async () => {
+        const l = await history.list();
+        return l.length > 0 ? l : null;
+      });
+      expect(h).toMatchObject({ exitReason: "crashed", launcher: "fork", itemsDone: 0, itemsRetried: 2 });
+      expect(h?.error).toMatch(/SIGKILL/);
+      expect(h?.peakMemoryBytes).toBeGreaterThan(1_000_000);
+      expect(await c.queue.counts("forked")).toMatchObject({ pending: 2, leased: 0 });
+      // a later attempt, on a fresh child
+      const again = await c.queue.acquire("forked", { max: 10 });
+      expect(again.items.map((i) => i.attempts)).toEqual([1, 1]);
+      await c.queue.returnChunk("forked", again.id);
+      await c.client.lset(c.keys.type("forked").pending, 1, `${again.items[1]?.id}\t{}`);
+      await c.dispatch(w.hostId, "forked");
+      await waitFor("the retry to finish", async () => (await c.queue.counts("forked")).acked === 2, 15_000);
+    } finally {
+      delete process.env.BEHAVE_LOG;
+    }
+    await w.stop();
+    await c.close();
+  });
+
   it("hands a dispatch back untouched when no slot is free or the type is not served", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 1, jobTypes: ["inline"] });
@@ -140,11 +231,11 @@ describe("worker daemon", () => {
   it("keeps a chunk that runs longer than leaseMs alive by extending its lease", async () => {
     const config = await e2eConfig((raw) => {
       const [inline] = raw.jobTypes as { leaseMs: number }[];
-      if (inline) inline.leaseMs = 300;
+      if (inline) inline.leaseMs = 1000;
     });
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", [{ payload: { ms: 1500 } }]);
+    await c.queue.enqueue("inline", [{ payload: { ms: 3500 } }]);
     await c.dispatch(w.hostId, "inline");
     const history = new RedisWorkerHistory(c.client, c.keys);
     let reclaimed = 0;
@@ -167,7 +258,7 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(30, { ms: 40 }));
+    await c.queue.enqueue("inline", items(30, { ms: 150 }));
     await c.dispatch(w.hostId, "inline");
     await waitFor("the worker to start", () => w.pool.size() === 1);
     await w.stop({ graceMs: 10_000 });
@@ -197,7 +288,7 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 2 });
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(3, { ms: 600 }));
+    await c.queue.enqueue("inline", items(3, { ms: 3000 }));
     await c.dispatch(w.hostId, "inline", 1);
     await waitFor("the first worker", () => w.pool.size() === 1);
     const stopping = w.stop({ graceMs: 10_000 });

@@ -1,7 +1,17 @@
 import type { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RedisCluster, startRedisCluster } from "../../../test/harness/index.js";
-import { BatchQueue, connectRedis, makeKeys, RedisWorkerHistory, RedisWorkerList } from "../src/index.js";
+import {
+  BatchQueue,
+  connectRedis,
+  HostRegistry,
+  leaderReleaseScript,
+  leaderRenewScript,
+  makeKeys,
+  RedisWorkerHistory,
+  RedisWorkerList,
+  VERSION,
+} from "../src/index.js";
 
 let cluster: RedisCluster;
 beforeAll(async () => {
@@ -96,6 +106,37 @@ describe("on a 3-master Redis Cluster", () => {
       peakMemoryBytes: null,
     });
     expect((await history.list({ jobType: "alpha" })).length).toBe(1);
+
+    // the control plane: heartbeats on {hosts}, leader lease, prepared chunks, the planner's backlog
+    const reg = new HostRegistry(client, keys);
+    await reg.beat({
+      id: "h1",
+      hostname: "h1",
+      pid: 1,
+      slots: 2,
+      running: {},
+      jobTypes: null,
+      version: VERSION,
+      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
+      startedAt: new Date().toISOString(),
+      draining: false,
+    });
+    expect((await reg.list(10_000)).alive.map((h) => h.id)).toEqual(["h1"]);
+    await reg.markGone("h1");
+    expect((await reg.list(10_000)).dead).toEqual(["h1"]);
+    await reg.remove("h1");
+    expect(await leaderRenewScript(client, keys.leader, "m1", 1000)).toBe(false);
+    await client.set(keys.leader, "m1", "PX", 1000);
+    expect(await leaderRenewScript(client, keys.leader, "m1", 1000)).toBe(true);
+    expect(await leaderReleaseScript(client, keys.leader, "m1")).toBe(true);
+    for (const type of types) {
+      await q.enqueue(type, [{ payload: 1 }, { payload: 2 }]);
+      const prepared = await q.acquire(type, { max: 2 });
+      expect((await q.readChunk(type, prepared.id))?.size).toBe(2);
+      const b = await q.backlog(type, Date.now(), [prepared.id, "gone"]);
+      expect(b.leased).toEqual([prepared.id]);
+      expect(await q.returnChunk(type, prepared.id)).toBe(2);
+    }
 
     for (const node of client.nodes("master")) await node.flushall();
     await q.close();

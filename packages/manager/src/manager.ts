@@ -223,8 +223,9 @@ export class Manager {
         const deadSet = new Set(dead);
         await reapWorkers(deps, lostWorkers(workers, alive, deadSet, d.config.worker.hostTtlMs, now));
         if (dead.length > 0) {
-          await reapDeadHosts(deps, dead);
           for (const [chunkId, f] of this.inFlight) if (deadSet.has(f.hostId)) this.inFlight.delete(chunkId);
+          const moved = await reapDeadHosts(deps, dead, hosts, d.allocator, this.types);
+          for (const r of moved) this.inFlight.set(r.chunkId, { jobType: r.jobType, hostId: r.hostId, at: now });
         }
         d.dispatcher.keepOnly(new Set(alive.map((h) => h.id)));
       },

@@ -1,8 +1,9 @@
 /**
  * The reaper: (1) reclaims expired leases of every job type holding chunks;
  * (2) for each host whose heartbeat expired (or that marked itself gone),
- * returns the chunks of the dispatches it never took to pending (the next
- * tick plans them anew, on live hosts) and forgets the host; (3) for each
+ * re-allocates the dispatches it never took to live hosts, under a new chunk
+ * id (the old one is returned first, so a host that was only late and takes
+ * the old message finds nothing to run), and forgets the host; (3) for each
  * worker whose host is gone, or was restarted under the same id, gives back
  * the chunk it held (at once, not at lease expiry) and moves it from the list
  * to the history with exit reason `lost`. A host that comes back cannot ack
@@ -12,12 +13,14 @@ import {
   type BatchQueue,
   type HostRegistry,
   historyItemOf,
+  type JobTypeConfig,
   type LiveHost,
   type Logger,
   type WorkerHistoryStorage,
   type WorkerListItem,
   type WorkerListStorage,
 } from "@batchjob/core";
+import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ReapDeps {
@@ -87,16 +90,47 @@ export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Pr
   return moved;
 }
 
-/** Returns what dead hosts never took and forgets them; returns the items handed back. */
-export async function reapDeadHosts(deps: ReapDeps, deadHosts: string[]): Promise<number> {
+export interface Redispatched {
+  jobType: string;
+  chunkId: string;
+  hostId: string;
+}
+
+/**
+ * Re-allocates what dead hosts never took to live hosts and forgets the dead
+ * hosts. Each undelivered chunk is returned to the head of pending (no attempt
+ * counted) and, when a live host has a free slot for its type, acquired again
+ * under a new chunk id and dispatched there; else the next ticks plan it.
+ */
+export async function reapDeadHosts(
+  deps: ReapDeps,
+  deadHosts: string[],
+  live: readonly HostSlot[],
+  allocator: Allocator,
+  types: ReadonlyMap<string, Pick<JobTypeConfig, "chunkSize" | "leaseMs">>,
+): Promise<Redispatched[]> {
   const { queue, dispatcher, registry, log } = deps;
-  let returned = 0;
+  const moved: Redispatched[] = [];
   for (const hostId of deadHosts) {
-    // not to another host under the same chunk id: a host that was only late could take it too
-    for (const m of await dispatcher.undelivered(hostId)) returned += await queue.returnChunk(m.jobType, m.chunkId);
+    for (const m of await dispatcher.undelivered(hostId)) {
+      await queue.returnChunk(m.jobType, m.chunkId);
+      const type = types.get(m.jobType);
+      const to = type ? allocator.pick(live, m.jobType) : null;
+      if (!type || !to) continue;
+      const chunk = await queue.acquire(m.jobType, { max: type.chunkSize, leaseMs: type.leaseMs });
+      if (chunk.size === 0) continue;
+      try {
+        await dispatcher.dispatch(to, { jobType: m.jobType, chunkId: chunk.id, size: chunk.size });
+        allocator.commit(to);
+        moved.push({ jobType: m.jobType, chunkId: chunk.id, hostId: to });
+      } catch (err) {
+        await queue.returnChunk(m.jobType, chunk.id);
+        log.warn({ err, hostId: to }, "re-dispatch failed; the chunk is back in pending");
+      }
+    }
     await dispatcher.removeInbox(hostId);
     await registry.remove(hostId);
-    log.warn({ hostId, returnedItems: returned }, "host gone: its undelivered dispatches were handed back");
+    log.warn({ hostId, redispatched: moved.length }, "host gone: its undelivered dispatches went to live hosts");
   }
-  return returned;
+  return moved;
 }

@@ -1,0 +1,42 @@
+import { BatchQueue, connectRedis, createLogger, makeKeys, parseConfig, RedisWorkerHistory } from "@batchjob/core";
+import { Dispatcher } from "@batchjob/manager";
+import { startWorker } from "@batchjob/worker";
+import type { Cluster } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RedisCluster, startRedisCluster, waitFor } from "../harness/index.js";
+
+let cluster: RedisCluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe("daemons on the cluster", () => {
+  it("a worker daemon takes a dispatch through its BullMQ inbox and drains a queue", async () => {
+    const config = parseConfig({
+      prefix: "clw",
+      jobTypes: [{ name: "ct", chunkSize: 20, launcher: { kind: "inline", job: async () => {} } }],
+      worker: { heartbeatMs: 200, hostTtlMs: 2000 },
+    });
+    const w = await startWorker({ config, redisUrl: cluster.url, logger: createLogger("t", { level: "silent" }) });
+    const client = connectRedis(cluster.url, { daemon: true }) as Cluster;
+    const q = new BatchQueue({ redis: client, prefix: "clw" });
+    await q.enqueue(
+      "ct",
+      Array.from({ length: 100 }, (_, i) => ({ payload: { i } })),
+    );
+    const chunk = await q.acquire("ct", { max: 20 });
+    const d = new Dispatcher(client, makeKeys("clw"), "test");
+    await d.dispatch(w.hostId, { jobType: "ct", chunkId: chunk.id, size: chunk.size });
+    await waitFor("the queue to drain", async () => (await q.counts("ct")).acked === 100);
+    expect(await q.counts("ct")).toMatchObject({ acked: 100, total: 0 });
+    const [h] = await new RedisWorkerHistory(client, makeKeys("clw")).list();
+    expect(h).toMatchObject({ exitReason: "drained", chunks: 5, itemsDone: 100 });
+    await w.stop();
+    await d.close();
+    for (const node of client.nodes("master")) await node.flushall();
+    await client.quit();
+  });
+});
