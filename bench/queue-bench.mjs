@@ -7,10 +7,10 @@
 //      one BullMQ Worker with a no-op processor at concurrency 50
 //   3. Redis memory per queued item (100-byte payload) against BullMQ's per job
 // Usage: node bench/queue-bench.mjs [--items N] [--json]
-import { Queue, Worker } from "bullmq";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { BatchQueue } from "../packages/core/dist/index.js";
-import { benchRedis, fmt, ratio, usedMemory } from "./redis.mjs";
+import { benchRedis, bullmqProcessingRate, fmt, ratio, usedMemory } from "./redis.mjs";
 
 const args = process.argv.slice(2);
 const itemsArg = args.indexOf("--items");
@@ -85,27 +85,7 @@ async function bjDrain(n, chunk, consumers) {
 
 async function bullDrain(n) {
   await flush();
-  const q = new Queue("bench", { connection: { url: redis.url }, prefix: "bull" });
-  const jobs = Array.from({ length: n }, () => ({ name: "j", data: PAYLOAD, opts: { removeOnComplete: true } }));
-  for (let i = 0; i < n; i += 1000) await q.addBulk(jobs.slice(i, i + 1000));
-  let done = 0;
-  let finish;
-  const all = new Promise((r) => {
-    finish = r;
-  });
-  const t = performance.now();
-  const w = new Worker(
-    "bench",
-    async () => {
-      if (++done === n) finish();
-    },
-    { connection: { url: redis.url }, prefix: "bull", concurrency: 50 },
-  );
-  await all;
-  const s = (performance.now() - t) / 1000;
-  await w.close();
-  await q.close();
-  return n / s;
+  return bullmqProcessingRate(redis.url, n, PAYLOAD);
 }
 
 async function bjMemory(n) {

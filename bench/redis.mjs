@@ -1,7 +1,9 @@
-// The Redis a benchmark runs on: REDIS_URL when set, else a private
-// redis-server from PATH on a free port (persistence off), stopped at the end.
+// What the benchmarks share: the Redis they run on (REDIS_URL when set, else
+// a private redis-server from PATH on a free port, persistence off, stopped at
+// the end), BullMQ's processing rate as the reference, and number formatting.
 import { execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 
 async function freePort() {
@@ -59,4 +61,33 @@ export function fmt(n) {
 
 export function ratio(a, b) {
   return `${(a / b).toFixed(1)}×`;
+}
+
+/**
+ * BullMQ's reference rate: n jobs added with addBulk (batches of 1,000,
+ * removed on completion, as batchjob removes acked items), then one Worker
+ * with a no-op processor at concurrency 50; items/s from its start to the last job.
+ */
+export async function bullmqProcessingRate(url, n, data) {
+  const q = new Queue("bench", { connection: { url }, prefix: "bull" });
+  const jobs = Array.from({ length: n }, () => ({ name: "j", data, opts: { removeOnComplete: true } }));
+  for (let i = 0; i < n; i += 1000) await q.addBulk(jobs.slice(i, i + 1000));
+  let done = 0;
+  let finish;
+  const all = new Promise((r) => {
+    finish = r;
+  });
+  const t = performance.now();
+  const w = new Worker(
+    "bench",
+    async () => {
+      if (++done === n) finish();
+    },
+    { connection: { url }, prefix: "bull", concurrency: 50 },
+  );
+  await all;
+  const s = (performance.now() - t) / 1000;
+  await w.close();
+  await q.close();
+  return n / s;
 }

@@ -7,11 +7,10 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Queue, Worker } from "bullmq";
 import { BatchQueue, connectRedis, createLogger, makeKeys, parseConfig } from "../packages/core/dist/index.js";
 import { Dispatcher } from "../packages/manager/dist/index.js";
 import { startWorker } from "../packages/worker/dist/index.js";
-import { benchRedis, fmt, ratio } from "./redis.mjs";
+import { benchRedis, bullmqProcessingRate, fmt, ratio } from "./redis.mjs";
 
 const args = process.argv.slice(2);
 const at = args.indexOf("--items");
@@ -27,27 +26,7 @@ async function bullRate(n) {
   const c = connectRedis(redis.url);
   await c.flushall();
   await c.quit();
-  const q = new Queue("bench", { connection: { url: redis.url }, prefix: "bull" });
-  const jobs = Array.from({ length: n }, () => ({ name: "j", data: PAYLOAD, opts: { removeOnComplete: true } }));
-  for (let i = 0; i < n; i += 1000) await q.addBulk(jobs.slice(i, i + 1000));
-  let done = 0;
-  let finish;
-  const all = new Promise((r) => {
-    finish = r;
-  });
-  const t = performance.now();
-  const w = new Worker(
-    "bench",
-    async () => {
-      if (++done === n) finish();
-    },
-    { connection: { url: redis.url }, prefix: "bull", concurrency: 50 },
-  );
-  await all;
-  const s = (performance.now() - t) / 1000;
-  await w.close();
-  await q.close();
-  return n / s;
+  return bullmqProcessingRate(redis.url, n, PAYLOAD);
 }
 
 async function batchjobRate(kind, chunkSize, n) {

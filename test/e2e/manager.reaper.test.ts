@@ -1,6 +1,6 @@
-import { HostRegistry, RedisWorkerHistory, RedisWorkerList, VERSION, type WorkerListItem } from "@batchjob/core";
+import { HostRegistry, RedisWorkerHistory, RedisWorkerList, type WorkerListItem } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
-import { controlFor, e2eConfig, testManager, testWorker } from "../harness/daemons.js";
+import { controlFor, e2eConfig, fakeHost, testManager, testWorker } from "../harness/daemons.js";
 import { waitFor } from "../harness/index.js";
 
 function entry(over: Partial<WorkerListItem>): WorkerListItem {
@@ -25,18 +25,7 @@ function entry(over: Partial<WorkerListItem>): WorkerListItem {
   };
 }
 
-const hostInfo = (id: string, pid: number) => ({
-  id,
-  hostname: id,
-  pid,
-  slots: 0,
-  running: {},
-  jobTypes: null,
-  version: VERSION,
-  load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
-  startedAt: new Date().toISOString(),
-  draining: false,
-});
+const hostInfo = (id: string, pid: number) => fakeHost(id, { pid, slots: 0 });
 
 describe("manager reaper", () => {
   it("hands a gone host's undelivered dispatches back to pending when no live host can take them, and forgets it", async () => {

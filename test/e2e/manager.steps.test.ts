@@ -3,7 +3,7 @@ import { type Allocator, createAllocator, type RefillContext } from "@batchjob/m
 import { describe, expect, it } from "vitest";
 import type { Dispatcher } from "../../packages/manager/src/dispatcher.js";
 import { startWorkers } from "../../packages/manager/src/starter.js";
-import { controlFor, rawE2eConfig, testManager } from "../harness/daemons.js";
+import { controlFor, fakeHost, rawE2eConfig, testManager } from "../harness/daemons.js";
 import { closeClient, freshPrefix, redisUrl, waitFor } from "../harness/index.js";
 
 async function configWith(change: (raw: Record<string, unknown>) => void) {
@@ -84,19 +84,9 @@ describe("manager steps", () => {
       reset() {},
     };
     const c = controlFor(config);
-    const { HostRegistry, VERSION } = await import("@batchjob/core");
-    await new HostRegistry(c.client, c.keys).beat({
-      id: "h",
-      hostname: "h",
-      pid: 1,
-      slots: 4,
-      running: {},
-      jobTypes: null,
-      version: VERSION,
-      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
-      startedAt: new Date().toISOString(),
-      draining: false,
-    });
+    const { HostRegistry } = await import("@batchjob/core");
+    await new HostRegistry(c.client, c.keys).beat(fakeHost("h"));
+
     await c.queue.enqueue("inline", [{ payload: {} }]);
     const m = await testManager(config, { allocator: broken });
     const r = await m.tickNow();

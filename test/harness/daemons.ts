@@ -1,6 +1,15 @@
 /** In-process daemons for tests, on the run's Redis with a fresh prefix, tracked until stopped. */
 import { fileURLToPath } from "node:url";
-import { type BatchjobConfig, BatchQueue, connectRedis, createLogger, makeKeys, parseConfig } from "@batchjob/core";
+import {
+  type BatchjobConfig,
+  BatchQueue,
+  connectRedis,
+  createLogger,
+  type HostInfo,
+  makeKeys,
+  parseConfig,
+  VERSION,
+} from "@batchjob/core";
 import { Dispatcher, type ManagerOptions, startManager } from "@batchjob/manager";
 import { startWorker, type WorkerOptions } from "@batchjob/worker";
 import { closeClient, freshPrefix, redisUrl, track } from "./index.js";
@@ -88,4 +97,21 @@ export async function rawE2eConfig(): Promise<Record<string, unknown>> {
   const raw = structuredClone(mod.default);
   raw.prefix = freshPrefix();
   return raw;
+}
+
+/** A HostInfo for a host that exists only in the registry (reaper and allocation tests). */
+export function fakeHost(id: string, over: Partial<HostInfo> = {}): HostInfo {
+  return {
+    id,
+    hostname: id,
+    pid: 1,
+    slots: 4,
+    running: {},
+    jobTypes: null,
+    version: VERSION,
+    load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
+    startedAt: new Date().toISOString(),
+    draining: false,
+    ...over,
+  };
 }

@@ -71,3 +71,13 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
     },
   };
 }
+
+/** Runs `fn` with an open session and closes it, whatever happens. */
+export async function withSession<T>(p: Parsed, io: Io, fn: (s: Session) => Promise<T>): Promise<T> {
+  const s = await openSession(p, io);
+  try {
+    return await fn(s);
+  } finally {
+    await s.close();
+  }
+}

@@ -49,6 +49,7 @@ export {
   runningTotal,
   serves,
 } from "./control/hosts.js";
+export { Lifecycle } from "./control/lifecycle.js";
 export {
   BatchjobError,
   type ConfigIssue,

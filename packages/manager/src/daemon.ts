@@ -4,7 +4,7 @@
  *   2. every tickMs: refresh the leader lease; the leader runs a tick, the others wait,
  *   3. on stop() or SIGTERM/SIGINT: finish the tick in progress, wait for refills,
  *      give the lease up (another manager takes over at once), close.
- * Shutdown runs the release functions collected during start in reverse.
+ * Shutdown runs the release functions collected during start in reverse (Lifecycle).
  */
 import { hostname } from "node:os";
 import {
@@ -14,6 +14,7 @@ import {
   createLogger,
   DEFAULT_REDIS_URL,
   HostRegistry,
+  Lifecycle,
   type Logger,
   makeKeys,
   newChunkId,
@@ -58,22 +59,13 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
   const log = options.logger ?? createLogger("batchjob-manager");
   const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newChunkId().slice(-6)}`;
   const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const releases: Array<[string, () => Promise<unknown> | unknown]> = [];
-  const release = async () => {
-    for (const [name, fn] of [...releases].reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err, step: name }, "shutdown step failed");
-      }
-    }
-  };
+  const life = new Lifecycle(log);
 
   try {
     // 1. connect and build the parts
     const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-manager:${managerId}` });
     client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    releases.push(["redis", () => client.quit()]);
+    life.add("redis", () => client.quit());
     const keys = makeKeys(config.prefix);
     const queue = new BatchQueue({
       redis: client,
@@ -88,10 +80,10 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       connectionName: `batchjob-manager-reader:${managerId}`,
     });
     readerClient.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    releases.push(["redis reader", () => readerClient.quit()]);
+    life.add("redis reader", () => readerClient.quit());
     const reader = new BatchQueue({ redis: readerClient, prefix: config.prefix });
     const dispatcher = new Dispatcher(client, keys, managerId);
-    releases.push(["dispatcher", () => dispatcher.close()]);
+    life.add("dispatcher", () => dispatcher.close());
     const refiller = new Refiller(queue, options.baseDir ?? process.cwd(), log);
     const manager = new Manager({
       client,
@@ -149,49 +141,27 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
     };
     const leaseTimer = setInterval(() => void refreshLease(), Math.floor(config.manager.leaderLeaseMs / 3));
     const tickTimer = setInterval(() => void tickNow(), config.manager.tickMs);
-    releases.push(["lease", () => lease.release()]);
-    releases.push(["refills", () => refiller.idle()]);
-    releases.push([
-      "loops",
-      async () => {
-        stopped = true;
-        clearInterval(tickTimer);
-        clearInterval(leaseTimer);
-        await ticking?.catch(() => undefined);
-        await refreshing?.catch(() => undefined);
-      },
-    ]);
+    life.add("lease", () => lease.release());
+    life.add("refills", () => refiller.idle());
+    life.add("loops", async () => {
+      stopped = true;
+      clearInterval(tickTimer);
+      clearInterval(leaseTimer);
+      await ticking?.catch(() => undefined);
+      await refreshing?.catch(() => undefined);
+    });
     await tickNow();
     log.info({ managerId, leader: lease.isLeader, tickMs: config.manager.tickMs }, "manager started");
 
     // 3. stop
-    let stopping: Promise<void> | undefined;
-    let resolveClosed: () => void = () => {};
-    const closed = new Promise<void>((r) => {
-      resolveClosed = r;
-    });
     const stop = () => {
-      stopping ??= release().then(() => {
-        log.info({ managerId }, "manager stopped");
-        resolveClosed();
-      });
-      return stopping;
+      if (!life.isStopping) void life.closed.then(() => log.info({ managerId }, "manager stopped"));
+      return life.stop();
     };
-    if (options.handleSignals) {
-      const onSignal = () => void stop();
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
-      releases.unshift([
-        "signals",
-        () => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
-        },
-      ]);
-    }
-    return { managerId, isLeader: () => lease.isLeader, tickNow, closed, stop };
+    if (options.handleSignals) life.handleSignals(() => void stop());
+    return { managerId, isLeader: () => lease.isLeader, tickNow, closed: life.closed, stop };
   } catch (err) {
-    await release();
+    await life.stop();
     throw err;
   }
 }

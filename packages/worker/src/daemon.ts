@@ -7,7 +7,7 @@
  *      period (a second signal aborts them at once; dispatches arriving
  *      meanwhile are handed back), stop the heartbeat, close the inbox
  *      (returning what waits in it), mark the host gone, close.
- * Shutdown runs the release functions collected during start in reverse.
+ * Shutdown runs the release functions collected during start in reverse (Lifecycle).
  */
 import { hostname } from "node:os";
 import {
@@ -17,6 +17,7 @@ import {
   createLogger,
   DEFAULT_REDIS_URL,
   HostRegistry,
+  Lifecycle,
   type Logger,
   makeKeys,
   type RedisClient,
@@ -69,22 +70,13 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     if (!config.jobTypes.some((c) => c.name === t)) throw new Error(`worker: job type ${t} is not in the config`);
   }
   const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const releases: Array<[string, () => Promise<void> | void]> = [];
-  const release = async () => {
-    for (const [name, fn] of [...releases].reverse()) {
-      try {
-        await fn();
-      } catch (err) {
-        log.warn({ err, step: name }, "shutdown step failed");
-      }
-    }
-  };
+  const life = new Lifecycle(log);
 
   try {
     // 1. Redis and the queue
     const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-worker:${hostId}` });
     client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    releases.push(["redis", () => client.quit().then(() => undefined)]);
+    life.add("redis", () => client.quit().then(() => undefined));
     const keys = makeKeys(config.prefix);
     const queue = new BatchQueue({
       redis: client,
@@ -125,62 +117,41 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     );
     await heartbeat.start();
     // gone, not forgotten: the manager's reaper then sweeps any dispatch that raced the shutdown
-    releases.push(["deregister", () => registry.markGone(hostId)]);
+    life.add("deregister", () => registry.markGone(hostId));
     const inbox = new Inbox(client, keys, hostId, pool, queue, log);
-    releases.push(["inbox", () => inbox.close()]);
-    releases.push(["heartbeat", () => heartbeat?.stop()]);
+    life.add("inbox", () => inbox.close());
+    life.add("heartbeat", () => heartbeat?.stop());
     await inbox.open();
     // the inbox stays open while the workers drain: dispatches arriving meanwhile are handed back
-    releases.push(["workers", () => pool.drain(graceMs)]);
-    releases.push([
-      "announce draining",
-      async () => {
-        pool.startDraining();
-        await heartbeat?.beat();
-      },
-    ]);
+    life.add("workers", () => pool.drain(graceMs));
+    life.add("announce draining", async () => {
+      pool.startDraining();
+      await heartbeat?.beat();
+    });
     log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");
 
     // 3. run until stopped
     let graceMs = w.shutdownGraceMs;
-    let stopping: Promise<void> | undefined;
-    let resolveClosed: () => void = () => {};
-    const closed = new Promise<void>((r) => {
-      resolveClosed = r;
-    });
     const stop = (opts: { graceMs?: number } = {}) => {
-      if (!stopping) {
+      if (!life.isStopping) {
         graceMs = opts.graceMs ?? graceMs;
         log.info({ hostId, graceMs }, "worker daemon stopping");
-        stopping = release().then(() => {
-          log.info({ hostId }, "worker daemon stopped");
-          resolveClosed();
-        });
+        void life.closed.then(() => log.info({ hostId }, "worker daemon stopped"));
       }
-      return stopping;
+      return life.stop();
     };
     if (options.handleSignals) {
-      const onSignal = (sig: NodeJS.Signals) => {
-        if (stopping) {
+      life.handleSignals(
+        () => void stop(),
+        (sig) => {
           log.warn({ sig }, "second signal: aborting running chunks now");
           pool.abortAll(`shutdown: second ${sig}`);
-          return;
-        }
-        void stop();
-      };
-      process.on("SIGTERM", onSignal);
-      process.on("SIGINT", onSignal);
-      releases.unshift([
-        "signals",
-        () => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
         },
-      ]);
+      );
     }
-    return { hostId, pool, closed, stop };
+    return { hostId, pool, closed: life.closed, stop };
   } catch (err) {
-    await release();
+    await life.stop();
     throw err;
   }
 }

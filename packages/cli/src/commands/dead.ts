@@ -2,7 +2,7 @@
 import { assertJobTypeName, UsageError } from "@batchjob/core";
 import { bool, int, type Parsed } from "../args.js";
 import type { Command, Io } from "../command.js";
-import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
+import { CONNECT_FLAGS, CONNECT_HELP, openSession, type Session, withSession } from "../connect.js";
 import { table } from "../table.js";
 
 function typeArg(p: Parsed, verb: string): string {
@@ -71,52 +71,49 @@ ${CONNECT_HELP}
   },
 };
 
-export const deadRetryCommand: Command = {
-  name: "dead retry",
-  summary: "move dead items back to pending with fresh attempts",
-  help: `Usage: batchjob dead retry TYPE (--id ID ... | --all) [options]
+/** `dead retry` and `dead purge`: the same command around a different queue operation. */
+function deadChangeCommand(
+  verb: "retry" | "purge",
+  summary: string,
+  flagHelp: string,
+  done: string,
+  act: (s: Session, type: string, ids: string[] | undefined) => Promise<number>,
+): Command {
+  return {
+    name: `dead ${verb}`,
+    summary,
+    help: `Usage: batchjob dead ${verb} TYPE (--id ID ... | --all) [options]
 
 Options:
-  --id ID              an item to retry (repeat the flag for more)
+  --id ID              an item to ${flagHelp} (repeat the flag for more)
   --all                every dead item of TYPE
 ${CONNECT_HELP}
   -h, --help           this help`,
-  flags: pick,
-  maxPositionals: 1,
-  async run(p: Parsed, io: Io) {
-    const type = typeArg(p, "retry");
-    const ids = idsOrAll(p, "retried");
-    const s = await openSession(p, io);
-    try {
-      io.out(`retried ${await s.queue.retryDead(type, ids)} dead items of ${type}`);
-      return 0;
-    } finally {
-      await s.close();
-    }
-  },
-};
+    flags: pick,
+    maxPositionals: 1,
+    async run(p: Parsed, io: Io) {
+      const type = typeArg(p, verb);
+      const ids = idsOrAll(p, done);
+      return withSession(p, io, async (s) => {
+        io.out(`${done} ${await act(s, type, ids)} dead items of ${type}`);
+        return 0;
+      });
+    },
+  };
+}
 
-export const deadPurgeCommand: Command = {
-  name: "dead purge",
-  summary: "delete dead items for good",
-  help: `Usage: batchjob dead purge TYPE (--id ID ... | --all) [options]
+export const deadRetryCommand = deadChangeCommand(
+  "retry",
+  "move dead items back to pending with fresh attempts",
+  "retry",
+  "retried",
+  (s, type, ids) => s.queue.retryDead(type, ids),
+);
 
-Options:
-  --id ID              an item to delete (repeat the flag for more)
-  --all                every dead item of TYPE
-${CONNECT_HELP}
-  -h, --help           this help`,
-  flags: pick,
-  maxPositionals: 1,
-  async run(p: Parsed, io: Io) {
-    const type = typeArg(p, "purge");
-    const ids = idsOrAll(p, "purged");
-    const s = await openSession(p, io);
-    try {
-      io.out(`purged ${await s.queue.purgeDead(type, ids)} dead items of ${type}`);
-      return 0;
-    } finally {
-      await s.close();
-    }
-  },
-};
+export const deadPurgeCommand = deadChangeCommand(
+  "purge",
+  "delete dead items for good",
+  "delete",
+  "purged",
+  (s, type, ids) => s.queue.purgeDead(type, ids),
+);
