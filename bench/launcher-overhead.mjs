@@ -26,10 +26,11 @@ const asJson = args.includes("--json");
 const log = createLogger("bench", { level: "silent" });
 const SECRET = "bench-secret-of-at-least-16-chars";
 
-const batch = () => ({
+/** A one-item chunk in the form the launcher takes: payloads parsed (inline) or as JSON text (fork, spawn, http). */
+const batch = (launcher) => ({
   id: newChunkId(),
   jobType: "bench",
-  items: [{ id: "item-1", payload: { n: 1 }, attempts: 0 }],
+  items: [{ id: "item-1", payload: launcher?.payloads === "json" ? '{"n":1}' : { n: 1 }, attempts: 0 }],
   size: 1,
   leaseDeadline: Date.now() + 60_000,
 });
@@ -46,7 +47,7 @@ async function measure(launcher, n, warmup) {
   const times = [];
   for (let i = 0; i < warmup + n; i++) {
     const t = performance.now();
-    const report = await launcher.run(batch(), { signal, log });
+    const report = await launcher.run(batch(launcher), { signal, log });
     const dt = performance.now() - t;
     if (!report.unreported.ok || report.fatal) throw new Error(`${launcher.kind}: ${JSON.stringify(report)}`);
     if (i >= warmup) times.push(dt);

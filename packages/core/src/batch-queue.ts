@@ -21,7 +21,7 @@ import type {
   Releaser,
 } from "./queue-contracts.js";
 import { type Backlog, type DeadItem, deadAction, type QueueCounts, readCounts, readDead } from "./queue-inspect.js";
-import { connectRedis, execReplies, type RedisClient } from "./redis.js";
+import { connectRedis, execReplies, isCluster, type RedisClient } from "./redis.js";
 import {
   ackScript,
   acquireScript,
@@ -157,11 +157,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     await this.registerType(jobType);
     const ranges: [number, number][] = [];
     for (let i = 0; i < n; i += this.enqueueBatch) ranges.push([i, Math.min(n, i + this.enqueueBatch)]);
-    if (callerIds === 0) {
-      const r = await this.enqueueGenerated(k, payloads, ranges);
-      await this.touch(jobType, r.added);
-      return r;
-    }
+    if (callerIds === 0) return this.enqueueGenerated(jobType, k, payloads, ranges);
 
     const keys = enqueueKeys(k);
     const replies: unknown[] = [];
@@ -199,7 +195,12 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     await this.client.hincrby(this.keys.activity, jobType, n);
   }
 
-  private async enqueueGenerated(k: TypeKeys, payloads: string[], ranges: [number, number][]): Promise<EnqueueResult> {
+  private async enqueueGenerated(
+    jobType: string,
+    k: TypeKeys,
+    payloads: string[],
+    ranges: [number, number][],
+  ): Promise<EnqueueResult> {
     const n = payloads.length;
     const first = (await this.client.incrby(k.seq, n)) - n + 1;
     const ids = new Array<string>(n);
@@ -212,7 +213,15 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const multi = this.client.multi();
     for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
     multi.hincrby(k.stats, "enqueued", n);
-    execReplies(await multi.exec(), "enqueue");
+    const pushed = multi.exec();
+    if (isCluster(this.client)) {
+      execReplies(await pushed, "enqueue");
+      await this.touch(jobType, n);
+    } else {
+      // one connection runs its commands in order: the touch lands after the items without a round trip of its own
+      const [replies] = await Promise.all([pushed, this.touch(jobType, n)]);
+      execReplies(replies, "enqueue");
+    }
     return { added: n, ids, deduped: [] };
   }
 
