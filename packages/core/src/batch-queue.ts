@@ -100,6 +100,9 @@ function positiveInt(name: string, value: unknown): number {
   return value;
 }
 
+/** Generated ids reserved per round trip. */
+const ID_BLOCK = 10_000;
+
 function uniqueIds(ids: string[]): string[] {
   return ids.length < 2 ? ids : [...new Set(ids)];
 }
@@ -113,6 +116,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   private readonly settings = new Map<string, QueueTypeSettings>();
   private readonly fallback: QueueTypeSettings;
   private readonly registered = new Set<string>();
+  private readonly idBlocks = new Map<string, { next: number; end: number }>();
 
   constructor(options: BatchQueueOptions = {}) {
     const r = options.redis ?? undefined;
@@ -187,6 +191,25 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /**
+   * Generated ids come from the type's shared counter in blocks of at least
+   * ID_BLOCK, so most enqueue calls need no round trip for them. Ids stay
+   * unique; a block a process does not use up is a gap, nothing more.
+   */
+  private async reserveIds(jobType: string, k: TypeKeys, n: number): Promise<number> {
+    const block = this.idBlocks.get(jobType);
+    if (block && block.end - block.next + 1 >= n) {
+      const first = block.next;
+      block.next += n;
+      return first;
+    }
+    const size = Math.max(n, ID_BLOCK);
+    const end = await this.client.incrby(k.seq, size);
+    const first = end - size + 1;
+    this.idBlocks.set(jobType, { next: first + n, end });
+    return first;
+  }
+
+  /**
    * Counts activity of a type in `bj:activity`, after the items are in (its
    * own command: another cluster slot), so the manager can skip reading the
    * queues of types that stayed idle.
@@ -202,7 +225,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     ranges: [number, number][],
   ): Promise<EnqueueResult> {
     const n = payloads.length;
-    const first = (await this.client.incrby(k.seq, n)) - n + 1;
+    const first = await this.reserveIds(jobType, k, n);
     const ids = new Array<string>(n);
     const entries = new Array<string>(n);
     for (let i = 0; i < n; i++) {
