@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { testQueue } from "../../../test/harness/queue.js";
 import {
+  BatchQueue,
   InvalidArgumentError,
   InvalidItemIdError,
   InvalidJobTypeError,
@@ -22,6 +23,21 @@ describe("BatchQueue.enqueue", () => {
     expect(b.items.map((i) => i.payload)).toEqual([{ n: 1 }, "two", [3]]);
     expect(b.items.map((i) => i.id)).toEqual(r.ids);
     await t.close();
+  });
+
+  it("two producers get unique generated ids, each from its own block of the shared counter", async () => {
+    const a = testQueue();
+    const b = new BatchQueue({ redis: a.client, prefix: a.prefix });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push(...(await a.queue.enqueue("t", [{ payload: i }, { payload: i }])).ids);
+      ids.push(...(await b.enqueue("t", [{ payload: i }])).ids);
+    }
+    expect(new Set(ids).size).toBe(15);
+    expect((await a.queue.counts("t")).pending).toBe(15);
+    // the counter moved once per block, not once per call
+    expect(Number(await a.client.get(a.keys.type("t").seq))).toBe(20_000);
+    await a.close();
   });
 
   it("dedupes caller ids while the item is queued, and takes the id again once acked", async () => {
