@@ -289,6 +289,14 @@ describe("batchjob CLI: queues", () => {
     await c.close();
   }, 60_000);
 
+  it("status --watch refreshes until Ctrl-C, then exits 0", async () => {
+    const { env } = await setup();
+    const p = spawnCli(["status", "--watch", "--interval", "1"], { env });
+    await waitFor("two refreshes", () => (p.stdout().match(/refreshing every 1 s/g) ?? []).length >= 2, 15_000);
+    p.kill("SIGINT");
+    expect((await p.exited).code).toBe(0);
+  });
+
   it("status says so when Redis cannot be reached", async () => {
     const r = await runCli(["status", "--redis", "redis://127.0.0.1:1"]);
     expect(r.code).toBe(1);

@@ -5,7 +5,7 @@
 -- KEYS[1] pending  KEYS[2] items   KEYS[3] fails   KEYS[4] delayed
 -- KEYS[5] dead     KEYS[6] leases  KEYS[7] stats   KEYS[8] ids
 -- KEYS[9] chunk list of `owner`    KEYS[10] chunk list of `nextOwner`
--- KEYS[11] stop tokens of the type
+-- KEYS[11] stop tokens of the type  KEYS[12] stopping: chunk ids whose worker took a token
 -- ARGV[1] owner  ARGV[2] nextOwner  ARGV[3] nextMax (0 = do not acquire)  ARGV[4] leaseMs
 -- ARGV[5..8] policy: maxAttempts, backoff kind, backoff ms, backoff max ms
 -- ARGV[9] nAck  ARGV[10] nFail, then nAck ids, then nFail quads:
@@ -44,6 +44,9 @@ if nextMax > 0 then
   local tokens = tonumber(redis.call('GET', KEYS[11]) or '0')
   if tokens > 0 then
     redis.call('DECR', KEYS[11])
+    -- the manager counts this worker as leaving, not running, until its list entry is gone
+    redis.call('SADD', KEYS[12], ARGV[1])
+    redis.call('PEXPIRE', KEYS[12], 60000)
     stopped = 1
   else
     nextChunk = acquireChunk(k, KEYS[10], ARGV[2], nextMax, leaseMs, now)

@@ -53,6 +53,8 @@ export interface TypeKeys {
   history: string;
   /** STRING: stop tokens; a worker that takes one stops after its chunk (scale down). */
   stop: string;
+  /** SET of the chunk ids whose worker took a stop token (expires after a minute). */
+  stopping: string;
 }
 
 export interface Keys {
@@ -106,6 +108,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         chunk: (owner: string) => `${base}:chunk:${owner}`,
         history: `${base}:history`,
         stop: `${base}:stop`,
+        stopping: `${base}:stopping`,
       };
     },
     types: `${prefix}:types`,

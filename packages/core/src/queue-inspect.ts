@@ -51,6 +51,8 @@ export interface Backlog {
   delayed: number;
   /** The asked-about chunk ids that still hold a lease. */
   leased: string[];
+  /** Chunk ids whose worker took a stop token and is leaving. */
+  stopping: string[];
 }
 
 export interface DeadItem<P = unknown> {

@@ -153,7 +153,8 @@ export class Manager {
     this.level = level.level;
 
     // 3. plan
-    const running = this.runningByType(workers, now, new Set(dead));
+    const leaving = new Set([...backlog.values()].flatMap((b) => b.stopping));
+    const running = this.runningByType(workers, now, new Set(dead), leaving);
     const decisions = typeList.map((t) =>
       plan(
         {
@@ -279,8 +280,9 @@ export class Manager {
     const read = await Promise.all(toRead.map((t) => d.reader.backlog(t.name, hosts.now, inFlight.get(t.name))));
     const backlog = new Map<string, Backlog>();
     for (const t of typeList) {
-      if (this.idle.has(t.name))
-        backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, leased: [] });
+      if (this.idle.has(t.name)) {
+        backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, leased: [], stopping: [] });
+      }
     }
     toRead.forEach((t, i) => {
       const b = read[i] as Backlog;
@@ -297,13 +299,23 @@ export class Manager {
   }
 
   /** Workers per type: listed ones plus dispatches no worker has claimed yet (still leased, recent, host alive). */
-  private runningByType(workers: WorkerListItem[], now: number, deadHosts: Set<string>): Map<string, number> {
+  /**
+   * Workers per type: listed ones, minus those that took a stop token and are
+   * leaving (their current chunk is in `leaving`: counting them would stop
+   * one worker too many), plus dispatches no worker has claimed yet.
+   */
+  private runningByType(
+    workers: WorkerListItem[],
+    now: number,
+    deadHosts: Set<string>,
+    leaving: Set<string>,
+  ): Map<string, number> {
     const out = new Map<string, number>();
     const claimed = new Set<string>();
     for (const w of workers) {
-      if (deadHosts.has(w.hostId)) continue;
-      out.set(w.jobType, (out.get(w.jobType) ?? 0) + 1);
       claimed.add(w.firstChunkId);
+      if (deadHosts.has(w.hostId) || (w.currentChunkId !== null && leaving.has(w.currentChunkId))) continue;
+      out.set(w.jobType, (out.get(w.jobType) ?? 0) + 1);
     }
     for (const [chunkId, f] of this.inFlight) {
       if (claimed.has(chunkId) || now - f.at > IN_FLIGHT_MS || deadHosts.has(f.hostId)) {

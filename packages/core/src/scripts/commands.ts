@@ -176,6 +176,7 @@ export async function settleScript(
     k.chunk(owner),
     k.chunk(nextOwner),
     k.stop,
+    k.stopping,
   ];
   const args: Arg[] = [
     owner,
@@ -278,12 +279,13 @@ export async function leaderReleaseScript(client: RedisClient, key: string, id: 
  * hold a lease.
  */
 export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, chunkIds: string[]) {
-  const reply = await runScript(client, "backlog", [k.pending, k.delayed, k.leases], [now, ...chunkIds]);
-  const [ready, first, delayed, held] = reply as [number, number, number, number[]];
+  const reply = await runScript(client, "backlog", [k.pending, k.delayed, k.leases, k.stopping], [now, ...chunkIds]);
+  const [ready, first, delayed, held, stopping] = reply as [number, number, number, number[], string[]];
   return {
     pending: ready,
     earliestLeaseDeadline: first < 0 ? null : first,
     delayed,
     leased: chunkIds.filter((_, i) => held[i] === 1),
+    stopping,
   };
 }

@@ -14,7 +14,7 @@ export const SCRIPT_KEYS = {
   acquire: 7,
   ack: 5,
   release: 8,
-  settle: 11,
+  settle: 12,
   extend: 2,
   reclaim: 7,
   "dead-retry": 5,
@@ -23,7 +23,7 @@ export const SCRIPT_KEYS = {
   "return-chunk": 4,
   heartbeat: 2,
   "host-list": 2,
-  backlog: 3,
+  backlog: 4,
   "leader-renew": 1,
   "leader-release": 1,
 } as const;
