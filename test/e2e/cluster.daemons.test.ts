@@ -2,16 +2,10 @@ import { BatchQueue, connectRedis, createLogger, makeKeys, parseConfig, RedisWor
 import { Dispatcher } from "@batchjob/manager";
 import { startWorker } from "@batchjob/worker";
 import type { Cluster } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisCluster, startRedisCluster, waitFor } from "../harness/index.js";
+import { describe, expect, it } from "vitest";
+import { useRedisCluster, waitFor } from "../harness/index.js";
 
-let cluster: RedisCluster;
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useRedisCluster();
 
 describe("daemons on the cluster", () => {
   it("a worker daemon takes a dispatch through its BullMQ inbox and drains a queue", async () => {
@@ -20,8 +14,8 @@ describe("daemons on the cluster", () => {
       jobTypes: [{ name: "ct", chunkSize: 20, launcher: { kind: "inline", job: async () => {} } }],
       worker: { heartbeatMs: 200, hostTtlMs: 2000 },
     });
-    const w = await startWorker({ config, redisUrl: cluster.url, logger: createLogger("t", { level: "silent" }) });
-    const client = connectRedis(cluster.url, { daemon: true }) as Cluster;
+    const w = await startWorker({ config, redisUrl: cluster().url, logger: createLogger("t", { level: "silent" }) });
+    const client = connectRedis(cluster().url, { daemon: true }) as Cluster;
     const q = new BatchQueue({ redis: client, prefix: "clw" });
     await q.enqueue(
       "ct",

@@ -27,18 +27,23 @@ function entry(over: Partial<WorkerListItem>): WorkerListItem {
 
 const hostInfo = (id: string, pid: number) => fakeHost(id, { pid, slots: 0 });
 
+/** A host that beat once and marked itself gone, with a dispatch of 5 items still waiting in its inbox. */
+async function dispatchToGoneHost(c: ReturnType<typeof controlFor>) {
+  const reg = new HostRegistry(c.client, c.keys);
+  await reg.beat(hostInfo("ghost", 4242));
+  await reg.markGone("ghost");
+  await c.queue.enqueue(
+    "inline",
+    Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
+  );
+  return c.dispatch("ghost", "inline", 5);
+}
+
 describe("manager reaper", () => {
   it("hands a gone host's undelivered dispatches back to pending when no live host can take them, and forgets it", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
-    const reg = new HostRegistry(c.client, c.keys);
-    await reg.beat(hostInfo("ghost", 4242));
-    await reg.markGone("ghost");
-    await c.queue.enqueue(
-      "inline",
-      Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
-    );
-    const chunk = await c.dispatch("ghost", "inline", 5);
+    const chunk = await dispatchToGoneHost(c);
     const m = await testManager(config);
     await m.tickNow();
     expect(await c.dispatcher.undelivered("ghost")).toEqual([]);
@@ -52,14 +57,7 @@ describe("manager reaper", () => {
   it("re-allocates a gone host's undelivered dispatch to a live host under a new chunk id", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
-    const reg = new HostRegistry(c.client, c.keys);
-    await reg.beat(hostInfo("ghost", 4242));
-    await reg.markGone("ghost");
-    await c.queue.enqueue(
-      "inline",
-      Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
-    );
-    const old = await c.dispatch("ghost", "inline", 5);
+    const old = await dispatchToGoneHost(c);
     const w = await testWorker(config);
     const m = await testManager(config);
     await m.tickNow();

@@ -6,9 +6,25 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
+import { type RedisCluster, startRedisCluster } from "./redis-server.js";
 
 export { freePort, type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "./redis-server.js";
+
+/** A 3-master cluster for the tests of one file: started before them, stopped after. `cluster()` returns it. */
+export function useRedisCluster(): () => RedisCluster {
+  let c: RedisCluster | undefined;
+  beforeAll(async () => {
+    c = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await c?.stop();
+  });
+  return () => {
+    if (!c) throw new Error("the cluster is not started (useRedisCluster runs in beforeAll)");
+    return c;
+  };
+}
 
 export function redisUrl(): string {
   return process.env.REDIS_URL ?? inject("redisUrl");

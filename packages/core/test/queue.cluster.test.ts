@@ -1,6 +1,7 @@
 import type { Cluster } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RedisCluster, startRedisCluster } from "../../../test/harness/index.js";
+import { describe, expect, it } from "vitest";
+import { fakeHost } from "../../../test/harness/daemons.js";
+import { useRedisCluster } from "../../../test/harness/index.js";
 import {
   BatchQueue,
   connectRedis,
@@ -10,20 +11,13 @@ import {
   makeKeys,
   RedisWorkerHistory,
   RedisWorkerList,
-  VERSION,
 } from "../src/index.js";
 
-let cluster: RedisCluster;
-beforeAll(async () => {
-  cluster = await startRedisCluster();
-}, 60_000);
-afterAll(async () => {
-  await cluster?.stop();
-});
+const cluster = useRedisCluster();
 
 describe("on a 3-master Redis Cluster", () => {
   it("runs every script without CROSSSLOT, for types in different slots", async () => {
-    const client = connectRedis(cluster.url) as Cluster;
+    const client = connectRedis(cluster().url) as Cluster;
     const q = new BatchQueue({
       redis: client,
       prefix: "cl",
@@ -109,18 +103,7 @@ describe("on a 3-master Redis Cluster", () => {
 
     // the control plane: heartbeats on {hosts}, leader lease, prepared chunks, the planner's backlog
     const reg = new HostRegistry(client, keys);
-    await reg.beat({
-      id: "h1",
-      hostname: "h1",
-      pid: 1,
-      slots: 2,
-      running: {},
-      jobTypes: null,
-      version: VERSION,
-      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
-      startedAt: new Date().toISOString(),
-      draining: false,
-    });
+    await reg.beat(fakeHost("h1", { slots: 2 }));
     expect((await reg.list(10_000)).alive.map((h) => h.id)).toEqual(["h1"]);
     await reg.markGone("h1");
     expect((await reg.list(10_000)).dead).toEqual(["h1"]);
