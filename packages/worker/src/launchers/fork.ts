@@ -257,6 +257,8 @@ export class ForkLauncher implements Launcher {
           return;
         }
         const msg = event.msg;
+        // every message is a moment the child is known alive: its peak so far is read then too
+        if (pid !== undefined) poller?.record(readProcMemory(pid));
         if (msg.type === "ready") {
           clearTimeout(timer);
           timer = setTimeout(onTimeout, timeoutMs);

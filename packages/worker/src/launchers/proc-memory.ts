@@ -42,8 +42,10 @@ export function resetPeak(pid: number): boolean {
 }
 
 /**
- * Samples a pid every `intervalMs` on an unref'd timer and keeps the highest
- * peak seen; `onSample` may act on each sample (e.g. kill above a limit).
+ * Samples a pid at once and then every `intervalMs` on an unref'd timer, and
+ * keeps the highest peak seen; `onSample` may act on each timed sample (e.g.
+ * kill above a limit). The first sample is taken in the constructor, so a
+ * process that dies before the first tick still has a peak.
  */
 export class MemoryPoller {
   peakBytes: number | null = null;
@@ -54,15 +56,21 @@ export class MemoryPoller {
     intervalMs: number,
     private readonly onSample?: (m: ProcMemory) => void,
   ) {
+    this.record(readProcMemory(pid));
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
+  }
+
+  /** Keeps the peak of a reading taken elsewhere (a /proc read, or an RSS the process reported itself). */
+  record(m: ProcMemory | null): void {
+    if (m !== null && (this.peakBytes === null || m.peakBytes > this.peakBytes)) this.peakBytes = m.peakBytes;
   }
 
   /** Takes one sample now; null when the process cannot be read. */
   sample(): ProcMemory | null {
     const m = readProcMemory(this.pid);
     if (m === null) return null;
-    if (this.peakBytes === null || m.peakBytes > this.peakBytes) this.peakBytes = m.peakBytes;
+    this.record(m);
     this.onSample?.(m);
     return m;
   }
