@@ -7,5 +7,5 @@
 local ids = {}
 for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
 local k = {fails = KEYS[1], leases = KEYS[2], stats = KEYS[3], ids = KEYS[4]}
-local acked, _, _, notHeld = settleChunk(k, KEYS[5], ARGV[1], ids, {}, nil, 0)
+local acked, _, _, notHeld = settleChunk(k, KEYS[5], ARGV[1], {ack = ids}, nil, 0)
 return {acked, notHeld}

@@ -1,19 +1,13 @@
--- extend: renews the lease of chunk `owner` while it still holds any of `ids`.
+-- extend: renews the lease of chunk `owner` while it holds any item; O(1).
 -- KEYS[1] leases  KEYS[2] chunk list of `owner`
--- ARGV[1] owner   ARGV[2] leaseMs   ARGV[3..] item ids
--- Returns {heldCount, leaseDeadlineMs (0 when nothing is held), notHeldIds}.
+-- ARGV[1] owner   ARGV[2] leaseMs
+-- Returns {items held, leaseDeadlineMs}: {0, 0} when the lease is gone.
 
 local leaseMs = tonumber(ARGV[2])
 if not leaseMs or leaseMs < 1 then return bjError(1, 'extend expects leaseMs >= 1') end
-local ids = {}
-for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0, 0, ids} end
-local _, index = loadChunk(KEYS[2])
-local notHeld, count = {}, 0
-for _, id in ipairs(ids) do
-  if index[id] then count = count + 1 else notHeld[#notHeld + 1] = id end
-end
-if count == 0 then return {0, 0, notHeld} end
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0, 0} end
+local held = redis.call('LLEN', KEYS[2])
+if held == 0 then return {0, 0} end
 local deadline = nowMs() + leaseMs
 redis.call('ZADD', KEYS[1], 'XX', deadline, ARGV[1])
-return {count, deadline, notHeld}
+return {held, deadline}

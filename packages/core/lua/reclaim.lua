@@ -1,44 +1,55 @@
 -- reclaim: gives back the items of chunks whose lease has expired (or of the
--- chunks named in ARGV, e.g. those of a dead host): attempts + 1, then back
--- to pending after a backoff, or dead past maxAttempts.
+-- chunks named in ARGV, e.g. those of a dead host). Their holder died, froze
+-- or lost Redis: no attempt is charged; each item's returns count grows, a
+-- chunk with an item returned before goes back split, a lone item past
+-- maxReturns dies (see returnItems). Bounded by items: it stops after the
+-- chunk that reaches `limit` items (one chunk at least).
 -- KEYS[1] pending  KEYS[2] items  KEYS[3] fails  KEYS[4] delayed
--- KEYS[5] dead     KEYS[6] leases KEYS[7] stats
--- ARGV[1..4] policy: maxAttempts, backoff kind, backoff ms, backoff max ms
--- ARGV[5] limit: most chunks handled in this call
--- ARGV[6] chunk key prefix (the chunk list key is prefix .. owner)
--- ARGV[7] message recorded as each item's error
--- ARGV[8..] owners to reclaim now; none = every expired lease
--- Returns {chunks, retried, dead, more (1 if expired chunks remain)}.
+-- KEYS[5] dead     KEYS[6] leases KEYS[7] stats  KEYS[8] groups
+-- ARGV[1..5] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
+-- ARGV[6] limit: items handled in this call, about
+-- ARGV[7] chunk key prefix (the chunk list key is prefix .. owner)
+-- ARGV[8] group key prefix
+-- ARGV[9] message recorded as each item's last error
+-- ARGV[10..] owners to reclaim now; none = every expired lease
+-- Returns {chunks, returned, dead, more (1 if expired or named chunks remain),
+-- owners handled}.
 -- The chunk lists it opens are not in KEYS: their names come from the
 -- leases it reads; they carry the type's hash tag, so they are in this slot.
 
 local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
-  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7]}
+  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], groups = KEYS[8], groupPrefix = ARGV[8]}
 local policy = readPolicy(1)
-local limit = tonumber(ARGV[5])
-local chunkPrefix = ARGV[6]
-local message = ARGV[7]
+local limit = tonumber(ARGV[6])
+if not limit or limit < 1 then return bjError(1, 'reclaim expects limit >= 1') end
+local chunkPrefix = ARGV[7]
+local message = ARGV[9]
 local now = nowMs()
 local owners = {}
-if #ARGV >= 8 then
-  for i = 8, #ARGV do owners[#owners + 1] = ARGV[i] end
+local named = #ARGV >= 10
+if named then
+  for i = 10, #ARGV do owners[#owners + 1] = ARGV[i] end
 else
-  owners = redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, limit)
+  owners = redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
 end
-local chunks, retried, dead, items = 0, 0, 0, 0
+local chunks, returned, dead, items, done = 0, 0, 0, 0, 0
 for _, owner in ipairs(owners) do
+  if items >= limit then break end
   local chunkKey = chunkPrefix .. owner
   local entries = redis.call('LRANGE', chunkKey, 0, -1)
-  for _, e in ipairs(entries) do
-    local id, tab = entryId(e)
-    if failItem(k, policy, now, id, e, tab, true, -1, message) then dead = dead + 1 else retried = retried + 1 end
-  end
+  local r, d = returnItems(k, policy, now, entries, message)
+  returned = returned + r
+  dead = dead + d
   items = items + #entries
   redis.call('DEL', chunkKey)
   if redis.call('ZREM', k.leases, owner) == 1 or #entries > 0 then chunks = chunks + 1 end
+  done = done + 1
 end
 if items > 0 then redis.call('HINCRBY', k.stats, 'reclaimed', items) end
-countFailures(k, retried, dead)
 local more = 0
-if #ARGV < 8 and #redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1) > 0 then more = 1 end
-return {chunks, retried, dead, more}
+if named then
+  if done < #owners then more = 1 end
+elseif #redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1) > 0 then
+  more = 1
+end
+return {chunks, returned, dead, more, done}

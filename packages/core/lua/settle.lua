@@ -1,55 +1,71 @@
--- settle: ack, release and the worker's hot path in one script. Acks the
--- done items of chunk `owner`, fails the others (retry or dead, each with its
--- own error), then, when `nextMax` > 0, acquires the next chunk for
+-- settle: the worker's hot path in one script. Settles the items of chunk
+-- `owner` by whose fault each outcome is (acked; charged a failed attempt;
+-- given back without one; requeued; split into two groups), then, when
+-- `nextMax` > 0, takes a stop token or acquires the next chunk for
 -- `nextOwner`: one round trip per chunk.
 -- KEYS[1] pending  KEYS[2] items   KEYS[3] fails   KEYS[4] delayed
 -- KEYS[5] dead     KEYS[6] leases  KEYS[7] stats   KEYS[8] ids
 -- KEYS[9] chunk list of `owner`    KEYS[10] chunk list of `nextOwner`
--- KEYS[11] stop tokens of the type  KEYS[12] stopping: chunk ids whose worker took a token
+-- KEYS[11] stop tokens of the type  KEYS[12] stopping: ids of workers that took a token
+-- KEYS[13] groups
 -- ARGV[1] owner  ARGV[2] nextOwner  ARGV[3] nextMax (0 = do not acquire)  ARGV[4] leaseMs
--- ARGV[5..8] policy: maxAttempts, backoff kind, backoff ms, backoff max ms
--- ARGV[9] nAck  ARGV[10] nFail, then nAck ids, then nFail quads:
---   id, retry (1/0), delayMs (-1 = backoff), error message
--- Returns {acked, retried, dead, notHeldIds, nextChunk, stopped} where
--- nextChunk is {entries, fails records, leaseDeadlineMs}.
+-- ARGV[5..9] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
+-- ARGV[10] worker id  ARGV[11] group key prefix  ARGV[12] split depth
+-- ARGV[13] why the given-back items were given back
+-- ARGV[14] nAck  ARGV[15] nFail  ARGV[16] nGiveBack  ARGV[17] nRequeue  ARGV[18] nSplit,
+--   then nAck ids, nFail quints (id, retry (1/0), delayMs (-1 = backoff),
+--   error message, how it was attributed), nGiveBack ids, nRequeue ids, nSplit ids
+-- Returns {acked, retried, dead, notHeldIds, nextChunk, stopped, returned}
+-- where nextChunk is {entries, fails records, leaseDeadlineMs, split depth}.
 
 local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
-  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], ids = KEYS[8]}
+  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], ids = KEYS[8], groups = KEYS[13],
+  groupPrefix = ARGV[11]}
 local nextMax = tonumber(ARGV[3])
 local leaseMs = tonumber(ARGV[4])
 local policy = readPolicy(5)
-local nAck = tonumber(ARGV[9])
-local nFail = tonumber(ARGV[10])
-if not nAck or not nFail or not nextMax or #ARGV ~= 10 + nAck + 4 * nFail then
-  return bjError(1, 'settle expects nAck ids and nFail quads')
+local n = {}
+for i = 1, 5 do n[i] = tonumber(ARGV[13 + i]) end
+if not nextMax or not n[1] or not n[2] or not n[3] or not n[4] or not n[5]
+  or #ARGV ~= 18 + n[1] + 5 * n[2] + n[3] + n[4] + n[5] then
+  return bjError(1, 'settle expects nAck ids, nFail quints, nGiveBack, nRequeue and nSplit ids')
 end
 if nextMax > 0 and (not leaseMs or leaseMs < 1) then return bjError(1, 'settle expects leaseMs >= 1') end
 local now = nowMs()
 
-local ackIds = {}
-for i = 1, nAck do ackIds[i] = ARGV[10 + i] end
-local failList = {}
-local base = 10 + nAck
-for i = 1, nFail do
-  local at = base + 4 * (i - 1)
-  failList[i] = {ARGV[at + 1], ARGV[at + 2] == '1', tonumber(ARGV[at + 3]), ARGV[at + 4]}
+local at = 18
+local function ids(count)
+  local out = {}
+  for i = 1, count do out[i] = ARGV[at + i] end
+  at = at + count
+  return out
 end
-local acked, retried, dead, notHeld = 0, 0, 0, {}
-if nAck + nFail > 0 then
-  acked, retried, dead, notHeld = settleChunk(k, KEYS[9], ARGV[1], ackIds, failList, policy, now)
+local o = {ack = ids(n[1]), fail = {}, splitDepth = tonumber(ARGV[12]) or 1, giveBackReason = ARGV[13]}
+for i = 1, n[2] do
+  local b = at + 5 * (i - 1)
+  o.fail[i] = {ARGV[b + 1], ARGV[b + 2] == '1', tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5]}
+end
+at = at + 5 * n[2]
+o.giveBack = ids(n[3])
+o.requeue = ids(n[4])
+o.split = ids(n[5])
+
+local acked, retried, dead, notHeld, returned = 0, 0, 0, {}, 0
+if n[1] + n[2] + n[3] + n[4] + n[5] > 0 then
+  acked, retried, dead, notHeld, returned = settleChunk(k, KEYS[9], ARGV[1], o, policy, now)
 end
 
-local nextChunk, stopped = {{}, {}, 0}, 0
+local nextChunk, stopped = {{}, {}, 0, 0}, 0
 if nextMax > 0 then
   local tokens = tonumber(redis.call('GET', KEYS[11]) or '0')
   if tokens > 0 then
     redis.call('DECR', KEYS[11])
-    -- the manager counts this worker as leaving, not running, until its list entry is gone
-    redis.call('SADD', KEYS[12], ARGV[1])
+    -- the manager counts this worker as leaving, not running, until it leaves the list
+    redis.call('SADD', KEYS[12], ARGV[10])
     redis.call('PEXPIRE', KEYS[12], 60000)
     stopped = 1
   else
     nextChunk = acquireChunk(k, KEYS[10], ARGV[2], nextMax, leaseMs, now)
   end
 end
-return {acked, retried, dead, notHeld, nextChunk, stopped}
+return {acked, retried, dead, notHeld, nextChunk, stopped, returned}

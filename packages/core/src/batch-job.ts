@@ -1,6 +1,7 @@
 /**
  * The work: the user's business logic run on one chunk. It returns nothing
- * (every item done), per-item results, or throws (every item failed).
+ * (every item done), per-item results, or throws (every item failed); on the
+ * way it may say which item it works on (`ctx.begin`) and report results early (`ctx.report`).
  */
 import type { Batch } from "./batch.js";
 
@@ -29,6 +30,27 @@ export interface WorkContext {
     warn(obj: object | string, msg?: string): void;
     error(obj: object | string, msg?: string): void;
   };
+  /**
+   * Says that the job now works on item `id` (one item at a time: a later
+   * `begin` replaces the earlier one). If the chunk then ends abnormally (a
+   * crash, a timeout, a memory-limit kill, a thrown error, a non-zero exit)
+   * before this item has a result, this item alone is blamed for it; the
+   * other items without a result are not charged an attempt.
+   *
+   * An id that is not in the batch is logged (BJ_ERR_LAUNCHER_OUTPUT) and
+   * leaves no item running.
+   */
+  begin(id: string): void;
+  /**
+   * Reports the result of one item as soon as it is known. It counts even if
+   * the chunk later crashes, throws or times out (a returned result would be
+   * lost then), and it ends the item's `begin`. The first result of an item
+   * counts: the same result returned again at the end is fine, a different
+   * one is logged and ignored.
+   *
+   * Unknown ids and malformed results are logged (BJ_ERR_LAUNCHER_OUTPUT) and ignored.
+   */
+  report(result: ItemResult): void;
 }
 
 // biome-ignore lint/suspicious/noConfusingVoidType: an async function that returns nothing is Promise<void>; it must type-check

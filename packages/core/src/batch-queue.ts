@@ -32,13 +32,13 @@ import {
   parseEnqueueReply,
   type RawChunk,
   type RetryPolicy,
-  readChunkScript,
   reclaimScript,
   releaseScript,
   returnChunkScript,
   runScript,
   type SettleFailure,
   settleScript,
+  stopTokensScript,
 } from "./scripts/commands.js";
 import { commandName, scriptCommand } from "./scripts/loader.js";
 
@@ -68,17 +68,32 @@ export interface ItemFailure {
   /** @defaultValue true */
   retry?: boolean;
   delayMs?: number;
+  /** How the failure was pinned on this item, kept in its failure record. @defaultValue "reported by the job" */
+  how?: string;
 }
 
+/**
+ * What a settle does with a chunk's items, by whose fault each outcome is.
+ * Only `fail` charges an attempt.
+ */
 export interface SettleOutcome {
   ack?: string[];
+  /** Charged a failed attempt each (the item could have caused the failure). */
   fail?: ItemFailure[];
+  /** Handed back through no fault of their own (host or daemon going away): returns + 1, no attempt. */
+  giveBack?: { ids: string[]; reason: string };
+  /** Back to the head of pending uncounted (they never started). */
+  requeue?: string[];
+  /** The chunk failed as a whole with no known culprit: these run again as two chunks of their own. */
+  split?: { ids: string[]; depth: number };
 }
 
 export interface SettleResult {
   acked: number;
   retried: number;
   dead: number;
+  /** Items given back, requeued or split: no attempt charged. */
+  returned: number;
   notHeld: string[];
   /** The next chunk, when one was asked for and items were pending. */
   next: Batch | null;
@@ -87,10 +102,9 @@ export interface SettleResult {
 }
 
 export interface ExtendResult {
-  /** Ids of `ids` the owner still holds; 0 means the lease is gone. */
+  /** Items the chunk still holds; 0 means the lease is gone. */
   held: number;
   leaseDeadline: number;
-  notHeld: string[];
 }
 
 function positiveInt(name: string, value: unknown): number {
@@ -128,6 +142,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     const d = defaults.jobType;
     this.fallback = {
       maxAttempts: d.maxAttempts,
+      maxReturns: d.maxReturns,
       backoff: { ...d.backoff },
       leaseMs: d.leaseMs,
       ...options.defaultSettings,
@@ -294,7 +309,9 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       const fail = { retry: false, delayMs: -1, error: "stored payload is not valid JSON" };
       await releaseScript(this.client, k, owner, bad, this.settingsOf(jobType), fail);
     }
-    return { id: owner, jobType, items, size: items.length, leaseDeadline: raw.leaseDeadline };
+    const batch: Batch<P> = { id: owner, jobType, items, size: items.length, leaseDeadline: raw.leaseDeadline };
+    if (raw.splitDepth > 0) batch.splitDepth = raw.splitDepth;
+    return batch;
   }
 
   private failArgs(f: { error?: string; retry?: boolean; delayMs?: number }) {
@@ -316,17 +333,22 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
   }
 
   /**
-   * The worker's hot path in one round trip: acks and fails the items of
-   * chunk `owner` and, when `next` is given, acquires the next chunk.
+   * The worker's hot path in one round trip: settles the items of chunk
+   * `owner` (see SettleOutcome) and, when `next` is given, acquires the next
+   * chunk or takes a stop token for worker `next.workerId`.
    */
   async settle(
     jobType: string,
     owner: string,
     outcome: SettleOutcome,
-    next?: { max: number; owner?: string; leaseMs?: number; json?: boolean },
+    next?: { max: number; owner?: string; leaseMs?: number; json?: boolean; workerId?: string },
   ): Promise<SettleResult> {
     const k = this.keys.type(jobType);
-    const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({ id: f.id, ...this.failArgs(f) }));
+    const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({
+      id: f.id,
+      ...this.failArgs(f),
+      how: f.how ?? "reported by the job",
+    }));
     const nextArgs = next
       ? {
           owner: next.owner ?? newChunkId(),
@@ -338,8 +360,16 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       this.client,
       k,
       owner,
-      uniqueIds(outcome.ack ?? []),
-      fail,
+      next?.workerId ?? owner,
+      {
+        ack: uniqueIds(outcome.ack ?? []),
+        fail,
+        giveBack: uniqueIds(outcome.giveBack?.ids ?? []),
+        giveBackReason: outcome.giveBack?.reason ?? "returned",
+        requeue: uniqueIds(outcome.requeue ?? []),
+        split: uniqueIds(outcome.split?.ids ?? []),
+        splitDepth: outcome.split?.depth ?? 1,
+      },
       this.settingsOf(jobType),
       nextArgs,
     );
@@ -351,75 +381,86 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
       acked: raw.acked,
       retried: raw.retried,
       dead: raw.dead,
+      returned: raw.returned,
       notHeld: raw.notHeld,
       next: nextBatch,
       stopped: raw.stopped,
     };
   }
 
-  /** What prepared chunk `owner` holds (a dispatched worker's first chunk); null when its lease is gone. */
-  async readChunk<P = unknown>(
-    jobType: string,
-    owner: string,
-    options: { json?: boolean } = {},
-  ): Promise<Batch<P> | null> {
-    const k = this.keys.type(jobType);
-    const raw = await readChunkScript(this.client, k, owner);
-    if (raw.leaseDeadline === 0) return null;
-    return this.toBatch<P>(jobType, k, owner, raw, options.json === true);
-  }
-
-  /** Puts a chunk's items back at the head of pending without counting an attempt. */
+  /** Puts a chunk's items back at the head of pending without counting an attempt or a return (never started). */
   async returnChunk(jobType: string, owner: string): Promise<number> {
     return returnChunkScript(this.client, this.keys.type(jobType), owner);
   }
 
-  /** Sets the stop tokens of a type: that many workers stop after their current chunk. */
-  async setStopTokens(jobType: string, count: number): Promise<void> {
+  /**
+   * Sets the stop tokens of a type from what runs now: the listed workers
+   * (by id) minus those already leaving (they took a token), plus dispatched
+   * ones not listed yet, above `target`. Atomic with workers taking tokens.
+   */
+  async setStopTokens(
+    jobType: string,
+    target: number,
+    running: { listed: string[]; dispatched: number },
+  ): Promise<{ tokens: number; leaving: number }> {
+    return stopTokensScript(this.client, this.keys.type(jobType), target, running.dispatched, running.listed);
+  }
+
+  /** Records a reservation the manager dispatches: counted as a starting worker until one takes it. */
+  async reserve(jobType: string, reservationIds: string[]): Promise<void> {
+    if (reservationIds.length === 0) return;
     const k = this.keys.type(jobType);
-    if (count > 0) await this.client.set(k.stop, count);
-    else await this.client.del(k.stop);
+    execReplies(
+      await this.client
+        .multi()
+        .sadd(k.reserved, ...reservationIds)
+        .pexpire(k.reserved, 300_000)
+        .exec(),
+      "reserve",
+    );
+  }
+
+  /** A worker takes its reservation (or drops one it refuses); false when it was no longer waiting. */
+  async claim(jobType: string, reservationId: string): Promise<boolean> {
+    return (await this.client.srem(this.keys.type(jobType).reserved, reservationId)) === 1;
   }
 
   async stopTokens(jobType: string): Promise<number> {
     return Number((await this.client.get(this.keys.type(jobType).stop)) ?? 0);
   }
 
-  /** Renews the lease of chunk `owner` while it still holds any of `ids`. */
-  async extend(jobType: string, owner: string, ids: string[], leaseMs?: number): Promise<ExtendResult> {
+  /** Renews the lease of chunk `owner` while it holds any item; O(1). */
+  async extend(jobType: string, owner: string, leaseMs?: number): Promise<ExtendResult> {
     const k = this.keys.type(jobType);
     const ms = positiveInt("leaseMs", leaseMs ?? this.settingsOf(jobType).leaseMs);
-    return extendScript(this.client, k, owner, uniqueIds(ids), ms);
+    return extendScript(this.client, k, owner, ms);
   }
 
   /**
-   * Gives back the items of expired leases (or of the named chunks, at once):
-   * retried after backoff, or dead past maxAttempts. Loops until done.
+   * Gives back the items of expired leases (or of the named chunks, at once)
+   * without charging an attempt: their holder died, froze or lost Redis.
+   * Each call handles about `limit` items (one chunk at least); loops until done.
    */
   async reclaim(
     jobType: string,
     options: { owners?: string[]; limit?: number; reason?: string } = {},
-  ): Promise<{ chunks: number; retried: number; dead: number }> {
+  ): Promise<{ chunks: number; returned: number; dead: number }> {
     const k = this.keys.type(jobType);
-    const limit = positiveInt("limit", options.limit ?? 100);
+    const limit = positiveInt("limit", options.limit ?? 5000);
     const policy = this.settingsOf(jobType);
     const message = options.reason ?? "lease expired";
-    const total = { chunks: 0, retried: 0, dead: 0 };
-    if (options.owners) {
-      for (let i = 0; i < options.owners.length; i += limit) {
-        const r = await reclaimScript(this.client, k, policy, limit, message, options.owners.slice(i, i + limit));
-        total.chunks += r.chunks;
-        total.retried += r.retried;
-        total.dead += r.dead;
-      }
-      return total;
-    }
+    const total = { chunks: 0, returned: 0, dead: 0 };
+    let owners = options.owners;
     for (;;) {
-      const r = await reclaimScript(this.client, k, policy, limit, message, []);
+      const r = await reclaimScript(this.client, k, policy, limit, message, owners?.slice(0, 1000) ?? []);
       total.chunks += r.chunks;
-      total.retried += r.retried;
+      total.returned += r.returned;
       total.dead += r.dead;
-      if (!r.more || r.chunks === 0) return total;
+      if (owners) {
+        // named chunks: the script went as far as its item budget allowed
+        owners = owners.slice(Math.max(1, r.handled));
+        if (owners.length === 0) return total;
+      } else if (!r.more || r.chunks === 0) return total;
     }
   }
 

@@ -20,6 +20,12 @@ export interface Batch<P = unknown> {
   size: number;
   /** When the lease ends unless extended (ms since epoch, Redis clock). */
   leaseDeadline: number;
+  /**
+   * How many times the chunk these items came from was split to isolate a
+   * failure (0: a chunk taken from pending). A chunk that fails as a whole
+   * with no known culprit is split in two; a lone item that fails is charged.
+   */
+  splitDepth?: number;
 }
 
 // random bytes drawn in bulk: one getrandom call per 256 ids instead of one per id

@@ -53,8 +53,14 @@ export interface TypeKeys {
   history: string;
   /** STRING: stop tokens; a worker that takes one stops after its chunk (scale down). */
   stop: string;
-  /** SET of the chunk ids whose worker took a stop token (expires after a minute). */
+  /** SET of the ids of workers that took a stop token (expires a minute after the last one). */
   stopping: string;
+  /** LIST of `<depth>:<group id>`: halves of split chunks, each leased whole as a chunk before anything pending. */
+  groups: string;
+  /** LIST of the entries of one split group. */
+  group(groupId: string): string;
+  /** SET of the reservation ids the manager dispatched that no worker has taken yet. */
+  reserved: string;
 }
 
 export interface Keys {
@@ -109,6 +115,9 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         history: `${base}:history`,
         stop: `${base}:stop`,
         stopping: `${base}:stopping`,
+        groups: `${base}:groups`,
+        group: (groupId: string) => `${base}:group:${groupId}`,
+        reserved: `${base}:reserved`,
       };
     },
     types: `${prefix}:types`,

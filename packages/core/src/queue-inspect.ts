@@ -16,6 +16,8 @@ const STAT_FIELDS = [
   "retried",
   "died",
   "returned",
+  "split",
+  "grouped",
   "reclaimed",
   "revived",
   "purged",
@@ -39,19 +41,23 @@ export interface QueueCounts {
   retried: number;
   died: number;
   returned: number;
+  /** Items put in split groups (a chunk failed as a whole with no known culprit, or was returned twice). */
+  split: number;
+  /** Items waiting in split groups now (counted in `pending`). */
+  grouped: number;
   reclaimed: number;
   revived: number;
   purged: number;
 }
 
 export interface Backlog {
-  /** Pending items plus delayed retries due now. */
+  /** Pending items, items in split groups and delayed retries due now. */
   pending: number;
   earliestLeaseDeadline: number | null;
   delayed: number;
-  /** The asked-about chunk ids that still hold a lease. */
-  leased: string[];
-  /** Chunk ids whose worker took a stop token and is leaving. */
+  /** The asked-about reservations that no worker has taken yet. */
+  waiting: string[];
+  /** Ids of workers that took a stop token and are leaving. */
   stopping: string[];
 }
 
@@ -59,7 +65,11 @@ export interface DeadItem<P = unknown> {
   id: string;
   payload: P;
   attempts: number;
+  /** Times its host or daemon died (or lost its lease) while holding it. */
+  returns: number;
   error: string | null;
+  /** How the failure was pinned on this item: "reported by the job", "isolated by bisection (depth 3)", ... */
+  how: string | null;
   /** When it died (ms since epoch, Redis clock). */
   diedAt: number;
 }
@@ -83,7 +93,8 @@ export async function readCounts(client: RedisClient, k: TypeKeys): Promise<Queu
     number
   >;
   const leased = Math.max(0, stat.acquired - stat.acked - stat.retried - stat.died - stat.returned);
-  return { pending, leased, delayed, dead, chunks, total: pending + leased + delayed + dead, ...stat };
+  const waiting = pending + Math.max(0, stat.grouped);
+  return { ...stat, pending: waiting, leased, delayed, dead, chunks, total: waiting + leased + delayed + dead };
 }
 
 function parseOr<T>(text: string | null | undefined, fallback: (raw: string) => T): T | null {
@@ -119,9 +130,17 @@ export async function readDead<P>(
   ) as [(string | null)[], (string | null)[]];
   return ids.map((id, i) => {
     const fail = fails[i];
-    const error = parseOr<{ error: string }>(fail, (raw) => ({ error: raw }))?.error ?? null;
+    const record = parseOr<{ error?: string; how?: string; returns?: number }>(fail, (raw) => ({ error: raw }));
     const payload = parseOr<unknown>(payloads[i], (raw) => raw) as P;
-    return { id, payload, attempts: attemptsOf(fail), error, diedAt: diedAt[i] ?? 0 };
+    return {
+      id,
+      payload,
+      attempts: attemptsOf(fail),
+      returns: typeof record?.returns === "number" ? record.returns : 0,
+      error: record?.error ?? null,
+      how: record?.how ?? null,
+      diedAt: diedAt[i] ?? 0,
+    };
   });
 }
 

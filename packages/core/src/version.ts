@@ -1,2 +1,2 @@
 /** The batchjob release; Lua scripts are registered as `name:VERSION`. */
-export const VERSION = "0.1.0";
+export const VERSION = "0.2.0";

@@ -1,23 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { testQueue } from "../../../test/harness/queue.js";
 
-describe("prepared chunks and stop tokens", () => {
-  it("readChunk gives a dispatched worker what its prepared chunk holds, with attempts", async () => {
-    const t = testQueue({ defaultSettings: { maxAttempts: 5, backoff: { type: "fixed", delayMs: 0, maxDelayMs: 0 } } });
-    await t.queue.enqueue("t", [{ payload: "a" }, { payload: "b" }]);
-    const first = await t.queue.acquire("t", { max: 1 });
-    await t.queue.release("t", first.id, [first.items[0]?.id as string], { error: "x" });
-    const prepared = await t.queue.acquire("t", { max: 5, owner: "chunk-1" });
-    const read = await t.queue.readChunk("t", "chunk-1");
-    expect(read?.items).toEqual(prepared.items);
-    expect(read?.items.map((i) => [i.payload, i.attempts])).toEqual([
-      ["b", 0],
-      ["a", 1],
-    ]);
-    expect(read?.leaseDeadline).toBe(prepared.leaseDeadline);
-    const asJson = await t.queue.readChunk("t", "chunk-1", { json: true });
-    expect(asJson?.items.map((i) => i.payload)).toEqual(['"b"', '"a"']);
-    expect(await t.queue.readChunk("t", "no-such-chunk")).toBeNull();
+describe("reservations, returned chunks and stop tokens", () => {
+  it("reservations: waiting until a worker claims one, once", async () => {
+    const t = testQueue();
+    await t.queue.reserve("t", ["r1", "r2"]);
+    expect((await t.queue.backlog("t", Date.now(), ["r1", "r2", "r3"])).waiting).toEqual(["r1", "r2"]);
+    expect(await t.queue.claim("t", "r1")).toBe(true);
+    expect(await t.queue.claim("t", "r1")).toBe(false);
+    expect((await t.queue.backlog("t", Date.now(), ["r1", "r2"])).waiting).toEqual(["r2"]);
+    // a reservation leases nothing
+    expect(await t.queue.counts("t")).toMatchObject({ leased: 0, chunks: 0 });
     await t.close();
   });
 
@@ -29,7 +22,7 @@ describe("prepared chunks and stop tokens", () => {
     );
     const c = await t.queue.acquire("t", { max: 2 });
     expect(await t.queue.returnChunk("t", c.id)).toBe(2);
-    expect(await t.queue.readChunk("t", c.id)).toBeNull();
+    expect(await t.client.exists(t.keys.type("t").chunk(c.id))).toBe(0);
     expect(await t.queue.counts("t")).toMatchObject({ pending: 4, leased: 0, chunks: 0, returned: 2 });
     const all = await t.queue.acquire("t", { max: 10 });
     expect(all.items.map((i) => [i.payload, i.attempts])).toEqual([
@@ -50,23 +43,50 @@ describe("prepared chunks and stop tokens", () => {
     );
     const a = await t.queue.acquire("t", { max: 1 });
     const b = await t.queue.acquire("t", { max: 1 });
-    await t.queue.setStopTokens("t", 1);
-    const ra = await t.queue.settle("t", a.id, { ack: a.items.map((i) => i.id) }, { max: 1 });
+    // two listed workers, target 1: one token
+    expect(await t.queue.setStopTokens("t", 1, { listed: ["wa", "wb"], dispatched: 0 })).toEqual({
+      tokens: 1,
+      leaving: 0,
+    });
+    const ra = await t.queue.settle("t", a.id, { ack: a.items.map((i) => i.id) }, { max: 1, workerId: "wa" });
     expect(ra).toMatchObject({ acked: 1, stopped: true, next: null });
-    // the manager sees which worker is leaving: the one whose chunk took the token
-    expect((await t.queue.backlog("t", Date.now())).stopping).toEqual([a.id]);
-    const rb = await t.queue.settle("t", b.id, { ack: b.items.map((i) => i.id) }, { max: 1 });
+    // the manager sees which worker is leaving: the one that took the token
+    expect((await t.queue.backlog("t", Date.now())).stopping).toEqual(["wa"]);
+    const rb = await t.queue.settle("t", b.id, { ack: b.items.map((i) => i.id) }, { max: 1, workerId: "wb" });
     expect(rb.stopped).toBe(false);
     expect(rb.next?.size).toBe(1);
     expect(await t.queue.stopTokens("t")).toBe(0);
     // a settle that asks for no next chunk leaves tokens alone
-    await t.queue.setStopTokens("t", 2);
+    await t.queue.setStopTokens("t", 0, { listed: ["wb", "wc"], dispatched: 0 });
     await t.queue.settle("t", rb.next?.id as string, { ack: rb.next?.items.map((i) => i.id) ?? [] });
     expect(await t.queue.stopTokens("t")).toBe(2);
     await t.close();
   });
 
-  it("backlog counts due retries as ready and says which chunks still hold a lease", async () => {
+  it("stop tokens count a worker that took one meanwhile as leaving: never one stop too many", async () => {
+    const t = testQueue();
+    await t.queue.enqueue(
+      "t",
+      Array.from({ length: 10 }, (_, i) => ({ payload: i })),
+    );
+    // the manager saw three workers and wants one: two tokens
+    await t.queue.setStopTokens("t", 1, { listed: ["w1", "w2", "w3"], dispatched: 0 });
+    const a = await t.queue.acquire("t", { max: 1 });
+    expect(
+      (await t.queue.settle("t", a.id, { ack: a.items.map((i) => i.id) }, { max: 1, workerId: "w1" })).stopped,
+    ).toBe(true);
+    // its next tick, planned on a list read before w1 took its token, still counts three listed workers
+    expect(await t.queue.setStopTokens("t", 1, { listed: ["w1", "w2", "w3"], dispatched: 0 })).toEqual({
+      tokens: 1,
+      leaving: 1,
+    });
+    // a dispatched worker not listed yet counts as running
+    expect(await t.queue.setStopTokens("t", 2, { listed: ["w2"], dispatched: 1 })).toEqual({ tokens: 0, leaving: 0 });
+    expect(await t.queue.stopTokens("t")).toBe(0);
+    await t.close();
+  });
+
+  it("backlog counts due retries as ready and says which reservations still wait", async () => {
     const t = testQueue({
       defaultSettings: { maxAttempts: 5, backoff: { type: "fixed", delayMs: 60_000, maxDelayMs: 0 } },
     });
@@ -78,8 +98,9 @@ describe("prepared chunks and stop tokens", () => {
     await t.queue.release("t", c.id, [c.items[0]?.id as string]);
     const [sec] = await t.client.time();
     const now = Number(sec) * 1000;
-    let b = await t.queue.backlog("t", now, [c.id, "other"]);
-    expect(b).toMatchObject({ pending: 1, delayed: 1, leased: [c.id], stopping: [] });
+    await t.queue.reserve("t", ["r1"]);
+    let b = await t.queue.backlog("t", now, ["r1", "other"]);
+    expect(b).toMatchObject({ pending: 1, delayed: 1, waiting: ["r1"], stopping: [] });
     expect(b.earliestLeaseDeadline).toBe(c.leaseDeadline);
     b = await t.queue.backlog("t", now + 61_000);
     expect(b.pending).toBe(2); // the retry is due by then

@@ -40,7 +40,7 @@ describe("on a 3-master Redis Cluster", () => {
       ]);
       const a = await q.acquire(type, { max: 10 });
       expect(a.size).toBe(10);
-      expect((await q.extend(type, a.id, [a.items[0]?.id as string], 60_000)).held).toBe(1);
+      expect((await q.extend(type, a.id, 60_000)).held).toBe(10);
       expect(
         (
           await q.ack(
@@ -60,7 +60,17 @@ describe("on a 3-master Redis Cluster", () => {
       expect(s1).toMatchObject({ acked: 2, retried: 1 });
       expect(s1.next?.size).toBe(5);
       expect((await q.reclaim(type, { owners: [a.id, s1.next?.id as string] })).chunks).toBe(2);
-      expect(await q.reclaim(type)).toEqual({ chunks: 0, retried: 0, dead: 0 });
+      expect(await q.reclaim(type)).toEqual({ chunks: 0, returned: 0, dead: 0 });
+      // split groups live in the type's slot too
+      const g = await q.acquire(type, { max: 4 });
+      await q.settle(type, g.id, { split: { ids: g.items.map((i) => i.id), depth: 1 } });
+      const half = await q.acquire(type, { max: 100 });
+      expect([half.size, half.splitDepth]).toEqual([2, 1]);
+      await q.ack(
+        type,
+        half.id,
+        half.items.map((i) => i.id),
+      );
       expect((await q.listDead(type)).length).toBe(1);
       expect(await q.retryDead(type)).toBe(1);
       const b = await q.acquire(type, { max: 1000 });
@@ -89,10 +99,11 @@ describe("on a 3-master Redis Cluster", () => {
       itemsFailed: 0,
       itemsRetried: 0,
     };
-    await list.put({ ...base, firstChunkId: "c", currentChunkId: null, updatedAt: base.createdAt });
+    await list.put({ ...base, reservationId: "r", firstChunkId: "c", currentChunkId: null, updatedAt: base.createdAt });
     expect(await list.remove("w1")).toBe(true);
     await history.add({
       ...base,
+      reservationId: "r",
       firstChunkId: "c",
       finishedAt: base.createdAt,
       durationMs: 1,
@@ -101,7 +112,7 @@ describe("on a 3-master Redis Cluster", () => {
     });
     expect((await history.list({ jobType: "alpha" })).length).toBe(1);
 
-    // the control plane: heartbeats on {hosts}, leader lease, prepared chunks, the planner's backlog
+    // the control plane: heartbeats on {hosts}, leader lease, reservations, stop tokens, the planner's backlog
     const reg = new HostRegistry(client, keys);
     await reg.beat(fakeHost("h1", { slots: 2 }));
     expect((await reg.list(10_000)).alive.map((h) => h.id)).toEqual(["h1"]);
@@ -115,9 +126,11 @@ describe("on a 3-master Redis Cluster", () => {
     for (const type of types) {
       await q.enqueue(type, [{ payload: 1 }, { payload: 2 }]);
       const prepared = await q.acquire(type, { max: 2 });
-      expect((await q.readChunk(type, prepared.id))?.size).toBe(2);
-      const b = await q.backlog(type, Date.now(), [prepared.id, "gone"]);
-      expect(b.leased).toEqual([prepared.id]);
+      await q.reserve(type, ["r1"]);
+      const b = await q.backlog(type, Date.now(), ["r1", "gone"]);
+      expect(b.waiting).toEqual(["r1"]);
+      expect(await q.claim(type, "r1")).toBe(true);
+      expect(await q.setStopTokens(type, 0, { listed: ["w1"], dispatched: 0 })).toEqual({ tokens: 1, leaving: 0 });
       expect(await q.returnChunk(type, prepared.id)).toBe(2);
     }
 

@@ -11,6 +11,7 @@ function listItem(id: string, jobType: string, hostId = "h1"): WorkerListItem {
     hostname: "box",
     pid: 123,
     launcher: "inline",
+    reservationId: "r0",
     firstChunkId: "c0",
     currentChunkId: "c1",
     currentChunkSize: 10,

@@ -1,7 +1,7 @@
 /**
- * Sends "start a worker on chunk C of type T" to a host's inbox (a BullMQ
- * queue of that host), and lists or moves the dispatches a host has not
- * taken yet (when it died). One BullMQ Queue object per host, kept open.
+ * Sends "start a worker of type T" (a reservation) to a host's inbox (a
+ * BullMQ queue of that host), and lists the dispatches a host has not taken
+ * yet (when it died). One BullMQ Queue object per host, kept open.
  */
 import {
   DISPATCH_JOB_NAME,
@@ -31,10 +31,10 @@ export class Dispatcher {
   }
 
   /** Adds the dispatch to the host's inbox; resolves once it is stored in Redis. */
-  async dispatch(hostId: string, m: { jobType: string; chunkId: string; size: number }): Promise<void> {
+  async dispatch(hostId: string, m: { jobType: string; reservationId: string }): Promise<void> {
     const message: DispatchMessage = { kind: "start-worker", ...m, from: this.from, sentAt: Date.now() };
     await this.inbox(hostId).add(DISPATCH_JOB_NAME, message, {
-      jobId: m.chunkId,
+      jobId: m.reservationId,
       removeOnComplete: true,
       removeOnFail: 1000,
     });

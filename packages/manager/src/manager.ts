@@ -2,12 +2,14 @@
  * One manager tick, a list of named steps, each guarded so one failure is
  * logged and cannot stop the others (or the daemon):
  *   1. observe:  live and dead hosts, running workers, queue counts, last starts
+ *      (each part on its own; a malformed entry is skipped and counted)
  *   2. level:    the load level from the hosts' load, with hysteresis
  *   3. plan:     per job type, start or stop workers, with a reason
  *   4. stop:     set stop tokens (scale down after the current chunk)
  *   5. allocate: a host for each planned worker (none: no start)
- *   6. start:    acquire each placed worker's first chunk and dispatch it
- *   7. reap:     reclaim expired leases; hand back dead hosts' work
+ *   6. start:    reserve each placed worker and dispatch it (the worker
+ *                acquires its chunks itself)
+ *   7. reap:     reclaim expired leases; drop dead hosts' undelivered starts
  *   8. refill:   call enqueuers of types below their low watermark
  *   9. publish:  decisions, load level and config to Redis for `status`
  * Dispatches not yet visible in the worker list count as running, so the
@@ -60,6 +62,8 @@ interface InFlight {
 
 export interface TickReport {
   at: number;
+  /** Malformed Redis entries skipped this tick (worker list, host info). */
+  quarantined: number;
   level: LevelReading;
   decisions: Decision[];
   started: number;
@@ -86,6 +90,8 @@ export class Manager {
   private readonly published = new Map<string, string>();
   /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
   private readonly idle = new Map<string, string | undefined>();
+  /** Malformed entries skipped during this tick. */
+  private quarantined = 0;
 
   constructor(private readonly d: ManagerDeps) {
     this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
@@ -126,23 +132,13 @@ export class Manager {
     };
     const typeList = [...this.types.values()];
 
-    // 1. observe
+    // 1. observe (a malformed entry is skipped and counted; only a failing Redis fails it)
+    this.quarantined = 0;
     const obs = await step("observe", () => this.observe(typeList), null);
-    if (!obs) {
-      return {
-        at: Date.now(),
-        level: { level: this.level ?? "low", value: 0, hosts: 0 },
-        decisions: [],
-        started: 0,
-        reclaimedItems: 0,
-        deadHosts: [],
-        refilled: [],
-        failed,
-        durationMs: performance.now() - t0,
-        stepsMs,
-      };
-    }
-    const { now, alive, dead, workers, backlog, lastStart } = obs;
+    const now = obs?.now ?? Date.now();
+    const alive = obs?.alive ?? [];
+    const dead = obs?.dead ?? [];
+    const backlog = obs?.backlog ?? new Map<string, Backlog>();
 
     // 2. level
     const level = readLevel(
@@ -150,56 +146,65 @@ export class Manager {
       this.level,
       d.config.manager.load,
     );
-    this.level = level.level;
+    if (obs) this.level = level.level;
 
     // 3. plan
     const leaving = new Set([...backlog.values()].flatMap((b) => b.stopping));
-    const running = this.runningByType(workers, now, new Set(dead), leaving);
-    const decisions = typeList.map((t) =>
-      plan(
-        {
-          config: t,
-          pending: backlog.get(t.name)?.pending ?? 0,
-          running: running.get(t.name) ?? 0,
-          lastStartAt: lastStart.get(t.name),
-        },
-        level.level,
-        now,
-      ),
-    );
+    const running = obs ? this.runningByType(obs.workers, now, new Set(dead), leaving) : new Map<string, number>();
+    const decisions = obs
+      ? typeList.map((t) =>
+          plan(
+            {
+              config: t,
+              pending: backlog.get(t.name)?.pending ?? 0,
+              running: running.get(t.name) ?? 0,
+              lastStartAt: obs.lastStart.get(t.name),
+            },
+            level.level,
+            now,
+          ),
+        )
+      : [];
 
-    // 4. stop tokens (written only when they change)
-    await step("stop", () => this.writeStopTokens(decisions), undefined);
+    // 4. stop tokens (atomic with workers taking them)
+    if (obs) await step("stop", () => this.writeStopTokens(decisions, obs.workers, new Set(dead)), undefined);
 
     // 5. allocate, 6. start
     const hosts = this.hostSlots(alive);
     d.allocator.reset();
     let started = 0;
-    await step(
-      "start",
-      async () => {
-        const planned = decisions.filter((dec) => dec.start > 0);
-        if (planned.length === 0) return;
-        const out = await startWorkers(planned, this.types, hosts, d.allocator, d.dispatcher, d.queue, d.log);
-        started = out.started.length;
-        const startedTypes = new Set<string>();
-        for (const s of out.started) {
-          this.inFlight.set(s.chunkId, { jobType: s.jobType, hostId: s.hostId, at: now });
-          startedTypes.add(s.jobType);
-        }
-        if (startedTypes.size > 0) {
-          await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
-        }
-        for (const dec of decisions) {
-          const n = out.started.filter((s) => s.jobType === dec.jobType).length;
-          const u = out.unplaced.get(dec.jobType) ?? 0;
-          if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
-          if (dec.start > 0) dec.start = n;
-        }
-        d.log.info({ started: out.started.length }, "workers dispatched");
-      },
-      undefined,
-    );
+    if (obs)
+      await step(
+        "start",
+        async () => {
+          const planned = decisions.filter((dec) => dec.start > 0);
+          if (planned.length === 0) return;
+          const out = await startWorkers(planned, {
+            hosts,
+            allocator: d.allocator,
+            dispatcher: d.dispatcher,
+            queue: d.queue,
+            log: d.log,
+          });
+          started = out.started.length;
+          const startedTypes = new Set<string>();
+          for (const s of out.started) {
+            this.inFlight.set(s.reservationId, { jobType: s.jobType, hostId: s.hostId, at: now });
+            startedTypes.add(s.jobType);
+          }
+          if (startedTypes.size > 0) {
+            await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
+          }
+          for (const dec of decisions) {
+            const n = out.started.filter((s) => s.jobType === dec.jobType).length;
+            const u = out.unplaced.get(dec.jobType) ?? 0;
+            if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
+            if (dec.start > 0) dec.start = n;
+          }
+          d.log.info({ started: out.started.length }, "workers dispatched");
+        },
+        undefined,
+      );
 
     // 7. reap
     let reclaimedItems = 0;
@@ -213,6 +218,7 @@ export class Manager {
           })
           .map((t) => t.name);
         reclaimedItems = await reclaimExpired(d.queue, expired, d.log);
+        if (!obs) return;
         const deps = {
           queue: d.queue,
           registry: d.registry,
@@ -222,11 +228,10 @@ export class Manager {
           log: d.log,
         };
         const deadSet = new Set(dead);
-        await reapWorkers(deps, lostWorkers(workers, alive, deadSet, d.config.worker.hostTtlMs, now));
+        await reapWorkers(deps, lostWorkers(obs.workers, alive, deadSet, d.config.worker.hostTtlMs, now));
         if (dead.length > 0) {
-          for (const [chunkId, f] of this.inFlight) if (deadSet.has(f.hostId)) this.inFlight.delete(chunkId);
-          const moved = await reapDeadHosts(deps, dead, hosts, d.allocator, this.types);
-          for (const r of moved) this.inFlight.set(r.chunkId, { jobType: r.jobType, hostId: r.hostId, at: now });
+          for (const [id, f] of this.inFlight) if (deadSet.has(f.hostId)) this.inFlight.delete(id);
+          await reapDeadHosts(deps, dead);
         }
         d.dispatcher.keepOnly(new Set(alive.map((h) => h.id)));
       },
@@ -241,12 +246,14 @@ export class Manager {
     );
 
     // 9. publish
-    await step("publish", () => this.publish(now, level, decisions), undefined);
+    if (obs) await step("publish", () => this.publish(now, level, decisions), undefined);
+    if (this.quarantined > 0) d.log.warn({ entries: this.quarantined }, "malformed Redis entries skipped this tick");
 
     for (const dec of decisions)
       if (dec.start > 0 || dec.stopTokens > 0) d.log.info({ jobType: dec.jobType }, dec.reason);
     return {
       at: now,
+      quarantined: this.quarantined,
       level,
       decisions,
       started,
@@ -263,15 +270,19 @@ export class Manager {
     const { d } = this;
     const ttl = d.config.worker.hostTtlMs;
     // the host list gives the Redis time the backlog counts due retries by
-    const hosts = await d.registry.list(ttl);
+    const skip = (what: string) => (field: string, error: string) => {
+      this.quarantined++;
+      d.log.warn({ key: what, field, error }, "malformed entry skipped");
+    };
+    const hosts = await d.registry.list(ttl, skip(d.keys.hostInfo));
     const [workers, activity, lastRaw] = await Promise.all([
-      d.list.list(),
+      d.list.list({}, skip(d.keys.workers)),
       d.client.hgetall(d.keys.activity),
       d.client.hgetall(d.keys.lastStart),
     ]);
-    // dispatches not yet seen running, by type: the backlog call says which still hold their lease
+    // dispatches not yet seen running, by type: the backlog call says which still wait for a worker
     const inFlight = new Map<string, string[]>();
-    for (const [chunkId, f] of this.inFlight) inFlight.set(f.jobType, [...(inFlight.get(f.jobType) ?? []), chunkId]);
+    for (const [id, f] of this.inFlight) inFlight.set(f.jobType, [...(inFlight.get(f.jobType) ?? []), id]);
     // an idle type is read again only when items were enqueued to it or a worker of it runs
     const busy = new Set([...workers.map((w) => w.jobType), ...inFlight.keys()]);
     const toRead = typeList.filter(
@@ -281,7 +292,7 @@ export class Manager {
     const backlog = new Map<string, Backlog>();
     for (const t of typeList) {
       if (this.idle.has(t.name)) {
-        backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, leased: [], stopping: [] });
+        backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, waiting: [], stopping: [] });
       }
     }
     toRead.forEach((t, i) => {
@@ -290,15 +301,18 @@ export class Manager {
       if (b.pending === 0 && b.earliestLeaseDeadline === null && b.delayed === 0)
         this.idle.set(t.name, activity[t.name]);
       else this.idle.delete(t.name);
-      // a dispatched chunk without a lease was handed back (no free slot on arrival) or reclaimed
-      const held = new Set(b.leased);
-      for (const chunkId of inFlight.get(t.name) ?? []) if (!held.has(chunkId)) this.inFlight.delete(chunkId);
+      // a reservation no longer waiting was taken by a worker (listed from then on) or refused
+      const waiting = new Set(b.waiting);
+      for (const id of inFlight.get(t.name) ?? []) if (!waiting.has(id)) this.inFlight.delete(id);
     });
-    const lastStart = new Map(Object.entries(lastRaw).map(([k, v]) => [k, Number(v)]));
+    const lastStart = new Map(
+      Object.entries(lastRaw)
+        .map(([k, v]) => [k, Number(v)] as const)
+        .filter(([k, v]) => Number.isFinite(v) || void skip(d.keys.lastStart)(k, "not a number")),
+    );
     return { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, backlog, lastStart };
   }
 
-  /** Workers per type: listed ones plus dispatches no worker has claimed yet (still leased, recent, host alive). */
   /**
    * Workers per type: listed ones, minus those that took a stop token and are
    * leaving (their current chunk is in `leaving`: counting them would stop
@@ -313,13 +327,13 @@ export class Manager {
     const out = new Map<string, number>();
     const claimed = new Set<string>();
     for (const w of workers) {
-      claimed.add(w.firstChunkId);
-      if (deadHosts.has(w.hostId) || (w.currentChunkId !== null && leaving.has(w.currentChunkId))) continue;
+      claimed.add(w.reservationId);
+      if (deadHosts.has(w.hostId) || leaving.has(w.id)) continue;
       out.set(w.jobType, (out.get(w.jobType) ?? 0) + 1);
     }
-    for (const [chunkId, f] of this.inFlight) {
-      if (claimed.has(chunkId) || now - f.at > IN_FLIGHT_MS || deadHosts.has(f.hostId)) {
-        this.inFlight.delete(chunkId);
+    for (const [id, f] of this.inFlight) {
+      if (claimed.has(id) || now - f.at > IN_FLIGHT_MS || deadHosts.has(f.hostId)) {
+        this.inFlight.delete(id);
         continue;
       }
       out.set(f.jobType, (out.get(f.jobType) ?? 0) + 1);
@@ -340,10 +354,34 @@ export class Manager {
     }));
   }
 
-  private async writeStopTokens(decisions: Decision[]): Promise<void> {
-    const changed = decisions.filter((dec) => (this.tokens.get(dec.jobType) ?? -1) !== dec.stopTokens);
-    await Promise.all(changed.map((dec) => this.d.queue.setStopTokens(dec.jobType, dec.stopTokens)));
-    for (const dec of changed) this.tokens.set(dec.jobType, dec.stopTokens);
+  /**
+   * Stop tokens of the types above target, or that still hold some: set in
+   * one script per type from the listed workers, so a worker that takes a
+   * token meanwhile is counted as leaving, never stopped twice over.
+   */
+  private async writeStopTokens(
+    decisions: Decision[],
+    workers: WorkerListItem[],
+    deadHosts: ReadonlySet<string>,
+  ): Promise<void> {
+    const touched = decisions.filter((dec) => dec.stopTokens > 0 || (this.tokens.get(dec.jobType) ?? -1) !== 0);
+    if (touched.length === 0) return;
+    const listed = new Map<string, string[]>();
+    for (const w of workers) {
+      if (!deadHosts.has(w.hostId)) listed.set(w.jobType, [...(listed.get(w.jobType) ?? []), w.id]);
+    }
+    const dispatched = new Map<string, number>();
+    for (const f of this.inFlight.values()) dispatched.set(f.jobType, (dispatched.get(f.jobType) ?? 0) + 1);
+    await Promise.all(
+      touched.map(async (dec) => {
+        const r = await this.d.queue.setStopTokens(dec.jobType, dec.target, {
+          listed: listed.get(dec.jobType) ?? [],
+          dispatched: dispatched.get(dec.jobType) ?? 0,
+        });
+        dec.stopTokens = r.tokens;
+        this.tokens.set(dec.jobType, r.tokens);
+      }),
+    );
   }
 
   private async publish(now: number, level: LevelReading, decisions: Decision[]): Promise<void> {

@@ -1,26 +1,24 @@
 /**
- * The reaper: (1) reclaims expired leases of every job type holding chunks;
+ * The reaper: (1) reclaims expired leases of every job type holding chunks
+ * (their holder died or froze: no attempt is charged, see `reclaim`);
  * (2) for each host whose heartbeat expired (or that marked itself gone),
- * re-allocates the dispatches it never took to live hosts, under a new chunk
- * id (the old one is returned first, so a host that was only late and takes
- * the old message finds nothing to run), and forgets the host; (3) for each
- * worker whose host is gone, or was restarted under the same id, gives back
- * the chunk it held (at once, not at lease expiry) and moves it from the list
- * to the history with exit reason `lost`. A host that comes back cannot ack
- * what was reclaimed: the queue fences it by chunk id.
+ * drops the reservations it never took (they held no item; the planner
+ * starts them elsewhere) and forgets the host; (3) for each worker whose host
+ * is gone, or was restarted under the same id, gives back the chunk it held
+ * (at once, not at lease expiry, no attempt charged) and moves it from the
+ * list to the history with exit reason `lost`. A host that comes back cannot
+ * ack what was reclaimed: the queue fences it by chunk id.
  */
 import {
   type BatchQueue,
   type HostRegistry,
   historyItemOf,
-  type JobTypeConfig,
   type LiveHost,
   type Logger,
   type WorkerHistoryStorage,
   type WorkerListItem,
   type WorkerListStorage,
 } from "@batchjob/core";
-import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ReapDeps {
@@ -38,8 +36,8 @@ export async function reclaimExpired(queue: BatchQueue, types: string[], log: Lo
     types.map(async (t) => {
       const r = await queue.reclaim(t);
       if (r.chunks > 0)
-        log.warn({ jobType: t, chunks: r.chunks, retried: r.retried, dead: r.dead }, "reclaimed expired leases");
-      items += r.retried + r.dead;
+        log.warn({ jobType: t, chunks: r.chunks, returned: r.returned, dead: r.dead }, "reclaimed expired leases");
+      items += r.returned + r.dead;
     }),
   );
   return items;
@@ -90,47 +88,19 @@ export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Pr
   return moved;
 }
 
-export interface Redispatched {
-  jobType: string;
-  chunkId: string;
-  hostId: string;
-}
-
-/**
- * Re-allocates what dead hosts never took to live hosts and forgets the dead
- * hosts. Each undelivered chunk is returned to the head of pending (no attempt
- * counted) and, when a live host has a free slot for its type, acquired again
- * under a new chunk id and dispatched there; else the next ticks plan it.
- */
-export async function reapDeadHosts(
-  deps: ReapDeps,
-  deadHosts: string[],
-  live: readonly HostSlot[],
-  allocator: Allocator,
-  types: ReadonlyMap<string, Pick<JobTypeConfig, "chunkSize" | "leaseMs">>,
-): Promise<Redispatched[]> {
+/** Drops what dead hosts never took and forgets the hosts; returns the reservations dropped. */
+export async function reapDeadHosts(deps: ReapDeps, deadHosts: string[]): Promise<number> {
   const { queue, dispatcher, registry, log } = deps;
-  const moved: Redispatched[] = [];
+  let dropped = 0;
   for (const hostId of deadHosts) {
+    let host = 0;
     for (const m of await dispatcher.undelivered(hostId)) {
-      await queue.returnChunk(m.jobType, m.chunkId);
-      const type = types.get(m.jobType);
-      const to = type ? allocator.pick(live, m.jobType) : null;
-      if (!type || !to) continue;
-      const chunk = await queue.acquire(m.jobType, { max: type.chunkSize, leaseMs: type.leaseMs });
-      if (chunk.size === 0) continue;
-      try {
-        await dispatcher.dispatch(to, { jobType: m.jobType, chunkId: chunk.id, size: chunk.size });
-        allocator.commit(to);
-        moved.push({ jobType: m.jobType, chunkId: chunk.id, hostId: to });
-      } catch (err) {
-        await queue.returnChunk(m.jobType, chunk.id);
-        log.warn({ err, hostId: to }, "re-dispatch failed; the chunk is back in pending");
-      }
+      if (await queue.claim(m.jobType, m.reservationId)) host++;
     }
     await dispatcher.removeInbox(hostId);
     await registry.remove(hostId);
-    log.warn({ hostId, redispatched: moved.length }, "host gone: its undelivered dispatches went to live hosts");
+    dropped += host;
+    log.warn({ hostId, undelivered: host }, "host gone: its undelivered dispatches were dropped");
   }
-  return moved;
+  return dropped;
 }

@@ -1,20 +1,21 @@
 /**
- * Allocation, preparation and dispatch of the planned starts:
+ * Allocation and dispatch of the planned starts:
  *   1. allocate: a host for each planned worker, types interleaved for
  *      fairness; a type no host can take now gets no more starts this tick,
- *   2. prepare: acquire the first chunk of each placed worker (chunk id =
- *      UUID v7, leased like any chunk), only for starts that have a host,
+ *   2. reserve: one reservation id per placed worker, recorded in the type's
+ *      `reserved` set (the manager counts it as starting until a worker takes it),
  *   3. dispatch them all at once; a failed dispatch tries another host; a
- *      chunk no host can take goes back to pending untouched.
+ *      start no host can take drops its reservation.
+ * Nothing is leased here: the worker acquires its chunks itself once it runs.
  */
-import type { Batch, BatchQueue, JobTypeConfig, Logger } from "@batchjob/core";
+import { type BatchQueue, type Logger, newChunkId } from "@batchjob/core";
 import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Decision } from "./planner.js";
 
 export interface Started {
   jobType: string;
-  chunkId: string;
+  reservationId: string;
   hostId: string;
 }
 
@@ -27,8 +28,8 @@ export interface StartOutcome {
 interface Placement {
   jobType: string;
   hostId: string;
+  reservationId: string;
   failed: Set<string>;
-  chunk?: Batch;
 }
 
 /** 1. A host for each planned start, first of every type, then second, ... */
@@ -51,80 +52,44 @@ function allocate(
         continue;
       }
       allocator.commit(hostId);
-      placements.push({ jobType: d.jobType, hostId, failed: new Set() });
+      placements.push({ jobType: d.jobType, hostId, reservationId: newChunkId(), failed: new Set() });
     }
   }
   return placements;
 }
 
-export async function startWorkers(
-  decisions: Decision[],
-  types: Map<string, JobTypeConfig>,
-  hosts: readonly HostSlot[],
-  allocator: Allocator,
-  dispatcher: Dispatcher,
-  queue: BatchQueue,
-  log: Logger,
-): Promise<StartOutcome> {
+export interface StartDeps {
+  hosts: readonly HostSlot[];
+  allocator: Allocator;
+  dispatcher: Dispatcher;
+  queue: BatchQueue;
+  log: Logger;
+}
+
+export async function startWorkers(decisions: Decision[], deps: StartDeps): Promise<StartOutcome> {
+  const { hosts, allocator, dispatcher, queue, log } = deps;
   const started: Started[] = [];
   const unplaced = new Map<string, number>();
   const placements = allocate(decisions, hosts, allocator, unplaced);
-  try {
-    await prepareAndDispatch(placements, types, hosts, allocator, dispatcher, queue, log, started, unplaced);
-  } catch (err) {
-    // whatever was prepared and not dispatched goes back untouched before the step reports its failure
-    const done = new Set(started.map((x) => x.chunkId));
-    for (const p of placements) {
-      if (p.chunk && !done.has(p.chunk.id)) await queue.returnChunk(p.jobType, p.chunk.id).catch(() => 0);
-    }
-    throw err;
-  }
-  return { started, unplaced };
-}
-
-async function prepareAndDispatch(
-  placements: Placement[],
-  types: Map<string, JobTypeConfig>,
-  hosts: readonly HostSlot[],
-  allocator: Allocator,
-  dispatcher: Dispatcher,
-  queue: BatchQueue,
-  log: Logger,
-  started: Started[],
-  unplaced: Map<string, number>,
-): Promise<void> {
-  // 2. prepare: the first chunk of each placed worker
-  const acquired = await Promise.allSettled(
-    placements.map(async (p) => {
-      const t = types.get(p.jobType) as JobTypeConfig;
-      const chunk = await queue.acquire(p.jobType, { max: t.chunkSize, leaseMs: t.leaseMs });
-      if (chunk.size > 0) p.chunk = chunk;
-      else allocator.uncommit(p.hostId);
-    }),
-  );
-  for (const r of acquired) if (r.status === "rejected") log.warn({ err: r.reason }, "preparing a chunk failed");
+  // 2. reserve, per type
+  const byType = new Map<string, string[]>();
+  for (const p of placements) byType.set(p.jobType, [...(byType.get(p.jobType) ?? []), p.reservationId]);
+  await Promise.all([...byType].map(([jobType, ids]) => queue.reserve(jobType, ids)));
 
   // 3. dispatch; a failure is allocated again without the host that failed it
-  let round = placements.filter((p) => p.chunk);
+  let round = placements;
   while (round.length > 0) {
     const results = await Promise.allSettled(
-      round.map((p) =>
-        dispatcher.dispatch(p.hostId, {
-          jobType: p.jobType,
-          chunkId: (p.chunk as Batch).id,
-          size: (p.chunk as Batch).size,
-        }),
-      ),
+      round.map((p) => dispatcher.dispatch(p.hostId, { jobType: p.jobType, reservationId: p.reservationId })),
     );
     const retry: Placement[] = [];
     for (const [i, res] of results.entries()) {
       const p = round[i] as Placement;
-      const chunk = p.chunk as Batch;
       if (res.status === "fulfilled") {
-        started.push({ jobType: p.jobType, chunkId: chunk.id, hostId: p.hostId });
+        started.push({ jobType: p.jobType, reservationId: p.reservationId, hostId: p.hostId });
         continue;
       }
-      log.warn({ err: res.reason, hostId: p.hostId, chunkId: chunk.id }, "dispatch failed; trying another host");
+      log.warn({ err: res.reason, hostId: p.hostId, jobType: p.jobType }, "dispatch failed; trying another host");
       allocator.uncommit(p.hostId);
       p.failed.add(p.hostId);
       const next = allocator.pick(hosts, p.jobType, p.failed);
@@ -132,10 +97,11 @@ async function prepareAndDispatch(
         allocator.commit(next);
         retry.push({ ...p, hostId: next });
       } else {
-        await queue.returnChunk(p.jobType, chunk.id);
+        await queue.claim(p.jobType, p.reservationId);
         unplaced.set(p.jobType, (unplaced.get(p.jobType) ?? 0) + 1);
       }
     }
     round = retry;
   }
+  return { started, unplaced };
 }

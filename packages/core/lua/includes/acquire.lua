@@ -25,25 +25,48 @@ local function failsOf(k, entries)
   return slicedGet('HMGET', k.fails, ids, 1000)
 end
 
--- Pops up to `max` pending entries into the chunk list of `owner`, leased
--- until now+leaseMs. Returns {entries, fails records, leaseDeadlineMs}. An
--- owner that already holds a chunk gets that chunk again (a retried call
--- whose reply was lost), never a second one.
+-- Leases the next group (a split chunk's half) to `owner`, if one waits.
+-- Returns {entries, depth} or nil.
+local function takeGroup(k, chunkKey)
+  for _ = 1, 100 do
+    local g = redis.call('LPOP', k.groups)
+    if not g then return nil end
+    local colon = string.find(g, ':', 1, true)
+    local key = k.groupPrefix .. string.sub(g, colon + 1)
+    if redis.call('EXISTS', key) == 1 then
+      redis.call('RENAME', key, chunkKey)
+      local entries = redis.call('LRANGE', chunkKey, 0, -1)
+      redis.call('HINCRBY', k.stats, 'grouped', -#entries)
+      return entries, tonumber(string.sub(g, 1, colon - 1)) or 1
+    end
+  end
+  return nil
+end
+
+-- Leases a chunk to `owner` until now+leaseMs: the next waiting group (split
+-- chunks run first, whole), else up to `max` pending entries. Returns
+-- {entries, fails records, leaseDeadlineMs, split depth (0: not a group)}.
+-- An owner that already holds a chunk gets that chunk again (a retried call
+-- whose reply was lost), never a second one; its depth then reads 0.
 local function acquireChunk(k, chunkKey, owner, max, leaseMs, now)
   local held = redis.call('ZSCORE', k.leases, owner)
   if held then
     local entries = redis.call('LRANGE', chunkKey, 0, -1)
-    return {entries, failsOf(k, entries), tonumber(held)}
+    return {entries, failsOf(k, entries), tonumber(held), 0}
   end
-  promoteDue(k, now, math.max(max, 100))
-  local entries = redis.call('LPOP', k.pending, max)
-  if not entries then return {{}, {}, 0} end
-  sliced('RPUSH', chunkKey, entries, 1000)
+  local entries, depth = takeGroup(k, chunkKey)
+  if not entries then
+    depth = 0
+    promoteDue(k, now, math.max(max, 100))
+    entries = redis.call('LPOP', k.pending, max)
+    if not entries then return {{}, {}, 0, 0} end
+    sliced('RPUSH', chunkKey, entries, 1000)
+  end
   local fails = failsOf(k, entries)
   local deadline = now + leaseMs
   redis.call('ZADD', k.leases, deadline, owner)
   redis.call('HINCRBY', k.stats, 'acquired', #entries)
-  return {entries, fails, deadline}
+  return {entries, fails, deadline, depth}
 end
 
 -- Forgets acked or purged ids: their failure records and dedupe entries.
@@ -68,35 +91,53 @@ local function loadChunk(chunkKey)
   return entries, index
 end
 
--- Acks `ackIds` and fails `failList` ({id, retry, delayMs, message} each)
--- among the items chunk `owner` still holds; ids it does not hold change
--- nothing and are returned (fencing). The chunk keeps what is left; an empty
--- chunk loses its lease. Returns acked, retried, dead, notHeld ids.
-local function settleChunk(k, chunkKey, owner, ackIds, failList, policy, now)
+-- Settles the items chunk `owner` still holds: acks `o.ack` ids, charges
+-- `o.fail` ({id, retry, delayMs, message, how} each), returns `o.giveBack`
+-- ids (no attempt, returns + 1, message `o.giveBackReason`), requeues
+-- `o.requeue` ids (never started: no count) and splits `o.split` ids into two
+-- groups of depth `o.splitDepth`. Ids it does not hold change nothing and
+-- are returned (fencing). The chunk keeps what is left; an empty chunk loses
+-- its lease. Returns acked, retried, dead, notHeld ids, returned.
+local function settleChunk(k, chunkKey, owner, o, policy, now)
   local entries, index = loadChunk(chunkKey)
   local taken, acked, notHeld = {}, {}, {}
-  for _, id in ipairs(ackIds) do
+  local function take(id)
     local i = index[id]
     if i and not taken[i] then
       taken[i] = true
-      acked[#acked + 1] = id
-    else
-      notHeld[#notHeld + 1] = id
+      return entries[i]
     end
+    notHeld[#notHeld + 1] = id
+    return nil
+  end
+  for _, id in ipairs(o.ack or {}) do
+    if take(id) then acked[#acked + 1] = id end
   end
   local retried, dead = 0, 0
-  for _, f in ipairs(failList) do
-    local i = index[f[1]]
-    if i and not taken[i] then
-      taken[i] = true
-      local e = entries[i]
+  for _, f in ipairs(o.fail or {}) do
+    local e = take(f[1])
+    if e then
       local _, tab = entryId(e)
-      if failItem(k, policy, now, f[1], e, tab, f[2], f[3], f[4]) then dead = dead + 1 else retried = retried + 1 end
-    else
-      notHeld[#notHeld + 1] = f[1]
+      if failItem(k, policy, now, f[1], e, tab, f[2], f[3], f[4], f[5]) then dead = dead + 1 else retried = retried + 1 end
     end
   end
-  local n = #acked + retried + dead
+  local function held(ids)
+    local out = {}
+    for _, id in ipairs(ids or {}) do
+      local e = take(id)
+      if e then out[#out + 1] = e end
+    end
+    return out
+  end
+  local back, backDead = returnItems(k, policy, now, held(o.giveBack), o.giveBackReason or 'returned')
+  dead = dead + backDead
+  local again = held(o.requeue)
+  requeue(k, again)
+  local halves = held(o.split)
+  splitEntries(k, halves, o.splitDepth or 1)
+  local moved = #again + #halves
+  if moved > 0 then redis.call('HINCRBY', k.stats, 'returned', moved) end
+  local n = #acked + retried + dead + back + moved
   if n > 0 then
     redis.call('DEL', chunkKey)
     if n == #entries then
@@ -113,6 +154,6 @@ local function settleChunk(k, chunkKey, owner, ackIds, failList, policy, now)
     forgetIds(k, acked)
     redis.call('HINCRBY', k.stats, 'acked', #acked)
   end
-  countFailures(k, retried, dead)
-  return #acked, retried, dead, notHeld
+  countFailures(k, retried, dead - backDead)
+  return #acked, retried, dead, notHeld, back + moved
 end

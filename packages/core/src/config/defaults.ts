@@ -26,8 +26,14 @@ export const defaults = {
     minQueueEntries: 1,
     /** Lease of an acquired chunk; renewed while it runs, reclaimed when it expires. @defaultValue 30000 */
     leaseMs: 30_000,
-    /** Attempts an item gets before it is dead. @defaultValue 5 */
+    /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
+    /**
+     * Times an item alone in its chunk may be handed back by a host or daemon
+     * that died (or lost its lease) before it is dead: it kills whatever runs
+     * it. Returns never charge attempts. @defaultValue 5
+     */
+    maxReturns: 5,
     backoff: {
       /** @defaultValue "exponential" */
       type: "exponential" as "fixed" | "exponential",

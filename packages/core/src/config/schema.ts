@@ -86,6 +86,7 @@ export const jobTypeSchema = z.strictObject({
   minQueueEntries: z.int().min(0).default(D.jobType.minQueueEntries),
   leaseMs: z.int().min(50).default(D.jobType.leaseMs),
   maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
+  maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
   backoff: z
     .strictObject({
       type: z.enum(["fixed", "exponential"]).default(D.jobType.backoff.type),

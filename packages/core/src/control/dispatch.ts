@@ -1,7 +1,8 @@
 /**
  * The dispatch protocol between manager and worker daemons: "start a worker
- * of job type T on prepared chunk C", carried by BullMQ through one inbox
- * queue per host. Both sides depend on this module, never on each other.
+ * of job type T" under a reservation id, carried by BullMQ through one inbox
+ * queue per host. Nothing is leased for it: the worker acquires its chunks
+ * itself once it runs. Both sides depend on this module, never on each other.
  */
 import { InvalidArgumentError } from "../errors.js";
 import { assertJobTypeName } from "../keys.js";
@@ -9,10 +10,8 @@ import { assertJobTypeName } from "../keys.js";
 export interface DispatchMessage {
   kind: "start-worker";
   jobType: string;
-  /** The prepared chunk (already leased, owner = chunk id). */
-  chunkId: string;
-  /** Items in the chunk when it was prepared. */
-  size: number;
+  /** Names this start in `bj:{T}:reserved` until a worker takes it (the manager counts it as starting till then). */
+  reservationId: string;
   /** Manager that sent it. */
   from: string;
   /** ms since epoch (sender's clock; display only). */
@@ -35,14 +34,13 @@ export function parseDispatchMessage(data: unknown): DispatchMessage {
   if (!m || typeof m !== "object") throw new InvalidArgumentError("dispatch message: expected an object");
   if (m.kind !== "start-worker") throw new InvalidArgumentError(`dispatch message: unknown kind ${String(m.kind)}`);
   assertJobTypeName(m.jobType);
-  if (typeof m.chunkId !== "string" || m.chunkId.length === 0) {
-    throw new InvalidArgumentError("dispatch message: chunkId must be a non-empty string");
+  if (typeof m.reservationId !== "string" || m.reservationId.length === 0) {
+    throw new InvalidArgumentError("dispatch message: reservationId must be a non-empty string");
   }
   return {
     kind: "start-worker",
     jobType: m.jobType,
-    chunkId: m.chunkId,
-    size: Number(m.size ?? 0),
+    reservationId: m.reservationId,
     from: String(m.from ?? "unknown"),
     sentAt: Number(m.sentAt ?? 0),
   };

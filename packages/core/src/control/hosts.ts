@@ -52,6 +52,23 @@ export function serves(host: Pick<HostInfo, "jobTypes">, jobType: string): boole
   return host.jobTypes === null || host.jobTypes.includes(jobType);
 }
 
+/** A HostInfo read from Redis, or what is wrong with it. */
+export function parseHostInfo(raw: string): HostInfo | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return "not JSON";
+  }
+  if (typeof v !== "object" || v === null) return "not an object";
+  const h = v as Partial<HostInfo>;
+  if (typeof h.id !== "string" || typeof h.slots !== "number" || !Number.isFinite(h.slots)) return "no id or slots";
+  if (typeof h.running !== "object" || h.running === null) return "no running counts";
+  if (h.jobTypes !== null && !Array.isArray(h.jobTypes)) return "jobTypes is neither null nor a list";
+  if (typeof h.load !== "object" || h.load === null) return "no load";
+  return h as HostInfo;
+}
+
 export class HostRegistry {
   constructor(
     private readonly client: RedisClient,
@@ -63,14 +80,26 @@ export class HostRegistry {
     return heartbeatScript(this.client, this.keys.hostBeats, this.keys.hostInfo, info.id, JSON.stringify(info));
   }
 
-  /** Hosts alive within `ttlMs`, and the ids of those whose beat is older (dead); ages on the Redis clock that scored the beats. */
-  async list(ttlMs: number): Promise<{ now: number; alive: LiveHost[]; dead: string[] }> {
+  /**
+   * Hosts alive within `ttlMs`, and the ids of those whose beat is older
+   * (dead); ages on the Redis clock that scored the beats. A host whose info
+   * is malformed is skipped (neither alive nor dead) and told to `onMalformed`.
+   */
+  async list(
+    ttlMs: number,
+    onMalformed: (hostId: string, error: string) => void = () => {},
+  ): Promise<{ now: number; alive: LiveHost[]; dead: string[] }> {
     const { now, hosts } = await hostListScript(this.client, this.keys.hostBeats, this.keys.hostInfo);
     const alive: LiveHost[] = [];
     const dead: string[] = [];
     for (const h of hosts) {
-      if (now - h.beatAt > ttlMs || !h.info) dead.push(h.id);
-      else alive.push({ ...(JSON.parse(h.info) as HostInfo), beatAt: h.beatAt, beatAgeMs: now - h.beatAt });
+      if (now - h.beatAt > ttlMs || !h.info) {
+        dead.push(h.id);
+        continue;
+      }
+      const info = parseHostInfo(h.info);
+      if (typeof info === "string") onMalformed(h.id, info);
+      else alive.push({ ...info, beatAt: h.beatAt, beatAgeMs: now - h.beatAt });
     }
     return { now, alive, dead };
   }

@@ -8,10 +8,12 @@ import type { TypeKeys } from "../keys.js";
 import type { RedisClient } from "../redis.js";
 import { SCRIPT_KEYS, type ScriptName, scriptCommand } from "./loader.js";
 
-/** How a failed item comes back: attempts allowed and the delay before a retry. */
+/** How a failed item comes back: attempts allowed, the delay before a retry, returns allowed. */
 export interface RetryPolicy {
   /** Attempts an item gets before it is dead. */
   maxAttempts: number;
+  /** Times a lone item may be handed back by a dying host or daemon before it is dead. */
+  maxReturns: number;
   backoff: {
     /** `exponential`: delayMs * 2^(attempts-1), capped at maxDelayMs; `fixed`: delayMs. */
     type: "fixed" | "exponential";
@@ -23,7 +25,7 @@ export interface RetryPolicy {
 type Arg = string | number;
 
 function policyArgs(p: RetryPolicy): Arg[] {
-  return [p.maxAttempts, p.backoff.type, p.backoff.delayMs, p.backoff.maxDelayMs];
+  return [p.maxAttempts, p.backoff.type, p.backoff.delayMs, p.backoff.maxDelayMs, p.maxReturns];
 }
 
 export async function runScript(client: RedisClient, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
@@ -43,6 +45,8 @@ export interface RawChunk {
   payloads: string[];
   attempts: number[];
   leaseDeadline: number;
+  /** Splits that made this chunk (a group); 0 for a chunk taken from pending. */
+  splitDepth: number;
 }
 
 /** Attempts recorded in a `fails` entry (`{"attempts":n,...}`), 0 when absent. */
@@ -54,7 +58,7 @@ export function attemptsOf(entry: string | null | undefined): number {
 
 /** Splits the entries (`<id>\t<payload>`) of a chunk reply. */
 function toChunk(reply: unknown): RawChunk {
-  const [entries, fails, deadline] = reply as [string[], (string | null)[], number];
+  const [entries, fails, deadline, depth] = reply as [string[], (string | null)[], number, number];
   const n = entries.length;
   const ids = new Array<string>(n);
   const payloads = new Array<string>(n);
@@ -67,7 +71,7 @@ function toChunk(reply: unknown): RawChunk {
     payloads[i] = tab < 0 ? "" : e.slice(tab + 1);
     attempts[i] = attemptsOf(fails[i]);
   }
-  return { ids, payloads, attempts, leaseDeadline: Number(deadline) };
+  return { ids, payloads, attempts, leaseDeadline: Number(deadline), splitDepth: Number(depth ?? 0) };
 }
 
 export function enqueueKeys(k: TypeKeys): string[] {
@@ -104,8 +108,8 @@ export async function acquireScript(
   max: number,
   leaseMs: number,
 ): Promise<RawChunk> {
-  const keys = [k.pending, k.items, k.fails, k.delayed, k.leases, k.stats, k.chunk(owner)];
-  return toChunk(await runScript(client, "acquire", keys, [owner, max, leaseMs]));
+  const keys = [k.pending, k.items, k.fails, k.delayed, k.leases, k.stats, k.chunk(owner), k.groups];
+  return toChunk(await runScript(client, "acquire", keys, [owner, max, leaseMs, k.group("")]));
 }
 
 export async function ackScript(
@@ -142,6 +146,24 @@ export async function releaseScript(
 
 export interface SettleFailure extends FailOptions {
   id: string;
+  /** How the failure was pinned on this item (kept in its failure record). */
+  how: string;
+}
+
+/** What a settle does with the items of a chunk, by whose fault each outcome is. */
+export interface SettleItems {
+  ack: string[];
+  /** Charged a failed attempt. */
+  fail: SettleFailure[];
+  /** Handed back through no fault of their own: no attempt, returns + 1. */
+  giveBack: string[];
+  giveBackReason: string;
+  /** Back to the head of pending, never started: no count at all. */
+  requeue: string[];
+  /** Split into two groups (each run as its own chunk), no charge. */
+  split: string[];
+  /** Depth of the groups the split makes. */
+  splitDepth: number;
 }
 
 export interface RawSettleReply {
@@ -152,14 +174,16 @@ export interface RawSettleReply {
   next: RawChunk;
   /** A stop token was taken instead of a next chunk. */
   stopped: boolean;
+  /** Items given back, requeued or split (no attempt charged). */
+  returned: number;
 }
 
 export async function settleScript(
   client: RedisClient,
   k: TypeKeys,
   owner: string,
-  ack: string[],
-  fail: SettleFailure[],
+  workerId: string,
+  items: SettleItems,
   policy: RetryPolicy,
   next: { owner: string; max: number; leaseMs: number } | null,
 ): Promise<RawSettleReply> {
@@ -177,39 +201,51 @@ export async function settleScript(
     k.chunk(nextOwner),
     k.stop,
     k.stopping,
+    k.groups,
   ];
+  const { ack, fail, giveBack, requeue, split } = items;
   const args: Arg[] = [
     owner,
     nextOwner,
     next?.max ?? 0,
     next?.leaseMs ?? 0,
     ...policyArgs(policy),
+    workerId,
+    k.group(""),
+    items.splitDepth,
+    items.giveBackReason,
     ack.length,
     fail.length,
+    giveBack.length,
+    requeue.length,
+    split.length,
   ];
   for (const id of ack) args.push(id);
-  for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error);
-  const [acked, retried, dead, notHeld, chunk, stopped] = (await runScript(client, "settle", keys, args)) as [
+  for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error, f.how);
+  for (const id of giveBack) args.push(id);
+  for (const id of requeue) args.push(id);
+  for (const id of split) args.push(id);
+  const [acked, retried, dead, notHeld, chunk, stopped, returned] = (await runScript(client, "settle", keys, args)) as [
     number,
     number,
     number,
     string[],
     unknown,
     number,
+    number,
   ];
-  return { acked, retried, dead, notHeld, next: toChunk(chunk), stopped: stopped === 1 };
+  return { acked, retried, dead, notHeld, next: toChunk(chunk), stopped: stopped === 1, returned };
 }
 
 export async function extendScript(
   client: RedisClient,
   k: TypeKeys,
   owner: string,
-  ids: string[],
   leaseMs: number,
-): Promise<{ held: number; leaseDeadline: number; notHeld: string[] }> {
-  const reply = await runScript(client, "extend", [k.leases, k.chunk(owner)], [owner, leaseMs, ...ids]);
-  const [held, leaseDeadline, notHeld] = reply as [number, number, string[]];
-  return { held, leaseDeadline, notHeld };
+): Promise<{ held: number; leaseDeadline: number }> {
+  const reply = await runScript(client, "extend", [k.leases, k.chunk(owner)], [owner, leaseMs]);
+  const [held, leaseDeadline] = reply as [number, number];
+  return { held, leaseDeadline };
 }
 
 export async function reclaimScript(
@@ -219,12 +255,11 @@ export async function reclaimScript(
   limit: number,
   message: string,
   owners: string[],
-): Promise<{ chunks: number; retried: number; dead: number; more: boolean }> {
-  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats];
-  const chunkPrefix = k.chunk("");
-  const args = [...policyArgs(policy), limit, chunkPrefix, message, ...owners];
-  const [chunks, retried, dead, more] = (await runScript(client, "reclaim", keys, args)) as number[];
-  return { chunks: chunks ?? 0, retried: retried ?? 0, dead: dead ?? 0, more: more === 1 };
+): Promise<{ chunks: number; returned: number; dead: number; more: boolean; handled: number }> {
+  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats, k.groups];
+  const args = [...policyArgs(policy), limit, k.chunk(""), k.group(""), message, ...owners];
+  const [chunks, returned, dead, more, handled] = (await runScript(client, "reclaim", keys, args)) as number[];
+  return { chunks: chunks ?? 0, returned: returned ?? 0, dead: dead ?? 0, more: more === 1, handled: handled ?? 0 };
 }
 
 export async function deadScript(
@@ -240,10 +275,6 @@ export async function deadScript(
       : [k.items, k.fails, k.dead, k.stats, k.ids];
   const [count, more] = (await runScript(client, action, keys, [limit, ...ids])) as number[];
   return { count: count ?? 0, more: more === 1 };
-}
-
-export async function readChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<RawChunk> {
-  return toChunk(await runScript(client, "read-chunk", [k.chunk(owner), k.leases, k.fails], [owner]));
 }
 
 export async function returnChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<number> {
@@ -274,18 +305,32 @@ export async function leaderReleaseScript(client: RedisClient, key: string, id: 
 }
 
 /**
- * Ready items (pending + due retries), the earliest lease deadline (null:
- * none) and all delayed items of one type; and which of `chunkIds` still
- * hold a lease.
+ * Ready items (pending, split groups, due retries), the earliest lease
+ * deadline (null: none) and all delayed items of one type; which of
+ * `reservations` still wait for a worker; ids of workers leaving (stop token).
  */
-export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, chunkIds: string[]) {
-  const reply = await runScript(client, "backlog", [k.pending, k.delayed, k.leases, k.stopping], [now, ...chunkIds]);
-  const [ready, first, delayed, held, stopping] = reply as [number, number, number, number[], string[]];
+export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, reservations: string[]) {
+  const keys = [k.pending, k.delayed, k.leases, k.stopping, k.stats, k.reserved];
+  const reply = await runScript(client, "backlog", keys, [now, ...reservations]);
+  const [ready, first, delayed, waiting, stopping] = reply as [number, number, number, number[], string[]];
   return {
     pending: ready,
     earliestLeaseDeadline: first < 0 ? null : first,
     delayed,
-    leased: chunkIds.filter((_, i) => held[i] === 1),
+    waiting: reservations.filter((_, i) => waiting[i] === 1),
     stopping,
   };
+}
+
+/** Sets a type's stop tokens from the workers listed now, atomically with workers taking them. */
+export async function stopTokensScript(
+  client: RedisClient,
+  k: TypeKeys,
+  target: number,
+  dispatched: number,
+  listed: string[],
+): Promise<{ tokens: number; leaving: number }> {
+  const reply = await runScript(client, "stop-tokens", [k.stop, k.stopping], [target, dispatched, ...listed]);
+  const [tokens, leaving] = reply as [number, number];
+  return { tokens, leaving };
 }

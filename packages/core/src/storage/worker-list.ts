@@ -15,8 +15,10 @@ export interface WorkerListItem {
   pid: number;
   /** Launcher kind: inline, fork, spawn, http. */
   launcher: string;
-  /** The chunk it was dispatched with (the manager matches dispatches to workers by it). */
-  firstChunkId: string;
+  /** The reservation it was dispatched under (the manager matches dispatches to workers by it). */
+  reservationId: string;
+  /** The first chunk it acquired; null until it has one. */
+  firstChunkId: string | null;
   /** Chunk being worked, null between chunks. */
   currentChunkId: string | null;
   currentChunkSize: number;
@@ -40,7 +42,24 @@ export interface WorkerListStorage {
   get(id: string): Promise<WorkerListItem | null>;
   /** true when this call removed it (false: already gone). */
   remove(id: string): Promise<boolean>;
-  list(filter?: WorkerListFilter): Promise<WorkerListItem[]>;
+  /** Entries that are not a worker are skipped and told to `onMalformed`. */
+  list(filter?: WorkerListFilter, onMalformed?: (id: string, error: string) => void): Promise<WorkerListItem[]>;
+}
+
+/** A worker list entry read from Redis, or what is wrong with it. */
+export function parseWorkerListItem(raw: string): WorkerListItem | string {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return "not JSON";
+  }
+  if (typeof v !== "object" || v === null) return "not an object";
+  const w = v as Partial<WorkerListItem>;
+  for (const f of ["id", "jobType", "hostId", "createdAt", "updatedAt"] as const) {
+    if (typeof w[f] !== "string") return `${f} is not a string`;
+  }
+  return w as WorkerListItem;
 }
 
 export class RedisWorkerList implements WorkerListStorage {
@@ -55,17 +74,26 @@ export class RedisWorkerList implements WorkerListStorage {
 
   async get(id: string): Promise<WorkerListItem | null> {
     const raw = await this.client.hget(this.keys.workers, id);
-    return raw ? (JSON.parse(raw) as WorkerListItem) : null;
+    const w = raw ? parseWorkerListItem(raw) : null;
+    return typeof w === "string" ? null : w;
   }
 
   async remove(id: string): Promise<boolean> {
     return (await this.client.hdel(this.keys.workers, id)) === 1;
   }
 
-  async list(filter: WorkerListFilter = {}): Promise<WorkerListItem[]> {
-    const all = await this.client.hvals(this.keys.workers);
-    return all
-      .map((raw) => JSON.parse(raw) as WorkerListItem)
+  async list(
+    filter: WorkerListFilter = {},
+    onMalformed: (id: string, error: string) => void = () => {},
+  ): Promise<WorkerListItem[]> {
+    const all = await this.client.hgetall(this.keys.workers);
+    const items: WorkerListItem[] = [];
+    for (const [id, raw] of Object.entries(all)) {
+      const w = parseWorkerListItem(raw);
+      if (typeof w === "string") onMalformed(id, w);
+      else items.push(w);
+    }
+    return items
       .filter(
         (w) => (!filter.jobType || w.jobType === filter.jobType) && (!filter.hostId || w.hostId === filter.hostId),
       )
