@@ -1,4 +1,4 @@
-import { HostRegistry, parseConfig, RedisWorkerHistory, type WorkerHistoryItem } from "@batchjob/core";
+import { HostRegistry, parseConfig, RedisWorkerHistory, RedisWorkerList, type WorkerHistoryItem } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, rawE2eConfig, testManager, writeConfigFile } from "../harness/daemons.js";
 import { redisUrl, waitFor } from "../harness/index.js";
@@ -25,8 +25,25 @@ function chaosConfig(raw: Record<string, unknown>) {
 
 const env = () => ({ REDIS_URL: redisUrl() });
 
+type Control = ReturnType<typeof controlFor>;
+
+/** Waits for the one listed worker to run a chunk it acquired itself; returns that chunk's id. */
+async function runningChunk(c: Control): Promise<string> {
+  const list = new RedisWorkerList(c.client, c.keys);
+  return waitFor(
+    "the worker to run its chunk",
+    async () => (await list.list()).find((w) => w.currentChunkId)?.currentChunkId,
+  );
+}
+
+/** Every failure record of a type, by item id. */
+async function failRecords(c: Control, jobType: string): Promise<Record<string, Record<string, unknown>>> {
+  const raw = await c.client.hgetall(c.keys.type(jobType).fails);
+  return Object.fromEntries(Object.entries(raw).map(([id, r]) => [id, JSON.parse(r) as Record<string, unknown>]));
+}
+
 describe("chaos (real processes)", () => {
-  it("kill -9 of a worker daemon mid-run: its chunks come back and are done elsewhere; nothing is lost", async () => {
+  it("kill -9 of a worker daemon mid-run: its chunks come back uncharged and are done elsewhere; nothing is lost", async () => {
     const raw = chaosConfig(await rawE2eConfig());
     const config = parseConfig(raw);
     const file = await writeConfigFile(raw);
@@ -51,6 +68,9 @@ describe("chaos (real processes)", () => {
     expect(counts.acked + counts.died).toBe(N);
     expect(counts.acked).toBe(N);
     expect(counts.reclaimed).toBeGreaterThan(0);
+    // the victim's chunks came back as returns: nothing was charged an attempt for its death
+    expect(counts.returned).toBeGreaterThanOrEqual(counts.reclaimed);
+    expect(counts).toMatchObject({ retried: 0, died: 0, dead: 0 });
     const lost = (await history.list({ limit: 100 })).filter((h: WorkerHistoryItem) => h.exitReason === "lost");
     expect(lost.length).toBeGreaterThan(0);
     expect(lost.every((h) => h.hostId === "victim")).toBe(true);
@@ -95,7 +115,7 @@ describe("chaos (real processes)", () => {
     await c.close();
   }, 90_000);
 
-  it("a frozen daemon's chunk is reclaimed after its lease; when it wakes it cannot ack it, and the items are done later", async () => {
+  it("a frozen daemon's chunk is given back uncharged after its lease; when it wakes it cannot ack it, and the items are done later", async () => {
     const raw = chaosConfig(await rawE2eConfig());
     for (const t of raw.jobTypes as { leaseMs: number }[]) t.leaseMs = 600;
     const config = parseConfig(raw);
@@ -103,37 +123,46 @@ describe("chaos (real processes)", () => {
     const w = spawnCli(["worker", "--config", file, "--host-id", "frozen", "--slots", "1"], { env: env() });
     const c = controlFor(config);
     await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
-    await c.queue.enqueue(
+    const { ids } = await c.queue.enqueue(
       "chaos",
       Array.from({ length: 5 }, (_, i) => ({ payload: { i, ms: 300 } })),
     );
-    const chunk = await c.dispatch("frozen", "chaos");
-    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    await c.dispatch("frozen", "chaos");
+    const chunkId = await runningChunk(c);
     w.kill("SIGSTOP");
     const r = await waitFor("the lease to be reclaimed", async () => {
       const x = await c.queue.reclaim("chaos");
       return x.chunks > 0 ? x : null;
     });
-    expect(r.retried).toBe(5);
+    // whose fault: the holder froze; the items are given back (returns + 1), no attempt charged
+    expect(r).toEqual({ chunks: 1, returned: 5, dead: 0 });
+    const records = await failRecords(c, "chaos");
+    expect(Object.keys(records).sort()).toEqual([...ids].sort());
+    for (const id of ids) {
+      expect(records[id]).toMatchObject({ attempts: 0, returns: 1, how: "returned", error: "lease expired" });
+    }
     w.kill("SIGCONT");
     const history = new RedisWorkerHistory(c.client, c.keys);
     const [h] = await waitFor("the woken worker to give up", async () => {
       const l = await history.list();
       return l.length > 0 ? l : null;
     });
-    expect(h).toMatchObject({ exitReason: "crashed", itemsDone: 0, error: expect.stringMatching(/lease lost/) });
-    expect(
-      await c.queue.ack(
-        "chaos",
-        chunk.id,
-        chunk.items.map((i) => i.id),
-      ),
-    ).toMatchObject({ acked: 0 });
-    // a later attempt does them
-    const again = await c.dispatch("frozen", "chaos");
-    expect(again.items.map((i) => i.attempts)).toEqual([1, 1, 1, 1, 1]);
-    await waitFor("the retry to finish", async () => (await c.queue.counts("chaos")).total === 0, 15_000);
-    expect((await c.queue.counts("chaos")).acked).toBe(5);
+    expect(h).toMatchObject({
+      exitReason: "crashed",
+      firstChunkId: chunkId,
+      itemsDone: 0,
+      itemsRetried: 0,
+      error: expect.stringMatching(/lease lost/),
+    });
+    // fenced: it cannot ack or charge what was reclaimed
+    expect(await c.queue.ack("chaos", chunkId, ids)).toMatchObject({ acked: 0 });
+    expect(await c.queue.counts("chaos")).toMatchObject({ pending: 5, leased: 0, retried: 0 });
+    // a later worker does them
+    await c.dispatch("frozen", "chaos");
+    await waitFor("the items to be done", async () => (await c.queue.counts("chaos")).total === 0, 15_000);
+    expect(await c.queue.counts("chaos")).toMatchObject({ acked: 5, retried: 0, died: 0 });
+    const [later] = await history.list();
+    expect(later).toMatchObject({ exitReason: "drained", itemsDone: 5, itemsRetried: 0 });
     w.kill("SIGTERM");
     expect((await w.exited).code).toBe(0);
     await c.close();
@@ -151,7 +180,7 @@ describe("chaos (real processes)", () => {
       Array.from({ length: 200 }, (_, i) => ({ payload: { i, ms: 40 } })),
     );
     await c.dispatch("term", "chaos");
-    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    await runningChunk(c);
     w.kill("SIGTERM");
     expect((await w.exited).code).toBe(0);
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
@@ -165,7 +194,7 @@ describe("chaos (real processes)", () => {
     await c.close();
   }, 60_000);
 
-  it("a second signal aborts the running chunk at once and returns its items", async () => {
+  it("a second signal aborts the running chunk at once and gives its items back uncharged", async () => {
     const raw = chaosConfig(await rawE2eConfig());
     const config = parseConfig(raw);
     const file = await writeConfigFile(raw);
@@ -177,7 +206,7 @@ describe("chaos (real processes)", () => {
       Array.from({ length: 50 }, (_, i) => ({ payload: { i, ms: 1000 } })),
     );
     await c.dispatch("twice", "chaos");
-    await waitFor("the chunk to start", async () => (await c.client.hlen(c.keys.workers)) === 1);
+    await runningChunk(c);
     w.kill("SIGTERM");
     await waitFor("draining", async () => {
       const info = await c.client.hget(c.keys.hostInfo, "twice");
@@ -187,9 +216,22 @@ describe("chaos (real processes)", () => {
     expect((await w.exited).code).toBe(0);
     const counts = await c.queue.counts("chaos");
     expect(counts.pending + counts.acked).toBe(50);
-    expect(counts).toMatchObject({ leased: 0, retried: 0 });
+    expect(counts).toMatchObject({ leased: 0, retried: 0, split: 0 });
+    // the aborted items were given back by the shutdown: returns + 1, no attempt, even the one the job was on
+    expect(counts.pending).toBeGreaterThan(0);
+    expect(counts.returned).toBe(counts.pending);
+    const records = Object.values(await failRecords(c, "chaos"));
+    expect(records).toHaveLength(counts.pending);
+    for (const record of records) {
+      expect(record).toMatchObject({
+        attempts: 0,
+        returns: 1,
+        how: "returned",
+        error: expect.stringMatching(/^host twice shutting down: shutdown: second SIGINT/),
+      });
+    }
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
-    expect(h?.exitReason).toBe("shutdown");
+    expect(h).toMatchObject({ exitReason: "shutdown", itemsRetried: 0 });
     await c.close();
   }, 60_000);
 });

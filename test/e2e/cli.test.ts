@@ -259,6 +259,7 @@ describe("batchjob CLI: queues", () => {
       hostname: "e",
       pid: 1,
       launcher: "fork",
+      reservationId: "r",
       firstChunkId: "c",
       currentChunkId: null,
       currentChunkSize: 0,

@@ -1,4 +1,12 @@
-import { BatchQueue, connectRedis, createLogger, makeKeys, parseConfig, RedisWorkerHistory } from "@batchjob/core";
+import {
+  BatchQueue,
+  connectRedis,
+  createLogger,
+  makeKeys,
+  newChunkId,
+  parseConfig,
+  RedisWorkerHistory,
+} from "@batchjob/core";
 import { Dispatcher } from "@batchjob/manager";
 import { startWorker } from "@batchjob/worker";
 import type { Cluster } from "ioredis";
@@ -21,13 +29,16 @@ describe("daemons on the cluster", () => {
       "ct",
       Array.from({ length: 100 }, (_, i) => ({ payload: { i } })),
     );
-    const chunk = await q.acquire("ct", { max: 20 });
+    // as the starter does: reserve, then dispatch; the worker acquires its chunks itself
+    const reservationId = newChunkId();
+    await q.reserve("ct", [reservationId]);
     const d = new Dispatcher(client, makeKeys("clw"), "test");
-    await d.dispatch(w.hostId, { jobType: "ct", chunkId: chunk.id, size: chunk.size });
+    await d.dispatch(w.hostId, { jobType: "ct", reservationId });
     await waitFor("the queue to drain", async () => (await q.counts("ct")).acked === 100);
-    expect(await q.counts("ct")).toMatchObject({ acked: 100, total: 0 });
+    expect(await q.counts("ct")).toMatchObject({ acked: 100, total: 0, acquired: 100 });
     const [h] = await new RedisWorkerHistory(client, makeKeys("clw")).list();
-    expect(h).toMatchObject({ exitReason: "drained", chunks: 5, itemsDone: 100 });
+    expect(h).toMatchObject({ exitReason: "drained", reservationId, chunks: 5, itemsDone: 100 });
+    expect(await client.scard(makeKeys("clw").type("ct").reserved)).toBe(0);
     await w.stop();
     await d.close();
     for (const node of client.nodes("master")) await node.flushall();

@@ -12,6 +12,7 @@ function entry(over: Partial<WorkerListItem>): WorkerListItem {
     hostname: "h",
     pid: 1,
     launcher: "inline",
+    reservationId: "r0",
     firstChunkId: "c0",
     currentChunkId: null,
     currentChunkSize: 0,
@@ -27,7 +28,7 @@ function entry(over: Partial<WorkerListItem>): WorkerListItem {
 
 const hostInfo = (id: string, pid: number) => fakeHost(id, { pid, slots: 0 });
 
-/** A host that beat once and marked itself gone, with a dispatch of 5 items still waiting in its inbox. */
+/** A host that beat once and marked itself gone, with a dispatch (a reservation) still waiting in its inbox; 5 items pending. */
 async function dispatchToGoneHost(c: ReturnType<typeof controlFor>) {
   const reg = new HostRegistry(c.client, c.keys);
   await reg.beat(hostInfo("ghost", 4242));
@@ -36,38 +37,49 @@ async function dispatchToGoneHost(c: ReturnType<typeof controlFor>) {
     "inline",
     Array.from({ length: 5 }, (_, i) => ({ payload: { i } })),
   );
-  return c.dispatch("ghost", "inline", 5);
+  const reservationId = await c.dispatch("ghost", "inline");
+  expect(await c.client.smembers(c.keys.type("inline").reserved)).toEqual([reservationId]);
+  return reservationId;
 }
 
 describe("manager reaper", () => {
-  it("hands a gone host's undelivered dispatches back to pending when no live host can take them, and forgets it", async () => {
+  it("drops a gone host's undelivered dispatch (its reservation), removes its inbox and forgets it; nothing was leased", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
-    const chunk = await dispatchToGoneHost(c);
+    const reservationId = await dispatchToGoneHost(c);
     const m = await testManager(config);
     await m.tickNow();
     expect(await c.dispatcher.undelivered("ghost")).toEqual([]);
-    expect(await c.queue.readChunk("inline", chunk.id)).toBeNull();
-    expect(await c.queue.counts("inline")).toMatchObject({ returned: 5, retried: 0 });
+    expect(await c.client.sismember(c.keys.type("inline").reserved, reservationId)).toBe(0);
+    // a late host would find it gone: it would not run
+    expect(await c.queue.claim("inline", reservationId)).toBe(false);
+    expect(await c.queue.counts("inline")).toMatchObject({
+      pending: 5,
+      leased: 0,
+      acquired: 0,
+      returned: 0,
+      retried: 0,
+    });
     expect(await c.client.zscore(c.keys.hostBeats, "ghost")).toBeNull();
+    expect(await c.client.hget(c.keys.hostInfo, "ghost")).toBeNull();
     await m.stop();
     await c.close();
   });
 
-  it("re-allocates a gone host's undelivered dispatch to a live host under a new chunk id", async () => {
+  it("a gone host's dropped start is made again on a live host under a new reservation", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
     const old = await dispatchToGoneHost(c);
     const w = await testWorker(config);
     const m = await testManager(config);
     await m.tickNow();
-    // the late host would find nothing under the old id; the live one ran the items
-    expect(await c.queue.readChunk("inline", old.id)).toBeNull();
+    expect(await c.client.sismember(c.keys.type("inline").reserved, old)).toBe(0);
     await waitFor("the live worker to finish", async () => (await c.queue.counts("inline")).acked === 5);
-    const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
-    expect(h).toMatchObject({ hostId: w.hostId, itemsDone: 5 });
-    expect(h?.firstChunkId).not.toBe(old.id);
-    expect((await c.queue.counts("inline")).retried).toBe(0);
+    const history = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(history).toHaveLength(1);
+    expect(history[0]).toMatchObject({ hostId: w.hostId, itemsDone: 5, exitReason: "drained" });
+    expect(history[0]?.reservationId).not.toBe(old);
+    expect(await c.queue.counts("inline")).toMatchObject({ retried: 0, returned: 0, acquired: 5 });
     await m.stop();
     await w.stop();
     await c.close();
@@ -87,7 +99,16 @@ describe("manager reaper", () => {
       return reclaimed >= 4;
     });
     expect(reclaimed).toBe(4);
-    for (const t of ["inline", "forked"]) expect(await c.queue.counts(t)).toMatchObject({ leased: 0, reclaimed: 2 });
+    for (const t of ["inline", "forked"]) {
+      // whose fault: the holder froze or died; the items are given back, no attempt charged
+      expect(await c.queue.counts(t)).toMatchObject({ leased: 0, pending: 2, reclaimed: 2, returned: 2, retried: 0 });
+      const again = await c.queue.acquire(t, { max: 2 });
+      expect(again.items.map((i) => i.attempts)).toEqual([0, 0]);
+      for (const i of again.items) {
+        const record = JSON.parse((await c.client.hget(c.keys.type(t).fails, i.id)) ?? "{}");
+        expect(record).toMatchObject({ attempts: 0, returns: 1, how: "returned", error: "lease expired" });
+      }
+    }
     await m.stop();
     await c.close();
   });
@@ -117,8 +138,28 @@ describe("manager reaper", () => {
       ["orphan", "lost"],
       ["previous", "lost"],
     ]);
-    expect(await c.queue.readChunk("inline", held.id)).toBeNull();
-    expect(await c.queue.counts("inline")).toMatchObject({ leased: 0, reclaimed: 2 });
+    // the orphan's chunk is given back at once (not at lease expiry), uncharged, to the head of pending
+    expect(await c.client.zscore(c.keys.type("inline").leases, held.id)).toBeNull();
+    expect(
+      await c.queue.ack(
+        "inline",
+        held.id,
+        held.items.map((i) => i.id),
+      ),
+    ).toMatchObject({ acked: 0 });
+    expect(await c.queue.counts("inline")).toMatchObject({
+      leased: 0,
+      pending: 4,
+      reclaimed: 2,
+      returned: 2,
+      retried: 0,
+    });
+    const again = await c.queue.acquire("inline", { max: 4 });
+    expect(again.items.slice(0, 2).map((i) => [i.id, i.attempts])).toEqual(held.items.map((i) => [i.id, 0]));
+    for (const i of held.items) {
+      const record = JSON.parse((await c.client.hget(c.keys.type("inline").fails, i.id)) ?? "{}");
+      expect(record).toMatchObject({ attempts: 0, returns: 1, how: "returned", error: "host vanished lost" });
+    }
     await m.stop();
     await c.close();
   });

@@ -91,10 +91,34 @@ describe("manager steps", () => {
     const m = await testManager(config, { allocator: broken });
     const r = await m.tickNow();
     expect(r?.failed).toEqual([{ step: "start", error: "allocator exploded" }]);
-    // plan and publish ran; nothing was prepared, so nothing is leased
+    // plan and publish ran; nothing was reserved, so nothing waits for a worker (and nothing is leased)
     expect(JSON.parse((await c.client.hget(c.keys.decisions, "inline")) ?? "{}").start).toBe(1);
     expect(await c.client.get(c.keys.load)).not.toBeNull();
+    expect(await c.client.scard(c.keys.type("inline").reserved)).toBe(0);
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 1, leased: 0 });
+    await m.stop();
+    await c.close();
+  });
+
+  it("skips malformed worker-list and host entries, counts them, and still plans and starts", async () => {
+    const config = await configWith(() => {});
+    const c = controlFor(config);
+    const { HostRegistry } = await import("@batchjob/core");
+    const reg = new HostRegistry(c.client, c.keys);
+    await reg.beat(fakeHost("good"));
+    await reg.beat(fakeHost("bad"));
+    await c.client.hset(c.keys.hostInfo, "bad", JSON.stringify({ id: "bad" }));
+    await c.client.hset(c.keys.workers, "junk", "not json");
+    await c.queue.enqueue("inline", [{ payload: {} }]);
+    const m = await testManager(config);
+    const r = await m.tickNow();
+    expect(r?.failed).toEqual([]);
+    expect(r?.quarantined).toBe(2);
+    // the bad host is neither used nor reaped; the start went to the good one
+    expect((await c.dispatcher.undelivered("good")).map((d) => d.jobType)).toEqual(["inline"]);
+    expect(await c.dispatcher.undelivered("bad")).toEqual([]);
+    expect(r?.deadHosts).toEqual([]);
+    expect(await c.client.zscore(c.keys.hostBeats, "bad")).not.toBeNull();
     await m.stop();
     await c.close();
   });
@@ -124,7 +148,34 @@ describe("manager steps", () => {
 });
 
 describe("starter", () => {
-  it("sends a chunk whose dispatch failed to another host; no item is lost", async () => {
+  const host = (id: string) => ({
+    id,
+    slots: 4,
+    running: 0,
+    jobTypes: null,
+    draining: false,
+    load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
+  });
+  const decision = (start: number) => ({
+    jobType: "t",
+    level: "low" as const,
+    target: start,
+    running: 0,
+    pending: 10,
+    start,
+    stopTokens: 0,
+    reason: "",
+  });
+  /** A dispatcher whose inbox of host "a" cannot be reached; records what it sent. */
+  const flakyDispatcher = (sent: { hostId: string; reservationId: string }[]) =>
+    ({
+      async dispatch(hostId: string, m: { jobType: string; reservationId: string }) {
+        if (hostId === "a") throw new Error("inbox of a unreachable");
+        sent.push({ hostId, reservationId: m.reservationId });
+      },
+    }) as unknown as Dispatcher;
+
+  it("reserves each start and sends a dispatch that failed to another host; nothing is leased", async () => {
     const prefix = freshPrefix();
     const client = connectRedis(redisUrl());
     const queue = new BatchQueue({ redis: client, prefix });
@@ -132,43 +183,43 @@ describe("starter", () => {
       "t",
       Array.from({ length: 10 }, (_, i) => ({ payload: { i } })),
     );
-    const sent: { hostId: string; chunkId: string }[] = [];
-    const dispatcher = {
-      async dispatch(hostId: string, m: { chunkId: string }) {
-        if (hostId === "a") throw new Error("inbox of a unreachable");
-        sent.push({ hostId, chunkId: m.chunkId });
-      },
-    } as unknown as Dispatcher;
-    const host = (id: string) => ({
-      id,
-      slots: 4,
-      running: 0,
-      jobTypes: null,
-      draining: false,
-      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
-    });
-    const decision = {
-      jobType: "t",
-      level: "low" as const,
-      target: 2,
-      running: 0,
-      pending: 10,
-      start: 2,
-      stopTokens: 0,
-      reason: "",
-    };
-    const out = await startWorkers(
-      [decision],
-      new Map([["t", { chunkSize: 5, leaseMs: 60_000 } as never]]),
-      [host("a"), host("b")],
-      createAllocator("round-robin"),
-      dispatcher,
+    const sent: { hostId: string; reservationId: string }[] = [];
+    const out = await startWorkers([decision(2)], {
+      hosts: [host("a"), host("b")],
+      allocator: createAllocator("round-robin"),
+      dispatcher: flakyDispatcher(sent),
       queue,
-      createLogger("t", { level: "silent" }),
-    );
+      log: createLogger("t", { level: "silent" }),
+    });
     expect(out.started.map((s) => s.hostId)).toEqual(["b", "b"]);
     expect(sent.map((s) => s.hostId)).toEqual(["b", "b"]);
-    expect(await queue.counts("t")).toMatchObject({ leased: 10, pending: 0, chunks: 2 });
+    // the reservations sent are the ones waiting for a worker: the manager counts them as starting
+    const ids = out.started.map((s) => s.reservationId);
+    expect(sent.map((s) => s.reservationId)).toEqual(ids);
+    expect(new Set(ids).size).toBe(2);
+    expect((await client.smembers(queue.keys.type("t").reserved)).sort()).toEqual([...ids].sort());
+    expect(await queue.counts("t")).toMatchObject({ leased: 0, pending: 10, chunks: 0, acquired: 0 });
+    await closeClient(client);
+  });
+
+  it("drops the reservation of a start no host can take", async () => {
+    const prefix = freshPrefix();
+    const client = connectRedis(redisUrl());
+    const queue = new BatchQueue({ redis: client, prefix });
+    await queue.enqueue("t", [{ payload: {} }]);
+    const sent: { hostId: string; reservationId: string }[] = [];
+    const out = await startWorkers([decision(1)], {
+      hosts: [host("a")],
+      allocator: createAllocator("round-robin"),
+      dispatcher: flakyDispatcher(sent),
+      queue,
+      log: createLogger("t", { level: "silent" }),
+    });
+    expect(out.started).toEqual([]);
+    expect(out.unplaced.get("t")).toBe(1);
+    expect(sent).toEqual([]);
+    expect(await client.scard(queue.keys.type("t").reserved)).toBe(0);
+    expect(await queue.counts("t")).toMatchObject({ leased: 0, pending: 1 });
     await closeClient(client);
   });
 });

@@ -2,11 +2,39 @@ import { RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { Inbox } from "../../packages/worker/src/inbox.js";
 import type { WorkerPool } from "../../packages/worker/src/pool.js";
-import { controlFor, e2eConfig, silent, testWorker } from "../harness/daemons.js";
+import { capturingLogger, controlFor, e2eConfig, silent, testWorker } from "../harness/daemons.js";
 import { waitFor } from "../harness/index.js";
+
+type Control = ReturnType<typeof controlFor>;
 
 const items = (n: number, payload: object = {}) =>
   Array.from({ length: n }, (_, i) => ({ payload: { ...payload, i } }));
+
+/** The reservations of a type that no worker has taken yet. */
+const reserved = (c: Control, jobType: string) => c.client.smembers(c.keys.type(jobType).reserved);
+
+/** The failure record of an item (null: it never failed nor was returned). */
+const failsOf = async (c: Control, jobType: string, id: string) => {
+  const raw = await c.client.hget(c.keys.type(jobType).fails, id);
+  return raw === null ? null : (JSON.parse(raw) as Record<string, unknown>);
+};
+
+/** Waits for a listed worker running a chunk it acquired itself; returns its list entry. */
+const runningWorker = (c: Control) =>
+  waitFor("a worker running its chunk", async () =>
+    (await new RedisWorkerList(c.client, c.keys).list()).find((w) => w.currentChunkId !== null),
+  );
+
+/** Waits for the first history entry. */
+const firstHistory = async (c: Control) => {
+  const history = new RedisWorkerHistory(c.client, c.keys);
+  const [h] = await waitFor("a worker's history entry", async () => {
+    const l = await history.list();
+    return l.length > 0 ? l : null;
+  });
+  if (!h) throw new Error("no history entry");
+  return h;
+};
 
 describe("worker daemon", () => {
   it("heartbeats its slots, served types and load, and deregisters on stop", async () => {
@@ -24,21 +52,18 @@ describe("worker daemon", () => {
     await c.close();
   });
 
-  it("runs a dispatched chunk, acquires the next chunks itself until the queue is empty, and records it", async () => {
+  it("runs under a dispatched reservation, acquires its chunks itself until the queue is empty, and records it", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
     await c.queue.enqueue("inline", items(95, { fail: undefined }));
     await c.queue.enqueue("inline", [{ id: "bad-1", payload: { fail: "no such user", retry: false } }]);
-    await c.dispatch(w.hostId, "inline");
-    const history = new RedisWorkerHistory(c.client, c.keys);
-    const [h] = await waitFor("the worker's history entry", async () => {
-      const l = await history.list();
-      return l.length > 0 ? l : null;
-    });
+    const reservationId = await c.dispatch(w.hostId, "inline");
+    const h = await firstHistory(c);
     expect(h).toMatchObject({
       jobType: "inline",
       hostId: w.hostId,
+      reservationId,
       exitReason: "drained",
       chunks: 10,
       itemsDone: 95,
@@ -46,6 +71,7 @@ describe("worker daemon", () => {
       itemsRetried: 0,
       launcher: "inline",
     });
+    expect(await reserved(c, "inline")).toEqual([]);
     expect(h?.peakMemoryBytes).toBeGreaterThan(10_000_000);
     expect(await new RedisWorkerList(c.client, c.keys).list()).toEqual([]);
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 0, acked: 95, dead: 1 });
@@ -59,19 +85,20 @@ describe("worker daemon", () => {
     const w = await testWorker(config);
     const c = controlFor(config);
     await c.queue.enqueue("inline", items(3, { ms: 300 }));
-    const chunk = await c.dispatch(w.hostId, "inline");
+    const reservationId = await c.dispatch(w.hostId, "inline");
     const list = new RedisWorkerList(c.client, c.keys);
-    const [entry] = await waitFor("a worker list entry", async () => {
-      const l = await list.list();
-      return l.length > 0 ? l : null;
-    });
+    const entry = await runningWorker(c);
     expect(entry).toMatchObject({
       jobType: "inline",
       hostId: w.hostId,
-      firstChunkId: chunk.id,
-      currentChunkId: chunk.id,
+      reservationId,
+      firstChunkId: entry.currentChunkId,
       currentChunkSize: 3,
     });
+    // the chunk it lists is the one it holds the lease of; the reservation is taken
+    expect(await c.client.zscore(c.keys.type("inline").leases, entry.currentChunkId as string)).not.toBeNull();
+    expect(await c.queue.counts("inline")).toMatchObject({ leased: 3, chunks: 1, pending: 0 });
+    expect(await reserved(c, "inline")).toEqual([]);
     await waitFor("the worker to finish", async () => (await list.list()).length === 0);
     await w.stop();
     await c.close();
@@ -82,16 +109,20 @@ describe("worker daemon", () => {
     const w = await testWorker(config);
     const c = controlFor(config);
     await c.queue.enqueue("inline", items(50, { ms: 10 }));
-    await c.queue.setStopTokens("inline", 1);
+    // target 0 with one worker dispatched and not listed yet: one token
+    expect(await c.queue.setStopTokens("inline", 0, { listed: [], dispatched: 1 })).toEqual({ tokens: 1, leaving: 0 });
     await c.dispatch(w.hostId, "inline");
-    const history = new RedisWorkerHistory(c.client, c.keys);
-    const [h] = await waitFor("history", async () => {
-      const l = await history.list();
-      return l.length > 0 ? l : null;
-    });
+    const h = await firstHistory(c);
     expect(h).toMatchObject({ exitReason: "scaled-down", chunks: 1, itemsDone: 10 });
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 40, leased: 0 });
     expect(await c.queue.stopTokens("inline")).toBe(0);
+    // it is marked leaving by its worker id, so the manager never asks a second worker to stop for it
+    expect(await c.client.smembers(c.keys.type("inline").stopping)).toEqual([h.id]);
+    expect((await c.queue.backlog("inline", Date.now())).stopping).toEqual([h.id]);
+    expect(await c.queue.setStopTokens("inline", 0, { listed: [h.id], dispatched: 0 })).toEqual({
+      tokens: 0,
+      leaving: 1,
+    });
     await w.stop();
     await c.close();
   });
@@ -159,14 +190,19 @@ describe("worker daemon", () => {
       return l.length > 0 ? l : null;
     });
     expect(h).toMatchObject({ exitReason: "timeout", error: "timed out after 300 ms", itemsRetried: 1 });
-    const fails = JSON.parse((await c.client.hget(c.keys.type("inline").fails, "slow")) ?? "{}");
-    expect(fails).toMatchObject({ attempts: 1, error: "timed out after 300 ms" });
+    // charged: the job said it was running this item when the chunk timed out
+    expect(await failsOf(c, "inline", "slow")).toMatchObject({
+      attempts: 1,
+      returns: 0,
+      error: "timed out after 300 ms",
+      how: "running when its chunk failed",
+    });
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 1, leased: 0 });
     await w.stop();
     await c.close();
   });
 
-  it("kill -9 of a forked child mid-chunk: the items come back, a later attempt does them, the history says crashed", async () => {
+  it("kill -9 of a forked child mid-chunk: the item it was on is charged alone, the other comes back uncounted, the history says crashed", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
@@ -176,28 +212,49 @@ describe("worker daemon", () => {
     const log = join(mkdtempSync(join(tmpdir(), "bj-fork-")), "record");
     process.env.BEHAVE_LOG = log;
     try {
-      await c.queue.enqueue("forked", [{ payload: { record: true } }, { payload: { ms: 10_000 } }]);
+      const { ids } = await c.queue.enqueue("forked", [
+        { payload: { record: true } },
+        { payload: { record: true, ms: 10_000 } },
+      ]);
+      const [done, sleeping] = ids as [string, string];
       await c.dispatch(w.hostId, "forked");
-      // the child records the first item with its pid, then sleeps on the second
-      const childPid = await waitFor("the fork child to start work", () =>
-        existsSync(log) ? Number(readFileSync(log, "utf8").trim().split(" ")[1]) : 0,
-      );
+      // the child records each item as it begins it (after ctx.begin): two lines, then it sleeps on the second
+      const lines = await waitFor("the fork child to begin the second item", () => {
+        const l = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
+        return l.length === 2 ? l : null;
+      });
+      const childPid = Number(lines[1]?.split(" ")[1]);
+      expect(lines.map((l) => l.split(" ")[0])).toEqual([done, sleeping]);
       expect(childPid).not.toBe(process.pid);
       process.kill(childPid, "SIGKILL");
-      const history = new RedisWorkerHistory(c.client, c.keys);
-      const [h] = await waitFor("the crashed worker's history", async () => {
-        const l = await history.list();
-        return l.length > 0 ? l : null;
+      const h = await firstHistory(c);
+      expect(h).toMatchObject({ exitReason: "crashed", launcher: "fork", itemsDone: 0, itemsRetried: 1 });
+      expect(h.error).toMatch(/SIGKILL/);
+      expect(h.peakMemoryBytes).toBeGreaterThan(1_000_000);
+      // the item the job was on is charged; the first (no result reported before the crash) is requeued uncounted
+      expect(await failsOf(c, "forked", sleeping)).toMatchObject({
+        attempts: 1,
+        returns: 0,
+        how: "running when its chunk failed",
+        error: expect.stringMatching(/SIGKILL/),
       });
-      expect(h).toMatchObject({ exitReason: "crashed", launcher: "fork", itemsDone: 0, itemsRetried: 2 });
-      expect(h?.error).toMatch(/SIGKILL/);
-      expect(h?.peakMemoryBytes).toBeGreaterThan(1_000_000);
-      expect(await c.queue.counts("forked")).toMatchObject({ pending: 2, leased: 0 });
-      // a later attempt, on a fresh child
+      expect(await failsOf(c, "forked", done)).toBeNull();
+      expect(await c.queue.counts("forked")).toMatchObject({
+        pending: 2,
+        leased: 0,
+        retried: 1,
+        returned: 1,
+        split: 0,
+        dead: 0,
+      });
+      // a later attempt, on a fresh child: the requeued item first (head of pending), the charged one after it
       const again = await c.queue.acquire("forked", { max: 10 });
-      expect(again.items.map((i) => i.attempts)).toEqual([1, 1]);
+      expect(again.items.map((i) => [i.id, i.attempts])).toEqual([
+        [done, 0],
+        [sleeping, 1],
+      ]);
       await c.queue.returnChunk("forked", again.id);
-      await c.client.lset(c.keys.type("forked").pending, 1, `${again.items[1]?.id}\t{}`);
+      await c.client.lset(c.keys.type("forked").pending, 1, `${sleeping}\t{}`);
       await c.dispatch(w.hostId, "forked");
       await waitFor("the retry to finish", async () => (await c.queue.counts("forked")).acked === 2, 15_000);
     } finally {
@@ -207,24 +264,159 @@ describe("worker daemon", () => {
     await c.close();
   });
 
-  it("hands a dispatch back untouched when no slot is free or the type is not served", async () => {
+  it("a chunk that crashes with no known culprit is bisected, nobody charged, until the crashing item is alone", async () => {
+    const config = await e2eConfig((raw) => {
+      const forked = (raw.jobTypes as { name: string; maxAttempts: number }[]).find((t) => t.name === "forked");
+      if (forked) forked.maxAttempts = 1;
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    const k = c.keys.type("forked");
+    // the job never says which item it is on: a crash cannot be pinned on one
+    const { ids } = await c.queue.enqueue("forked", [
+      { payload: { noBegin: true, crash: true } },
+      { payload: { noBegin: true } },
+      { payload: { noBegin: true } },
+      { payload: { noBegin: true } },
+    ]);
+    const [crasher, b, c3, d] = ids as [string, string, string, string];
+    /** The split groups waiting, in order: [depth, item ids]. */
+    const groups = async () =>
+      Promise.all(
+        (await c.client.lrange(k.groups, 0, -1)).map(async (g) => {
+          const [depth, gid] = g.split(":") as [string, string];
+          const entries = await c.client.lrange(k.group(gid), 0, -1);
+          return [Number(depth), entries.map((e) => e.split("\t")[0])];
+        }),
+      );
+    const history = new RedisWorkerHistory(c.client, c.keys);
+    /** Dispatches one worker and waits for it to end (each crash ends its worker). */
+    const runWorker = async (n: number) => {
+      await c.dispatch(w.hostId, "forked");
+      await waitFor(`worker ${n} to end`, async () => (await history.list()).length === n, 15_000);
+    };
+    // 1: the whole chunk crashes: split in halves, each a group leased whole before anything pending
+    await runWorker(1);
+    expect(await groups()).toEqual([
+      [1, [crasher, b]],
+      [1, [c3, d]],
+    ]);
+    expect(await c.queue.counts("forked")).toMatchObject({ split: 4, grouped: 4, pending: 4, retried: 0, dead: 0 });
+    expect(await c.client.hlen(k.fails)).toBe(0);
+    // 2: the first half crashes: split again, depth 2
+    await runWorker(2);
+    expect(await groups()).toEqual([
+      [1, [c3, d]],
+      [2, [crasher]],
+      [2, [b]],
+    ]);
+    expect(await c.queue.counts("forked")).toMatchObject({ split: 6, grouped: 4, retried: 0, dead: 0 });
+    // 3: the healthy half is done; the crasher, alone, is charged (maxAttempts 1: dead)
+    await runWorker(3);
+    expect(await c.queue.counts("forked")).toMatchObject({ acked: 2, dead: 1, grouped: 1, retried: 0 });
+    const [dead] = await c.queue.listDead("forked");
+    expect(dead).toMatchObject({
+      id: crasher,
+      attempts: 1,
+      returns: 0,
+      how: "isolated by bisection (depth 2)",
+      error: expect.stringMatching(/SIGKILL/),
+    });
+    // 4: the last group
+    await runWorker(4);
+    expect(await c.queue.counts("forked")).toMatchObject({ acked: 3, dead: 1, total: 1, grouped: 0, retried: 0 });
+    const ends = (await history.list()).reverse();
+    expect(ends.map((h) => [h.exitReason, h.itemsDone, h.itemsFailed, h.itemsRetried])).toEqual([
+      ["crashed", 0, 0, 0],
+      ["crashed", 0, 0, 0],
+      ["crashed", 2, 1, 0],
+      ["drained", 1, 0, 0],
+    ]);
+    await w.stop();
+    await c.close();
+  });
+
+  it("a dispatch leases nothing: the worker that takes it claims the reservation and acquires its own chunks", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(25));
+    // dispatched to a host that is not running yet
+    const reservationId = await c.dispatch("late-host", "inline");
+    expect(await reserved(c, "inline")).toEqual([reservationId]);
+    expect((await c.dispatcher.undelivered("late-host")).map((m) => m.reservationId)).toEqual([reservationId]);
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 25, leased: 0, acquired: 0, chunks: 0 });
+    // the host starts: its worker takes the reservation, then acquires chunk after chunk
+    const w = await testWorker(config, { hostId: "late-host" });
+    const h = await firstHistory(c);
+    expect(h).toMatchObject({ hostId: "late-host", reservationId, exitReason: "drained", chunks: 3, itemsDone: 25 });
+    expect(h.firstChunkId).toEqual(expect.any(String));
+    expect(h.firstChunkId).not.toBe(reservationId);
+    expect(await reserved(c, "inline")).toEqual([]);
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 0, acquired: 25, acked: 25 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("a dispatch whose reservation is no longer waiting starts nothing: no lease, no history", async () => {
+    const config = await e2eConfig();
+    const c = controlFor(config);
+    await c.queue.enqueue("inline", items(5));
+    const reservationId = await c.dispatch("late-host", "inline");
+    // dropped meanwhile (as the reaper drops the reservations of a host it took for dead)
+    expect(await c.queue.claim("inline", reservationId)).toBe(true);
+    const { logger, messages } = capturingLogger();
+    const w = await testWorker(config, { hostId: "late-host", logger });
+    await waitFor("the worker to find its reservation gone", () =>
+      messages.includes("reservation no longer waiting; not started"),
+    );
+    await waitFor("the worker to be gone", () => w.pool.size() === 0);
+    expect(await new RedisWorkerList(c.client, c.keys).list()).toEqual([]);
+    expect(await new RedisWorkerHistory(c.client, c.keys).list()).toEqual([]);
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 5, leased: 0, acquired: 0 });
+    await w.stop();
+    await c.close();
+  });
+
+  it("a refused dispatch (no free slot, type not served) drops its reservation and leases nothing", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 1, jobTypes: ["inline"] });
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(20, { ms: 400 }));
+    await c.queue.enqueue("inline", items(20, { ms: 1000 }));
     await c.queue.enqueue("forked", items(5));
-    await c.dispatch(w.hostId, "inline", 1); // takes the one slot for a while
-    await waitFor("the first worker", () => w.pool.size() === 1);
-    await c.dispatch(w.hostId, "inline", 2);
-    await c.dispatch(w.hostId, "forked", 5);
+    await c.dispatch(w.hostId, "inline");
+    // takes the one slot for 10 s (its chunk of 10)
+    const first = await runningWorker(c);
+    // each reservation is recorded before its dispatch is sent; the refusal drops it
+    await c.dispatch(w.hostId, "inline");
+    await c.dispatch(w.hostId, "forked");
     await waitFor(
-      "both refusals",
-      async () => (await c.queue.counts("inline")).returned === 2 && (await c.queue.counts("forked")).returned === 5,
+      "both reservations to be dropped",
+      async () => (await reserved(c, "inline")).length === 0 && (await reserved(c, "forked")).length === 0,
     );
-    const forked = await c.queue.acquire("forked", { max: 10 });
-    expect(forked.items.every((i) => i.attempts === 0)).toBe(true);
-    expect(forked.size).toBe(5);
+    expect(await c.dispatcher.undelivered(w.hostId)).toEqual([]);
+    // no worker started for them: only the first one runs, and only its chunk is leased
+    expect(w.pool.size()).toBe(1);
+    expect((await new RedisWorkerList(c.client, c.keys).list()).map((x) => x.id)).toEqual([first.id]);
+    expect(await c.queue.counts("inline")).toMatchObject({ acquired: 10, leased: 10, chunks: 1, pending: 10 });
+    expect(await c.queue.counts("forked")).toMatchObject({ acquired: 0, leased: 0, pending: 5 });
+    expect(await new RedisWorkerHistory(c.client, c.keys).list()).toEqual([]);
     await w.stop({ graceMs: 0 });
+    await c.close();
+  });
+
+  it("a worker whose launcher cannot be created drops its reservation and leases nothing", async () => {
+    const config = await e2eConfig((raw) => {
+      (raw.jobTypes as object[]).push({ name: "broken", launcher: { kind: "inline", module: "./missing.mjs" } });
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.queue.enqueue("broken", items(3));
+    await c.dispatch(w.hostId, "broken");
+    await waitFor("the reservation to be dropped", async () => (await reserved(c, "broken")).length === 0);
+    expect(w.pool.size()).toBe(0);
+    expect(await c.queue.counts("broken")).toMatchObject({ acquired: 0, leased: 0, pending: 3 });
+    expect(await new RedisWorkerHistory(c.client, c.keys).list()).toEqual([]);
+    await w.stop();
     await c.close();
   });
 
@@ -260,61 +452,76 @@ describe("worker daemon", () => {
     const c = controlFor(config);
     await c.queue.enqueue("inline", items(30, { ms: 150 }));
     await c.dispatch(w.hostId, "inline");
-    await waitFor("the worker to start", () => w.pool.size() === 1);
+    await runningWorker(c);
     await w.stop({ graceMs: 10_000 });
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
     expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 10 });
-    expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10, returned: 0 });
     await c.close();
   });
 
-  it("past the grace period, aborts the chunk and returns its items without an attempt", async () => {
+  it("past the grace period, aborts the chunk and gives its items back without an attempt", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(5, { ms: 2000 }));
+    const { ids } = await c.queue.enqueue("inline", items(5, { ms: 2000 }));
     await c.dispatch(w.hostId, "inline");
-    await waitFor("the worker to start", () => w.pool.size() === 1);
+    await runningWorker(c);
     await w.stop({ graceMs: 100 });
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
-    expect(h).toMatchObject({ exitReason: "shutdown", itemsDone: 0 });
-    expect(await c.queue.counts("inline")).toMatchObject({ pending: 5, leased: 0, retried: 0 });
+    expect(h).toMatchObject({ exitReason: "shutdown", itemsDone: 0, itemsRetried: 0 });
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 5, leased: 0, retried: 0, returned: 5, split: 0 });
+    // given back (returns + 1), not charged, even the item the job was on
+    for (const id of ids) {
+      expect(await failsOf(c, "inline", id)).toMatchObject({
+        attempts: 0,
+        returns: 1,
+        how: "returned",
+        error: expect.stringMatching(/shutting down/),
+      });
+    }
     const back = await c.queue.acquire("inline", { max: 10 });
-    expect(back.items.map((i) => i.attempts)).toEqual([0, 0, 0, 0, 0]);
+    expect(back.items.map((i) => [i.id, i.attempts])).toEqual(ids.map((id) => [id, 0]));
     await c.close();
   });
 
-  it("while draining for shutdown, hands back a dispatch that arrives instead of starting it", async () => {
+  it("while draining for shutdown, drops the reservation of a dispatch that arrives instead of starting it", async () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 2 });
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(3, { ms: 3000 }));
-    await c.dispatch(w.hostId, "inline", 1);
-    await waitFor("the first worker", () => w.pool.size() === 1);
+    await c.queue.enqueue("inline", items(1, { ms: 3000 }));
+    await c.dispatch(w.hostId, "inline");
+    await runningWorker(c);
     const stopping = w.stop({ graceMs: 10_000 });
     await waitFor("the heartbeat to say draining", async () =>
       (await c.client.hget(c.keys.hostInfo, w.hostId))?.includes('"draining":true'),
     );
-    const late = await c.dispatch(w.hostId, "inline", 2);
-    await waitFor("the late dispatch to be handed back", async () => (await c.queue.counts("inline")).returned === 2);
-    expect(await c.queue.readChunk("inline", late.id)).toBeNull();
+    await c.queue.enqueue("inline", items(2));
+    await c.dispatch(w.hostId, "inline");
+    await waitFor("the late reservation to be dropped", async () => (await reserved(c, "inline")).length === 0);
+    expect(w.pool.size()).toBe(1);
+    expect(await c.queue.counts("inline")).toMatchObject({ acquired: 1, leased: 1, pending: 2 });
     await stopping;
-    expect(await c.queue.counts("inline")).toMatchObject({ acked: 1, pending: 2, leased: 0 });
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 1, pending: 2, leased: 0, acquired: 1 });
+    const history = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(history.map((h) => [h.exitReason, h.itemsDone])).toEqual([["shutdown", 1]]);
     await c.close();
   });
 
-  it("on close, returns the chunks of dispatches still waiting in its inbox", async () => {
+  it("on close, drops the reservations of dispatches still waiting in its inbox", async () => {
     const config = await e2eConfig();
     const c = controlFor(config);
     await c.queue.enqueue("inline", items(6));
-    await c.dispatch("h-gone", "inline", 3);
-    await c.dispatch("h-gone", "inline", 3);
-    expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 6 });
+    const a = await c.dispatch("h-gone", "inline");
+    const b = await c.dispatch("h-gone", "inline");
+    expect((await reserved(c, "inline")).sort()).toEqual([a, b].sort());
     // an inbox that never opened (its daemon stopped before taking them)
     const inbox = new Inbox(c.client, c.keys, "h-gone", {} as WorkerPool, c.queue, silent());
     await inbox.close();
-    expect(await c.queue.counts("inline")).toMatchObject({ pending: 6, leased: 0, returned: 6 });
+    expect(await reserved(c, "inline")).toEqual([]);
     expect(await c.dispatcher.undelivered("h-gone")).toEqual([]);
+    // they held nothing: the items never left pending
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 6, leased: 0, acquired: 0, returned: 0 });
     await c.close();
   });
 });

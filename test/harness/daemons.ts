@@ -7,6 +7,7 @@ import {
   createLogger,
   type HostInfo,
   makeKeys,
+  newChunkId,
   parseConfig,
   VERSION,
 } from "@batchjob/core";
@@ -26,6 +27,21 @@ export async function e2eConfig(change: (raw: Record<string, unknown>) => void =
 }
 
 export const silent = () => createLogger("test", { level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/** A silent logger that keeps the message of every debug, info, warn and error call (to wait for one). */
+export function capturingLogger() {
+  const messages: string[] = [];
+  const levels = new Set<PropertyKey>(["debug", "info", "warn", "error"]);
+  const logger = new Proxy(silent(), {
+    get(target, prop, receiver) {
+      if (!levels.has(prop)) return Reflect.get(target, prop, receiver);
+      return (obj: unknown, msg?: unknown) => {
+        messages.push(typeof obj === "string" ? obj : typeof msg === "string" ? msg : "");
+      };
+    },
+  });
+  return { logger, messages };
+}
 
 export async function testWorker(config: BatchjobConfig, options: Partial<WorkerOptions> = {}) {
   const daemon = await startWorker({ config, baseDir: FIXTURES, redisUrl: redisUrl(), logger: silent(), ...options });
@@ -66,12 +82,12 @@ export function controlFor(config: BatchjobConfig) {
     await closeClient(client);
   };
   track(`control connection ${config.prefix}`, () => client.status !== "end", close);
-  /** Prepares a chunk (as the preparer does) and dispatches it to `hostId`. */
-  const dispatch = async (hostId: string, jobType: string, max?: number) => {
-    const t = config.jobTypes.find((x) => x.name === jobType);
-    const chunk = await queue.acquire(jobType, { max: max ?? t?.chunkSize ?? 10, leaseMs: t?.leaseMs ?? 30_000 });
-    await dispatcher.dispatch(hostId, { jobType, chunkId: chunk.id, size: chunk.size });
-    return chunk;
+  /** Reserves a start and dispatches it to `hostId` (as the starter does); the worker acquires its chunks itself. */
+  const dispatch = async (hostId: string, jobType: string) => {
+    const reservationId = newChunkId();
+    await queue.reserve(jobType, [reservationId]);
+    await dispatcher.dispatch(hostId, { jobType, reservationId });
+    return reservationId;
   };
   return { client, keys, queue, dispatcher, dispatch, close };
 }

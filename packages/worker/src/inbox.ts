@@ -1,8 +1,9 @@
 /**
- * This host's dispatch inbox: a BullMQ queue that the manager adds
- * "start a worker on chunk C of type T" messages to. BullMQ carries these
- * few control messages; the item queues carry the data. On close, messages
- * still waiting are not lost: their chunks go back to pending.
+ * This host's dispatch inbox: a BullMQ queue that the manager adds "start a
+ * worker of type T" messages (reservations) to. BullMQ carries these few
+ * control messages; the item queues carry the data. On close, the
+ * reservations of messages still waiting are dropped, so the manager plans
+ * those starts again; they held no item.
  */
 import {
   type BatchQueue,
@@ -37,8 +38,8 @@ export class Inbox {
       async (job) => {
         if (job.name !== DISPATCH_JOB_NAME) throw new Error(`unknown inbox message ${job.name}`);
         const m = parseDispatchMessage(job.data);
-        const result = await this.pool.start(m.jobType, m.chunkId);
-        this.log.debug({ jobType: m.jobType, chunkId: m.chunkId, result }, "dispatch handled");
+        const result = await this.pool.start(m.jobType, m.reservationId);
+        this.log.debug({ jobType: m.jobType, reservationId: m.reservationId, result }, "dispatch handled");
         return result;
       },
       { connection: this.connection, prefix: this.keys.bullPrefix, concurrency: 1, autorun: true },
@@ -48,7 +49,7 @@ export class Inbox {
     await this.worker.waitUntilReady();
   }
 
-  /** Stops taking messages; the chunks of messages still waiting go back to pending; the inbox is removed. */
+  /** Stops taking messages; the reservations of messages still waiting are dropped; the inbox is removed. */
   async close(): Promise<void> {
     await this.worker?.close();
     this.worker = undefined;
@@ -58,9 +59,9 @@ export class Inbox {
       for (const job of waiting) {
         try {
           const m = parseDispatchMessage(job.data);
-          await this.queue.returnChunk(m.jobType, m.chunkId);
+          await this.queue.claim(m.jobType, m.reservationId);
         } catch (err) {
-          this.log.warn({ err, data: job.data }, "could not return the chunk of an undelivered dispatch");
+          this.log.warn({ err, data: job.data }, "could not drop the reservation of an undelivered dispatch");
         }
       }
       await q.obliterate({ force: true });

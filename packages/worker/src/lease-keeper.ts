@@ -20,12 +20,11 @@ export class LeaseKeeper {
 
   start(): void {
     const every = Math.max(20, Math.floor(this.leaseMs / 3));
-    const ids = this.batch.items.map((i) => i.id);
     this.timer = setInterval(async () => {
       if (this.busy) return;
       this.busy = true;
       try {
-        const r = await this.queue.extend(this.batch.jobType, this.batch.id, ids, this.leaseMs);
+        const r = await this.queue.extend(this.batch.jobType, this.batch.id, this.leaseMs);
         // an extend still in flight when the chunk was settled says nothing about it
         if (r.held === 0 && !this.stopped) {
           this.stop();

@@ -1,8 +1,10 @@
 /**
- * The pool keeps this daemon's workers: it starts one per dispatched chunk
- * when a slot is free and the type is served (else hands the chunk back
- * untouched), gives each its own launcher, and on shutdown stops them all:
- * gracefully within the grace period, then by aborting their chunks.
+ * The pool keeps this daemon's workers: it starts one per dispatched
+ * reservation when a slot is free and the type is served (else drops the
+ * reservation, so the manager plans the start again), gives each its own
+ * launcher, and on shutdown stops them all: gracefully within the grace
+ * period, then by aborting their chunks. Nothing is leased before a worker
+ * runs, so a refused or failed start holds no item.
  */
 import type {
   BatchjobConfig,
@@ -31,7 +33,7 @@ export interface PoolDeps {
   onChange?: () => void;
 }
 
-export type StartResult = "started" | "returned" | "gone" | "failed";
+export type StartResult = "started" | "refused" | "failed";
 
 export class WorkerPool {
   private readonly runners = new Map<string, { runner: Runner; done: Promise<WorkerHistoryItem | undefined> }>();
@@ -64,8 +66,8 @@ export class WorkerPool {
     return this.types.has(jobType) && (this.deps.jobTypes === null || this.deps.jobTypes.includes(jobType));
   }
 
-  /** Starts a worker on a prepared chunk, or says why not (the chunk is then returned or already gone). */
-  async start(jobType: string, chunkId: string): Promise<StartResult> {
+  /** Starts a worker under a dispatched reservation, or says why not (the reservation is then dropped). */
+  async start(jobType: string, reservationId: string): Promise<StartResult> {
     const { queue, log } = this.deps;
     const type = this.types.get(jobType);
     if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
@@ -76,36 +78,22 @@ export class WorkerPool {
           : this.draining
             ? "draining"
             : "no free slot";
-      const n = await queue.returnChunk(jobType, chunkId);
-      log.info({ jobType, chunkId, items: n, why }, "dispatch refused; chunk returned to pending");
-      return "returned";
+      await queue.claim(jobType, reservationId);
+      log.info({ jobType, reservationId, why }, "dispatch refused");
+      return "refused";
     }
     let launcher: Awaited<ReturnType<typeof createLauncher>>;
     try {
       launcher = await createLauncher(type.launcher, { jobType, baseDir: this.deps.baseDir, log });
     } catch (err) {
-      // a bad launcher (missing module, bad export) fails the items with the reason, so they are not lost
-      const error = err instanceof Error ? err.message : String(err);
-      const batch = await queue.readChunk(jobType, chunkId, { json: true });
-      if (batch)
-        await queue.release(
-          jobType,
-          chunkId,
-          batch.items.map((i) => i.id),
-          { error },
-        );
-      log.error({ err, jobType, chunkId }, "cannot create the launcher; items released");
+      // a bad launcher (missing module, bad export): nothing was acquired, the items wait in pending
+      await queue.claim(jobType, reservationId);
+      log.error({ err, jobType, reservationId }, "cannot create the launcher; worker not started");
       return "failed";
-    }
-    const batch = await queue.readChunk(jobType, chunkId, { json: launcher.payloads === "json" });
-    if (!batch) {
-      await launcher.close();
-      log.warn({ jobType, chunkId }, "dispatched chunk is gone (its lease was reclaimed)");
-      return "gone";
     }
     const runner = new Runner(
       { queue, list: this.deps.list, history: this.deps.history, launcher, jobType: type, host: this.deps.host, log },
-      batch,
+      reservationId,
     );
     const done = runner
       .run()
@@ -113,6 +101,7 @@ export class WorkerPool {
         log.error({ err, workerId: runner.id }, "worker ended with an error");
         return undefined;
       })
+      .then((item) => item ?? undefined)
       .finally(async () => {
         await launcher.close().catch((err) => log.warn({ err }, "launcher close failed"));
         this.runners.delete(runner.id);

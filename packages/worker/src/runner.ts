@@ -1,20 +1,22 @@
 /**
- * One worker: runs chunks of one job type through its launcher until the
- * queue is empty, a stop token says scale down, a run limit is hit, the
- * daemon shuts down, or the job crashes. Per chunk:
+ * One worker: started under a reservation the manager dispatched, it lists
+ * itself, takes the reservation and acquires its first chunk itself (nothing
+ * is leased before it runs), then runs chunks of one job type through its
+ * launcher until the queue is empty, a stop token says scale down, a run
+ * limit is hit, the daemon shuts down, or the job crashes. Per chunk:
  *   1. note the chunk in the worker list (not awaited: no extra round trip),
  *   2. run it through the launcher while a LeaseKeeper extends its lease,
- *   3. settle: ack what succeeded, fail the rest, and in the same round trip
- *      acquire the next chunk (or take a stop token instead),
+ *   3. settle each item by whose fault its outcome is (outcome.ts) and, in
+ *      the same round trip, acquire the next chunk (or take a stop token),
  * then write the history entry and leave the list. Every item it holds ends
- * acked, failed (retry or dead), returned, or left to lease expiry.
+ * acked, charged (retry or dead), given back, requeued, split, or left to
+ * lease expiry.
  */
 import {
   type Batch,
   type BatchQueue,
   type ExitReason,
   historyItemOf,
-  type ItemFailure,
   type JobTypeConfig,
   type Logger,
   newChunkId,
@@ -39,6 +41,21 @@ export interface RunnerDeps {
 
 const SETTLE_ATTEMPTS = 5;
 
+/** Retries `fn` through a short Redis outage (100 ms, doubling); past that the error is thrown. */
+async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= SETTLE_ATTEMPTS) throw err;
+      log.warn({ err, attempt }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay *= 2;
+    }
+  }
+}
+
 export class Runner {
   readonly id = newChunkId();
   private stopRequested = false;
@@ -50,7 +67,7 @@ export class Runner {
 
   constructor(
     private readonly deps: RunnerDeps,
-    private readonly first: Batch,
+    readonly reservationId: string,
   ) {
     const now = new Date().toISOString();
     this.entry = {
@@ -60,9 +77,10 @@ export class Runner {
       hostname: deps.host.hostname,
       pid: process.pid,
       launcher: deps.launcher.kind,
-      firstChunkId: first.id,
-      currentChunkId: first.id,
-      currentChunkSize: first.size,
+      reservationId,
+      firstChunkId: null,
+      currentChunkId: null,
+      currentChunkSize: 0,
       createdAt: now,
       updatedAt: now,
       chunks: 0,
@@ -88,13 +106,30 @@ export class Runner {
     this.chunkAbort?.abort(new Error(reason));
   }
 
-  async run(): Promise<WorkerHistoryItem> {
-    const { list, log } = this.deps;
+  /** Runs until the worker ends; null when its reservation was no longer waiting (nothing ran, no history). */
+  async run(): Promise<WorkerHistoryItem | null> {
+    const { list, log, queue, jobType } = this.deps;
     let reason: ExitReason = "drained";
     let error: string | undefined;
-    let batch: Batch | null = this.first;
+    let batch: Batch | null;
     try {
+      // listed before the reservation is taken: the manager counts it in one place or the other, never in none
       await list.put(this.entry);
+      if (!(await queue.claim(jobType.name, this.reservationId))) {
+        await list.remove(this.id);
+        log.info(
+          { workerId: this.id, reservationId: this.reservationId },
+          "reservation no longer waiting; not started",
+        );
+        return null;
+      }
+      if (this.stopRequested) return this.finish("shutdown", undefined);
+      const json = this.deps.launcher.payloads === "json";
+      batch = await withRetry("acquire", log, () =>
+        queue.acquire(jobType.name, { max: jobType.chunkSize, json, owner: newChunkId() }),
+      );
+      if (batch.size === 0) batch = null;
+      else this.entry.firstChunkId = batch.id;
       while (batch) {
         const step = await this.runChunk(batch);
         if (step.end) {
@@ -156,16 +191,18 @@ export class Runner {
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
 
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
-    const s = settlementOf(batch, report, { giveBackUnreported: shutdownAbort });
+    const s = settlementOf(batch, report, {
+      giveBackUnreported: shutdownAbort,
+      giveBackReason: `host ${this.deps.host.id} shutting down: ${this.abortReason}`,
+    });
     const fatal = report.fatal;
     const limitHit = this.limitReached(e.chunks + 1);
     const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
     // the next owner is fixed before the first try, so a retried settle gets the same chunk
     const next = wantNext
-      ? { max: jobType.chunkSize, json: launcher.payloads === "json", owner: newChunkId() }
+      ? { max: jobType.chunkSize, json: launcher.payloads === "json", owner: newChunkId(), workerId: this.id }
       : undefined;
-    const r = await this.settleWithRetry(batch, s.ack, s.fail, next);
-    if (s.giveBack.length > 0) await queue.returnChunk(batch.jobType, batch.id);
+    const r = await withRetry("settle", log, () => queue.settle(batch.jobType, batch.id, s, next));
     e.chunks++;
     e.itemsDone += r.acked;
     e.itemsFailed += r.dead;
@@ -198,26 +235,6 @@ export class Runner {
     if (stopped) return { reason: "scaled-down" };
     if (limitHit) return { reason: "limit" };
     return undefined;
-  }
-
-  /** Settles, retrying through a short Redis outage; past that, lease expiry returns the items. */
-  private async settleWithRetry(
-    batch: Batch,
-    ack: string[],
-    fail: ItemFailure[],
-    next: { max: number; json: boolean; owner: string } | undefined,
-  ) {
-    let delay = 100;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.deps.queue.settle(batch.jobType, batch.id, { ack, fail }, next);
-      } catch (err) {
-        if (attempt >= SETTLE_ATTEMPTS) throw err;
-        this.deps.log.warn({ err, attempt, chunkId: batch.id }, "settle failed; retrying");
-        await new Promise((r) => setTimeout(r, delay));
-        delay *= 2;
-      }
-    }
   }
 
   private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {

@@ -5,10 +5,12 @@
  *      answers {type:"result", chunkId, results?, error?, rss};
  *   3. {type:"abort", chunkId} aborts that job's signal; losing the parent exits.
  * It says {type:"ready"} once the job is imported, or {type:"init-error"} and exits(1);
- * the job's ctx.log calls go as {type:"log"}; an uncaught exception is told as {type:"crash"}, then exit(1).
+ * the job's ctx.log calls go as {type:"log"}, ctx.begin(id) as {type:"begin", chunkId, id} and
+ * ctx.report(result) as {type:"report", chunkId, result}, each at once, so they outlive a crash;
+ * an uncaught exception is told as {type:"crash"}, then exit(1).
  */
 import type { Batch, BatchJob, WorkContext } from "@batchjob/core";
-import { runBatchJob } from "@batchjob/core/job";
+import { ErrorCode, runBatchJob } from "@batchjob/core/job";
 import { loadBatchJob } from "./inline.js";
 import { errorMessage, resultsOfReturn } from "./results.js";
 
@@ -19,6 +21,8 @@ export type LogLevel = "info" | "warn" | "error";
 export type ChildMessage =
   | { type: "result"; chunkId: string; results?: unknown; error?: string; rss: number }
   | { type: "log"; chunkId: string; level: LogLevel; obj: object | string; msg?: string }
+  | { type: "begin"; chunkId: string; id: unknown }
+  | { type: "report"; chunkId: string; result: unknown }
   | { type: "ready" }
   | { type: "init-error"; error: string }
   | { type: "crash"; error: string };
@@ -78,6 +82,22 @@ function logTo(chunkId: string): WorkContext["log"] {
   return { info: at("info"), warn: at("warn"), error: at("error") };
 }
 
+/** Sends a begin/report of the job; one that cannot be cloned (a function in it) becomes a warning. */
+function postProgress(msg: Extract<ChildMessage, { type: "begin" | "report" }>): void {
+  try {
+    post(msg);
+  } catch (err) {
+    const obj = { code: ErrorCode.LAUNCHER_OUTPUT, where: `ctx.${msg.type}` };
+    post({
+      type: "log",
+      chunkId: msg.chunkId,
+      level: "warn",
+      obj,
+      msg: `ignored ctx.${msg.type}: ${errorMessage(err)}`,
+    });
+  }
+}
+
 /** The batch arrives with payloads as JSON text; the job gets them parsed. One that does not parse fails alone, for good. */
 function decode(raw: Batch): { batch: Batch; undecodable: { id: string; ok: false; error: string; retry: false }[] } {
   const items: Batch["items"] = [];
@@ -111,6 +131,8 @@ async function runChunk(raw: Batch): Promise<void> {
       chunkId: batch.id,
       signal: abort.signal,
       log: logTo(batch.id),
+      begin: (id) => postProgress({ type: "begin", chunkId: batch.id, id }),
+      report: (result) => postProgress({ type: "report", chunkId: batch.id, result }),
     });
     reply = {
       type: "result",

@@ -4,19 +4,20 @@
  * Chunks run one at a time; for each:
  *   1. start a child if there is none (first chunk, or after a crash, a kill, a restart);
  *   2. send {type:"run"}; watch the timeout (counted from the child's "ready"), ctx.signal and
- *      the child's RSS (/proc, every 100 ms);
- *   3. on the result, report; past memoryLimitMb the child is SIGKILLed mid-chunk, or retired after it;
- *   4. if the child exits mid-chunk, report crashed; the next chunk gets a fresh child.
+ *      the child's RSS (/proc, every 100 ms); collect the job's "begin" and "report" messages;
+ *   3. on the result, report; past memoryLimitMb the child is SIGKILLed mid-chunk; after the chunk it
+ *      is retired when its RSS, or its RSS plus the largest growth of one chunk so far, passes it;
+ *   4. if the child exits mid-chunk, report crashed, with what the job reported and the item it was on;
+ *      the next chunk gets a fresh child.
  */
 import { type ChildProcess, fork } from "node:child_process";
-import { existsSync } from "node:fs";
-import { sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Batch, Logger } from "@batchjob/core";
+import { entryPath } from "./entry-path.js";
 import type { ChildMessage, ParentMessage } from "./fork-child.js";
 import { MemoryPoller, readProcMemory, resetPeak } from "./proc-memory.js";
 import {
   abortedUnreported,
+  endReport,
   errorMessage,
   fatalReport,
   ResultCollector,
@@ -46,11 +47,20 @@ export interface ForkLauncherOptions {
 
 /** fork-child.js next to this file, or under dist/ when this file runs from src/ (vitest). */
 export function forkChildPath(): string {
-  const here = fileURLToPath(new URL("./fork-child.js", import.meta.url));
-  if (existsSync(here)) return here;
-  const src = `${sep}src${sep}`;
-  const at = here.lastIndexOf(src);
-  return at < 0 ? here : `${here.slice(0, at)}${sep}dist${sep}${here.slice(at + src.length)}`;
+  return entryPath("fork-child.js");
+}
+
+/**
+ * Why a child that ended a chunk at `rssBytes` should be retired before the
+ * next one, or undefined to keep it: above the limit already, or would pass
+ * it if the next chunk grew it as much as the most any chunk has so far.
+ */
+export function retireReason(rssBytes: number, maxGrowthBytes: number, limitBytes: number): string | undefined {
+  if (rssBytes > limitBytes) return "fork child is above memoryLimitMb after its chunk: restarting it";
+  if (rssBytes + maxGrowthBytes > limitBytes) {
+    return "fork child would pass memoryLimitMb if its next chunk grew it as much as one has: restarting it";
+  }
+  return undefined;
 }
 
 /** The daemon's Node flags minus the inspector's (a second debugger on the same port fails). */
@@ -145,6 +155,8 @@ export class ForkLauncher implements Launcher {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly childPath = forkChildPath();
   private readonly limitBytes: number;
+  /** The largest RSS growth of one chunk seen so far (peak during the chunk minus RSS at its start). */
+  private maxGrowthBytes = 0;
 
   constructor(private readonly opts: ForkLauncherOptions) {
     this.limitBytes = opts.memoryLimitMb * MB;
@@ -204,10 +216,19 @@ export class ForkLauncher implements Launcher {
       if (this.child && !this.child.usable) this.drop(this.child, "kill");
       child = this.child ?? this.start();
     } catch (err) {
-      return fatalReport(results.finish(), "crashed", `cannot start the fork child: ${errorMessage(err)}`, null);
+      return fatalReport(results, "crashed", `cannot start the fork child: ${errorMessage(err)}`, null);
     }
     const pid = child.pid;
     if (pid !== undefined) resetPeak(pid);
+    // the chunk's growth is measured from a ready child (a new one: once its job module is imported)
+    let startRss: number | undefined;
+    let peakReset = false;
+    const markStart = () => {
+      if (pid === undefined) return;
+      peakReset = resetPeak(pid);
+      startRss = readProcMemory(pid)?.rssBytes;
+    };
+    if (child.ready) markStart();
 
     return new Promise<ChunkReport>((resolve) => {
       const { timeoutMs, memoryLimitMb, log, jobType } = this.opts;
@@ -221,16 +242,12 @@ export class ForkLauncher implements Launcher {
       };
       const fatal = (reason: FatalEnd["reason"], error: string) => {
         this.drop(child, "kill");
-        done(fatalReport(results.finish(), reason, error, poller?.peakBytes ?? null));
+        done(fatalReport(results, reason, error, poller?.peakBytes ?? null));
       };
       const onAbort = () => {
         child.send({ type: "abort", chunkId: batch.id });
         this.drop(child, "kill");
-        done({
-          results: results.finish(),
-          unreported: abortedUnreported(ctx.signal),
-          peakMemoryBytes: poller?.peakBytes ?? null,
-        });
+        done(endReport(results, abortedUnreported(ctx.signal), poller?.peakBytes ?? null));
       };
       // a new child's start does not count against the chunk's timeoutMs; it has its own allowance
       const startMs = Math.max(timeoutMs, CHILD_START_MS);
@@ -253,7 +270,7 @@ export class ForkLauncher implements Launcher {
 
       child.listener = (event) => {
         if (event.kind === "exit") {
-          done(fatalReport(results.finish(), "crashed", event.description, poller?.peakBytes ?? null));
+          done(fatalReport(results, "crashed", event.description, poller?.peakBytes ?? null));
           return;
         }
         const msg = event.msg;
@@ -262,31 +279,36 @@ export class ForkLauncher implements Launcher {
         if (msg.type === "ready") {
           clearTimeout(timer);
           timer = setTimeout(onTimeout, timeoutMs);
+          markStart();
+        } else if (msg.type === "begin") {
+          if (msg.chunkId === batch.id) results.begin(msg.id, "ctx.begin");
+        } else if (msg.type === "report") {
+          if (msg.chunkId === batch.id) results.add(msg.result, "ctx.report");
         } else if (msg.type === "log") {
           if (msg.chunkId !== batch.id) return;
           if (typeof msg.obj === "string") ctx.log[msg.level](msg.obj);
           else ctx.log[msg.level]({ ...msg.obj, chunkId: batch.id }, msg.msg);
         } else if (msg.type === "init-error") {
           this.drop(child, "retire");
-          done(fatalReport(results.finish(), "crashed", msg.error, null));
+          done(fatalReport(results, "crashed", msg.error, null));
         } else if (msg.type === "result" && msg.chunkId === batch.id) {
           const now = pid === undefined ? null : readProcMemory(pid);
           const peakMemoryBytes = now ? Math.max(now.peakBytes, poller?.peakBytes ?? 0) : msg.rss;
           const rss = Math.max(now?.rssBytes ?? 0, msg.rss);
-          if (rss > this.limitBytes) {
-            log.info(
-              { jobType, pid, rssMb: Math.round(rss / MB), memoryLimitMb },
-              "fork child is above memoryLimitMb after its chunk: restarting it",
-            );
+          if (startRss !== undefined) {
+            const top = peakReset && now ? Math.max(now.peakBytes, rss) : rss;
+            this.maxGrowthBytes = Math.max(this.maxGrowthBytes, top - startRss);
+          }
+          const retire = retireReason(rss, this.maxGrowthBytes, this.limitBytes);
+          if (retire !== undefined) {
+            const growthMb = Math.round(this.maxGrowthBytes / MB);
+            log.info({ jobType, pid, rssMb: Math.round(rss / MB), growthMb, memoryLimitMb }, retire);
             this.drop(child, "retire");
           }
           // results first: items the child could not even decode come with an error
           if (msg.results !== undefined) results.addAll(msg.results, "results");
-          if (msg.error !== undefined) {
-            done({ results: results.finish(), unreported: unreportedFailure(msg.error), peakMemoryBytes });
-          } else {
-            done({ results: results.finish(), unreported: UNREPORTED_OK, peakMemoryBytes });
-          }
+          const unreported = msg.error === undefined ? UNREPORTED_OK : unreportedFailure(msg.error);
+          done(endReport(results, unreported, peakMemoryBytes));
         }
       };
       child.send({ type: "run", batch });

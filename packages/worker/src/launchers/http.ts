@@ -4,6 +4,7 @@
  *   2. 2xx: an optional JSON body {"results": [...]}, items without a result are done;
  *      any other status: items without a result failed and are retried;
  *   3. unreachable receiver: crashed; no answer within timeoutMs: timeout.
+ * It has no progress channel: its reports never name a running item.
  */
 import type { Batch, Logger } from "@batchjob/core";
 import { CHUNK_ID_HEADER, SIGNATURE_HEADER, signRequest, TIMESTAMP_HEADER } from "../signature.js";
@@ -75,11 +76,10 @@ export class HttpLauncher implements Launcher {
       status = res.status;
       text = await res.text();
     } catch (err) {
-      const found = results.finish();
       if (ctx.signal.aborted)
-        return { results: found, unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
-      if (timeout.aborted) return fatalReport(found, "timeout", `timed out after ${timeoutMs} ms`, null);
-      return fatalReport(found, "crashed", `cannot reach ${url}: ${fetchFailure(err)}`, null);
+        return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
+      if (timeout.aborted) return fatalReport(results, "timeout", `timed out after ${timeoutMs} ms`, null);
+      return fatalReport(results, "crashed", `cannot reach ${url}: ${fetchFailure(err)}`, null);
     }
 
     if (status < 200 || status > 299) {

@@ -1,16 +1,18 @@
 /**
  * The inline launcher: runs the job in the daemon's own process.
- *   1. calls the job with a WorkContext whose signal fires on timeout or abort;
+ *   1. calls the job with a WorkContext whose signal fires on timeout or abort, and whose
+ *      begin/report feed the chunk's results as the job goes;
  *   2. waits for the job, its timeout or ctx.signal, whichever comes first;
- *   3. reports its results (or its error for every item) and the daemon's peak RSS.
+ *   3. reports its results (or its error for every item, and the item it was on) and the daemon's peak RSS.
  * Also holds `loadBatchJob`, the one place a job module is imported (the fork child uses it).
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Batch, BatchJob } from "@batchjob/core";
+import type { Batch, BatchJob, WorkContext } from "@batchjob/core";
 import { isBatchJob, LauncherFailedError, runBatchJob } from "@batchjob/core/job";
 import {
   abortedUnreported,
+  endReport,
   errorMessage,
   fatalReport,
   ResultCollector,
@@ -74,7 +76,14 @@ export class InlineLauncher implements Launcher {
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
       timer = setTimeout(() => settle({ kind: "timeout" }), this.timeoutMs);
-      const workCtx = { jobType: batch.jobType, chunkId: batch.id, signal: jobAbort.signal, log: ctx.log };
+      const workCtx: WorkContext = {
+        jobType: batch.jobType,
+        chunkId: batch.id,
+        signal: jobAbort.signal,
+        log: ctx.log,
+        begin: (id) => results.begin(id, "ctx.begin"),
+        report: (result) => results.add(result, "ctx.report"),
+      };
       try {
         Promise.resolve(runBatchJob(this.job, batch, workCtx)).then(
           (value) => settle({ kind: "done", value }),
@@ -93,19 +102,16 @@ export class InlineLauncher implements Launcher {
     switch (outcome.kind) {
       case "done":
         results.addAll(resultsOfReturn(outcome.value), "results");
-        return { results: results.finish(), unreported: UNREPORTED_OK, peakMemoryBytes };
+        return endReport(results, UNREPORTED_OK, peakMemoryBytes);
       case "threw":
-        return {
-          results: results.finish(),
-          unreported: unreportedFailure(errorMessage(outcome.error)),
-          peakMemoryBytes,
-        };
+        return endReport(results, unreportedFailure(errorMessage(outcome.error)), peakMemoryBytes);
       case "aborted":
-        return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes };
+        return endReport(results, abortedUnreported(ctx.signal), peakMemoryBytes);
       case "timeout": {
         const error = `timed out after ${this.timeoutMs} ms`;
+        const report = fatalReport(results, "timeout", error, peakMemoryBytes);
         jobAbort.abort(new Error(error));
-        return fatalReport(results.finish(), "timeout", error, peakMemoryBytes);
+        return report;
       }
     }
   }

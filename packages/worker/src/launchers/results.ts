@@ -1,8 +1,8 @@
 /**
  * What every launcher shares about results: the chunk document sent to spawn
- * and http jobs, the one validator of per-item results (unknown ids and
- * malformed entries are logged with BJ_ERR_LAUNCHER_OUTPUT and ignored), and
- * the small constructors of `Unreported` values.
+ * and http jobs, the one collector of per-item results and of the item being
+ * worked on (unknown ids and malformed entries are logged with
+ * BJ_ERR_LAUNCHER_OUTPUT and ignored), and the constructors of reports.
  */
 import type { Batch, Logger } from "@batchjob/core";
 import { ErrorCode } from "@batchjob/core/job";
@@ -38,14 +38,29 @@ export function abortedUnreported(signal: AbortSignal): Unreported {
   return unreportedFailure(`aborted: ${text}`);
 }
 
-/** An abnormal end: every unreported item fails with the same error and is retried. */
+/**
+ * The report of a chunk that ended (not fatally): its results, and when the
+ * unreported items fail, the begun item without a result as `running`.
+ */
+export function endReport(
+  results: ResultCollector,
+  unreported: Unreported,
+  peakMemoryBytes: number | null,
+): ChunkReport {
+  const running = unreported.ok ? undefined : results.running;
+  const report: ChunkReport = { results: results.finish(), unreported, peakMemoryBytes };
+  if (running !== undefined) report.running = running;
+  return report;
+}
+
+/** An abnormal end: every unreported item fails with the same error and is retried; `running` is kept. */
 export function fatalReport(
-  results: Map<string, ItemOutcome>,
+  results: ResultCollector,
   reason: FatalEnd["reason"],
   error: string,
   peakMemoryBytes: number | null,
 ): ChunkReport {
-  return { results, unreported: unreportedFailure(error), fatal: { reason, error }, peakMemoryBytes };
+  return { ...endReport(results, unreportedFailure(error), peakMemoryBytes), fatal: { reason, error } };
 }
 
 /** The `results` of what a job returned (`WorkResult` or nothing); anything else is passed on for `addAll` to refuse. */
@@ -90,28 +105,60 @@ export function parseItemResult(raw: unknown): Parsed {
   return { id: r.id, outcome };
 }
 
+function sameOutcome(a: ItemOutcome, b: ItemOutcome): boolean {
+  return a.ok === b.ok && a.error === b.error && a.retry === b.retry && a.delayMs === b.delayMs;
+}
+
 /**
  * Collects the results of one chunk: keeps the first result of each id of the
- * batch, warns about everything else. Warnings past MAX_WARNINGS are counted
- * and summed up by `finish()`.
+ * batch, and the item the job last said it began; warns about everything
+ * else. Warnings past MAX_WARNINGS are counted and summed up by `finish()`,
+ * after which the collector takes nothing more (a job still running after its
+ * timeout cannot change a report already made).
  */
 export class ResultCollector {
   readonly results = new Map<string, ItemOutcome>();
   private ids: Set<string> | undefined;
   private warnings = 0;
+  private begun: string | undefined;
+  private finished = false;
 
   constructor(
     private readonly batch: Batch,
     private readonly log: Logger,
   ) {}
 
+  /** The item last begun, if it has no result yet. */
+  get running(): string | undefined {
+    return this.begun === undefined || this.results.has(this.begun) ? undefined : this.begun;
+  }
+
   /** Adds one raw entry; `where` names it in warnings ("stdout line 3", "results[2]"). */
   add(raw: unknown, where: string): void {
+    if (this.ended(where)) return;
     const parsed = parseItemResult(raw);
     if ("problem" in parsed) this.warn(where, `malformed result: ${parsed.problem}`);
     else if (!this.belongs(parsed.id)) this.warn(where, `unknown item id ${JSON.stringify(parsed.id)}`);
-    else if (this.results.has(parsed.id)) this.warn(where, `second result for item ${parsed.id}; the first counts`);
-    else this.results.set(parsed.id, parsed.outcome);
+    else {
+      const first = this.results.get(parsed.id);
+      if (first === undefined) this.results.set(parsed.id, parsed.outcome);
+      else if (!sameOutcome(first, parsed.outcome)) {
+        this.warn(where, `second result for item ${parsed.id}; the first counts`);
+      }
+    }
+  }
+
+  /**
+   * The job began the item `raw` (ctx.begin, a progress line). An id that is
+   * not one of the batch is warned about and leaves no item running: the job
+   * has moved on to something that cannot be blamed.
+   */
+  begin(raw: unknown, where: string): void {
+    if (this.ended(where)) return;
+    this.begun = undefined;
+    if (typeof raw !== "string" || raw === "") this.warn(where, "the running item id must be a non-empty string");
+    else if (!this.belongs(raw)) this.warn(where, `unknown item id ${JSON.stringify(raw)}`);
+    else this.begun = raw;
   }
 
   /** Adds a `results` value as a job returned it: absent, or an array of entries. */
@@ -134,8 +181,9 @@ export class ResultCollector {
     );
   }
 
-  /** Logs how many warnings were left out; returns the results. */
+  /** Logs how many warnings were left out; returns the results. Later input is ignored. */
   finish(): Map<string, ItemOutcome> {
+    this.finished = true;
     if (this.warnings > MAX_WARNINGS) {
       this.log.warn(
         { code: ErrorCode.LAUNCHER_OUTPUT, chunkId: this.batch.id, jobType: this.batch.jobType },
@@ -143,6 +191,11 @@ export class ResultCollector {
       );
     }
     return this.results;
+  }
+
+  private ended(where: string): boolean {
+    if (this.finished) this.warn(where, "the chunk has already ended");
+    return this.finished;
   }
 
   private belongs(id: string): boolean {

@@ -1,17 +1,22 @@
 /**
  * The spawn launcher: one process per chunk, in any language.
- *   1. spawn the command with BATCHJOB_JOB_TYPE and BATCHJOB_CHUNK_ID in its environment;
+ *   1. spawn the command, in its own process group guarded by group-guard.ts (it dies with the daemon),
+ *      with BATCHJOB_JOB_TYPE and BATCHJOB_CHUNK_ID in its environment;
  *   2. write the chunk to stdin as one JSON document and close it;
- *   3. read results as JSON lines on stdout, log stderr lines, sample VmHWM every 50 ms;
+ *   3. read JSON lines on stdout, log stderr lines, sample VmHWM every 50 ms. A line is a result
+ *      {"id","ok","error"?,"retry"?,"delayMs"?}, or progress {"running":"<id>"}: the job now works on
+ *      that item, which alone is blamed if the process then fails before that item's result line;
  *   4. at exit, items without a result follow the exit code. A timeout sends SIGTERM, then SIGKILL 2 s later.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import type { Batch, Logger } from "@batchjob/core";
+import { guardGroup } from "./group-guard.js";
 import { MemoryPoller } from "./proc-memory.js";
 import {
   abortedUnreported,
   encodeChunk,
+  endReport,
   errorCode,
   errorMessage,
   fatalReport,
@@ -75,6 +80,12 @@ class LineSplitter {
   }
 }
 
+/** A progress line `{"running":"<id>"}` (and no "id": that would be a result). */
+function progressOf(value: unknown): { running: unknown } | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  return "running" in value && !("id" in value) ? (value as { running: unknown }) : undefined;
+}
+
 /** Signals the child's whole process group; the child alone when the group is gone. */
 function killGroup(proc: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): void {
   try {
@@ -103,11 +114,12 @@ export class SpawnLauncher implements Launcher {
       proc = spawn(command, args, { cwd, env, stdio: "pipe", detached: true });
     } catch (err) {
       const error = `cannot start ${command}: ${errorCode(err) ?? errorMessage(err)}`;
-      return fatalReport(results.finish(), "crashed", error, null);
+      return fatalReport(results, "crashed", error, null);
     }
 
     return new Promise<ChunkReport>((resolve) => {
       const pid = proc.pid;
+      const unguard = pid === undefined ? undefined : guardGroup(pid, this.opts.log);
       const poller = pid === undefined ? undefined : new MemoryPoller(pid, MEMORY_POLL_MS);
       let stoppedBy: "timeout" | "abort" | undefined;
       let startError: string | undefined;
@@ -128,7 +140,9 @@ export class SpawnLauncher implements Launcher {
             results.warn(where, `not JSON: ${text.slice(0, 120)}`);
             return;
           }
-          results.add(value, where);
+          const progress = progressOf(value);
+          if (progress) results.begin(progress.running, where);
+          else results.add(value, where);
         }
       });
       const stderr = new LineSplitter(MAX_STDERR_LINE, (line) => {
@@ -148,17 +162,16 @@ export class SpawnLauncher implements Launcher {
         clearTimeout(killTimer);
         clearTimeout(pipeTimer);
         ctx.signal.removeEventListener("abort", onAbort);
+        unguard?.();
         const peak = poller?.peakBytes ?? null;
-        const found = results.finish();
-        if (startError !== undefined) return resolve(fatalReport(found, "crashed", startError, null));
+        if (startError !== undefined) return resolve(fatalReport(results, "crashed", startError, null));
         if (stoppedBy === "timeout")
-          return resolve(fatalReport(found, "timeout", `timed out after ${timeoutMs} ms`, peak));
-        if (stoppedBy === "abort")
-          return resolve({ results: found, unreported: abortedUnreported(ctx.signal), peakMemoryBytes: peak });
-        if (signal) return resolve(fatalReport(found, "crashed", `killed by ${signal}`, peak));
-        if (code === 0) return resolve({ results: found, unreported: UNREPORTED_OK, peakMemoryBytes: peak });
+          return resolve(fatalReport(results, "timeout", `timed out after ${timeoutMs} ms`, peak));
+        if (stoppedBy === "abort") return resolve(endReport(results, abortedUnreported(ctx.signal), peak));
+        if (signal) return resolve(fatalReport(results, "crashed", `killed by ${signal}`, peak));
+        if (code === 0) return resolve(endReport(results, UNREPORTED_OK, peak));
         const error = lastStderr ? `exit code ${code}: ${lastStderr}` : `exit code ${code}`;
-        resolve({ results: found, unreported: unreportedFailure(error), peakMemoryBytes: peak });
+        resolve(endReport(results, unreportedFailure(error), peak));
       };
 
       const timer = setTimeout(() => {

@@ -31,6 +31,15 @@ export interface ChunkReport {
   results: Map<string, ItemOutcome>;
   unreported: Unreported;
   fatal?: FatalEnd;
+  /**
+   * The item the job said it was working on (ctx.begin, a fork "begin"
+   * message, a spawn `{"running":id}` line) and has no result for, when the
+   * chunk did not end normally: a fatal end, a thrown error, a non-zero
+   * exit, an abort; that is, whenever `unreported` is a failure. The item
+   * that most likely caused the failure, to be charged alone. Undefined
+   * after a normal end, or when no begun item is left without a result.
+   */
+  running?: string;
   /** Peak memory of the execution in bytes, when it could be measured. */
   peakMemoryBytes: number | null;
 }
