@@ -3,6 +3,7 @@
  * and load) in one ZSET scored by the Redis time of the beat plus a HASH of
  * the last HostInfo. A host whose last beat is older than the TTL is dead.
  */
+import { parseEntryObject } from "../json-entry.js";
 import type { Keys } from "../keys.js";
 import type { RedisClient } from "../redis.js";
 import { heartbeatScript, hostListScript } from "../scripts/commands.js";
@@ -54,13 +55,8 @@ export function serves(host: Pick<HostInfo, "jobTypes">, jobType: string): boole
 
 /** A HostInfo read from Redis, or what is wrong with it. */
 export function parseHostInfo(raw: string): HostInfo | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return "not JSON";
-  }
-  if (typeof v !== "object" || v === null) return "not an object";
+  const v = parseEntryObject(raw);
+  if (typeof v === "string") return v;
   const h = v as Partial<HostInfo>;
   if (typeof h.id !== "string" || typeof h.slots !== "number" || !Number.isFinite(h.slots)) return "no id or slots";
   if (typeof h.running !== "object" || h.running === null) return "no running counts";

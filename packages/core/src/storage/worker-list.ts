@@ -3,6 +3,7 @@
  * (worker id -> JSON). Only the worker writes its own entry; removal is
  * atomic, so exactly one caller moves a finished worker to the history.
  */
+import { parseEntryObject } from "../json-entry.js";
 import type { Keys } from "../keys.js";
 import type { RedisClient } from "../redis.js";
 
@@ -48,13 +49,8 @@ export interface WorkerListStorage {
 
 /** A worker list entry read from Redis, or what is wrong with it. */
 export function parseWorkerListItem(raw: string): WorkerListItem | string {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return "not JSON";
-  }
-  if (typeof v !== "object" || v === null) return "not an object";
+  const v = parseEntryObject(raw);
+  if (typeof v === "string") return v;
   const w = v as Partial<WorkerListItem>;
   for (const f of ["id", "jobType", "hostId", "createdAt", "updatedAt"] as const) {
     if (typeof w[f] !== "string") return `${f} is not a string`;
