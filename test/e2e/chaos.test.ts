@@ -58,10 +58,11 @@ describe("chaos (real processes)", () => {
       Array.from({ length: N }, (_, i) => ({ payload: { i, ms: 2 } })),
     );
     const history = new RedisWorkerHistory(c.client, c.keys);
-    await waitFor("the victim to run workers", async () => {
-      const list = await c.client.hvals(c.keys.workers);
-      return list.some((w) => w.includes('"hostId":"victim"'));
-    });
+    // a worker lists itself before it acquires: wait for one that holds a chunk
+    const list = new RedisWorkerList(c.client, c.keys);
+    await waitFor("the victim to run a chunk", async () =>
+      (await list.list({ hostId: "victim" })).some((w) => w.currentChunkId !== null),
+    );
     a.kill("SIGKILL");
     await waitFor("the queue to drain", async () => (await c.queue.counts("chaos")).total === 0, 60_000, 100);
     const counts = await c.queue.counts("chaos");

@@ -388,9 +388,13 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser {
     };
   }
 
-  /** Puts a chunk's items back at the head of pending without counting an attempt or a return (never started). */
-  async returnChunk(jobType: string, owner: string): Promise<number> {
-    return returnChunkScript(this.client, this.keys.type(jobType), owner);
+  /**
+   * Hands back a chunk that never started, counting no attempt or return: to
+   * the head of pending, or, for a split group (`splitDepth` > 0), whole to
+   * the head of the groups so it stays isolated.
+   */
+  async returnChunk(jobType: string, owner: string, splitDepth = 0): Promise<number> {
+    return returnChunkScript(this.client, this.keys.type(jobType), owner, splitDepth);
   }
 
   /**

@@ -35,6 +35,29 @@ describe("reservations, returned chunks and stop tokens", () => {
     await t.close();
   });
 
+  it("returnChunk hands a split group back whole, still isolated, ahead of pending", async () => {
+    const t = testQueue();
+    await t.queue.enqueue(
+      "t",
+      [1, 2, 3, 4, 5].map((n) => ({ id: `i${n}`, payload: n })),
+    );
+    const c = await t.queue.acquire("t", { max: 4 });
+    await t.queue.settle("t", c.id, { split: { ids: c.items.map((i) => i.id), depth: 2 } });
+    const g = await t.queue.acquire("t", { max: 10 });
+    expect([g.items.map((i) => i.id), g.splitDepth]).toEqual([["i1", "i2"], 2]);
+    expect(await t.queue.returnChunk("t", g.id, g.splitDepth)).toBe(2);
+    expect(await t.queue.counts("t")).toMatchObject({ leased: 0, grouped: 4, pending: 5 });
+    const again = await t.queue.acquire("t", { max: 10 });
+    expect([again.items.map((i) => [i.id, i.attempts]), again.splitDepth]).toEqual([
+      [
+        ["i1", 0],
+        ["i2", 0],
+      ],
+      2,
+    ]);
+    await t.close();
+  });
+
   it("a worker asking for its next chunk takes a stop token instead, one worker per token", async () => {
     const t = testQueue();
     await t.queue.enqueue(

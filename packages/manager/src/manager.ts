@@ -275,7 +275,7 @@ export class Manager {
       d.log.warn({ key: what, field, error }, "malformed entry skipped");
     };
     const hosts = await d.registry.list(ttl, skip(d.keys.hostInfo));
-    const [workers, activity, lastRaw] = await Promise.all([
+    let [workers, activity, lastRaw] = await Promise.all([
       d.list.list({}, skip(d.keys.workers)),
       d.client.hgetall(d.keys.activity),
       d.client.hgetall(d.keys.lastStart),
@@ -290,6 +290,7 @@ export class Manager {
     );
     const read = await Promise.all(toRead.map((t) => d.reader.backlog(t.name, hosts.now, inFlight.get(t.name))));
     const backlog = new Map<string, Backlog>();
+    let taken = false;
     for (const t of typeList) {
       if (this.idle.has(t.name)) {
         backlog.set(t.name, { pending: 0, earliestLeaseDeadline: null, delayed: 0, waiting: [], stopping: [] });
@@ -303,8 +304,14 @@ export class Manager {
       else this.idle.delete(t.name);
       // a reservation no longer waiting was taken by a worker (listed from then on) or refused
       const waiting = new Set(b.waiting);
-      for (const id of inFlight.get(t.name) ?? []) if (!waiting.has(id)) this.inFlight.delete(id);
+      for (const id of inFlight.get(t.name) ?? []) {
+        if (waiting.has(id)) continue;
+        this.inFlight.delete(id);
+        taken = true;
+      }
     });
+    // a worker may have listed itself and taken its reservation after the list was read: read it again
+    if (taken) workers = await d.list.list({}, () => {});
     const lastStart = new Map(
       Object.entries(lastRaw)
         .map(([k, v]) => [k, Number(v)] as const)
@@ -315,8 +322,8 @@ export class Manager {
 
   /**
    * Workers per type: listed ones, minus those that took a stop token and are
-   * leaving (their current chunk is in `leaving`: counting them would stop
-   * one worker too many), plus dispatches no worker has claimed yet.
+   * leaving (their ids are in `leaving`: counting them would stop one worker
+   * too many), plus dispatches no worker has claimed yet.
    */
   private runningByType(
     workers: WorkerListItem[],

@@ -125,8 +125,10 @@ export class Runner {
       }
       if (this.stopRequested) return this.finish("shutdown", undefined);
       const json = this.deps.launcher.payloads === "json";
+      // one owner for every try: a retried acquire whose reply was lost gets the chunk it already took
+      const owner = newChunkId();
       batch = await withRetry("acquire", log, () =>
-        queue.acquire(jobType.name, { max: jobType.chunkSize, json, owner: newChunkId() }),
+        queue.acquire(jobType.name, { max: jobType.chunkSize, json, owner }),
       );
       if (batch.size === 0) batch = null;
       else this.entry.firstChunkId = batch.id;
@@ -159,7 +161,7 @@ export class Runner {
     const e = this.entry;
     if (this.stopRequested) {
       // shutting down before the chunk started: hand it back untouched
-      await queue.returnChunk(batch.jobType, batch.id);
+      await queue.returnChunk(batch.jobType, batch.id, batch.splitDepth);
       return { next: null, end: { reason: "shutdown" } };
     }
     e.currentChunkId = batch.id;
@@ -215,7 +217,7 @@ export class Runner {
     const end = this.endOf(fatal, leaseLost, r.stopped, limitHit, batch.size > 0 && r.notHeld.length === batch.size);
     if (!end) return r.next ? { next: r.next } : { next: null, end: { reason: "drained" } };
     // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
-    if (r.next) await queue.returnChunk(r.next.jobType, r.next.id);
+    if (r.next) await queue.returnChunk(r.next.jobType, r.next.id, r.next.splitDepth);
     return { next: null, end };
   }
 

@@ -277,8 +277,14 @@ export async function deadScript(
   return { count: count ?? 0, more: more === 1 };
 }
 
-export async function returnChunkScript(client: RedisClient, k: TypeKeys, owner: string): Promise<number> {
-  return Number(await runScript(client, "return-chunk", [k.pending, k.leases, k.stats, k.chunk(owner)], [owner]));
+export async function returnChunkScript(
+  client: RedisClient,
+  k: TypeKeys,
+  owner: string,
+  splitDepth: number,
+): Promise<number> {
+  const keys = [k.pending, k.leases, k.stats, k.chunk(owner), k.groups];
+  return Number(await runScript(client, "return-chunk", keys, [owner, splitDepth, k.group("")]));
 }
 
 /** Registered hosts with their last beat (ms) and info JSON, and the time on the same clock. */

@@ -19,7 +19,7 @@ export const SCRIPT_KEYS = {
   reclaim: 8,
   "dead-retry": 5,
   "dead-purge": 5,
-  "return-chunk": 4,
+  "return-chunk": 5,
   heartbeat: 2,
   "host-list": 2,
   backlog: 6,
