@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@batchjob\/core$/, replacement: src("core") },
       { find: /^@batchjob\/core\/job$/, replacement: src("core").replace(/index\.ts$/, "job.ts") },
+      { find: /^@batchjob\/core\/internal$/, replacement: src("core").replace(/index\.ts$/, "internal.ts") },
       { find: /^@batchjob\/worker$/, replacement: src("worker") },
       { find: /^@batchjob\/manager$/, replacement: src("manager") },
     ],

@@ -1,19 +1,23 @@
 -- enqueue: adds items that have caller ids (which dedupe) and maybe some
 -- without, many per call. (Calls where no item has a caller id skip Lua: the
 -- client reserves ids with INCRBY and pushes the entries in one MULTI.)
--- KEYS[1] pending  LIST of entries `<id>\t<payload>`
--- KEYS[2] ids      SET of caller-given ids present (dedupe)
--- KEYS[3] seq      STRING counter for generated ids
--- KEYS[4] stats    HASH of counters
+-- KEYS: pending ids seq stats
+--   pending  LIST of entries `<id>\t<payload>`
+--   ids      SET of caller-given ids present (dedupe)
+--   seq      STRING counter for generated ids
+--   stats    HASH of counters
 -- ARGV[1]          how many ids to generate
 -- ARGV[2..]        pairs of id ('' = generate one) and payload
 -- Returns {added, firstSeq, dedupedIds}: generated ids are '#'..seq from
 -- firstSeq upwards in input order; a caller id still present is skipped.
+--- @include "error"
+--- @include "entry"
+--- @include "sliced"
 
 local autos = tonumber(ARGV[1])
 if not autos or #ARGV % 2 ~= 1 then return bjError(1, 'enqueue expects a count and pairs of id and payload') end
 local seq = 0
-if autos > 0 then seq = redis.call('INCRBY', KEYS[3], autos) - autos end
+if autos > 0 then seq = redis.call('INCRBY', K.seq, autos) - autos end
 local firstSeq = seq + 1
 local push, deduped = {}, {}
 for i = 2, #ARGV, 2 do
@@ -21,15 +25,15 @@ for i = 2, #ARGV, 2 do
   if id == '' then
     seq = seq + 1
     push[#push + 1] = '#' .. seq .. TAB .. ARGV[i + 1]
-  elseif redis.call('SADD', KEYS[2], id) == 1 then
+  elseif redis.call('SADD', K.ids, id) == 1 then
     push[#push + 1] = id .. TAB .. ARGV[i + 1]
   else
     deduped[#deduped + 1] = id
   end
 end
 if #push > 0 then
-  sliced('RPUSH', KEYS[1], push, 1000)
-  redis.call('HINCRBY', KEYS[4], 'enqueued', #push)
+  sliced('RPUSH', K.pending, push, 1000)
+  redis.call('HINCRBY', K.stats, 'enqueued', #push)
 end
-if #deduped > 0 then redis.call('HINCRBY', KEYS[4], 'deduped', #deduped) end
+if #deduped > 0 then redis.call('HINCRBY', K.stats, 'deduped', #deduped) end
 return {#push, firstSeq, deduped}

@@ -4,8 +4,7 @@
 -- chunk with an item returned before goes back split, a lone item past
 -- maxReturns dies (see returnItems). Bounded by items: it stops after the
 -- chunk that reaches `limit` items (one chunk at least).
--- KEYS[1] pending  KEYS[2] items  KEYS[3] fails  KEYS[4] delayed
--- KEYS[5] dead     KEYS[6] leases KEYS[7] stats  KEYS[8] groups
+-- KEYS: pending items fails delayed dead leases stats groups
 -- ARGV[1..5] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
 -- ARGV[6] limit: items handled in this call, about
 -- ARGV[7] chunk key prefix (the chunk list key is prefix .. owner)
@@ -16,9 +15,13 @@
 -- owners handled}.
 -- The chunk lists it opens are not in KEYS: their names come from the
 -- leases it reads; they carry the type's hash tag, so they are in this slot.
+--- @include "error"
+--- @include "clock"
+--- @include "policy"
+--- @include "return-items"
 
-local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
-  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], groups = KEYS[8], groupPrefix = ARGV[8]}
+-- the group helpers read the group key prefix (run-time names) from the keys table
+K.groupPrefix = ARGV[8]
 local policy = readPolicy(1)
 local limit = tonumber(ARGV[6])
 if not limit or limit < 1 then return bjError(1, 'reclaim expects limit >= 1') end
@@ -30,26 +33,26 @@ local named = #ARGV >= 10
 if named then
   for i = 10, #ARGV do owners[#owners + 1] = ARGV[i] end
 else
-  owners = redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
+  owners = redis.call('ZRANGE', K.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
 end
 local chunks, returned, dead, items, done = 0, 0, 0, 0, 0
 for _, owner in ipairs(owners) do
   if items >= limit then break end
   local chunkKey = chunkPrefix .. owner
   local entries = redis.call('LRANGE', chunkKey, 0, -1)
-  local r, d = returnItems(k, policy, now, entries, message)
+  local r, d = returnItems(K, policy, now, entries, message)
   returned = returned + r
   dead = dead + d
   items = items + #entries
   redis.call('DEL', chunkKey)
-  if redis.call('ZREM', k.leases, owner) == 1 or #entries > 0 then chunks = chunks + 1 end
+  if redis.call('ZREM', K.leases, owner) == 1 or #entries > 0 then chunks = chunks + 1 end
   done = done + 1
 end
-if items > 0 then redis.call('HINCRBY', k.stats, 'reclaimed', items) end
+if items > 0 then redis.call('HINCRBY', K.stats, 'reclaimed', items) end
 local more = 0
 if named then
   if done < #owners then more = 1 end
-elseif #redis.call('ZRANGE', k.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1) > 0 then
+elseif #redis.call('ZRANGE', K.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 1) > 0 then
   more = 1
 end
 return {chunks, returned, dead, more, done}

@@ -3,11 +3,9 @@
 -- given back without one; requeued; split into two groups), then, when
 -- `nextMax` > 0, takes a stop token or acquires the next chunk for
 -- `nextOwner`: one round trip per chunk.
--- KEYS[1] pending  KEYS[2] items   KEYS[3] fails   KEYS[4] delayed
--- KEYS[5] dead     KEYS[6] leases  KEYS[7] stats   KEYS[8] ids
--- KEYS[9] chunk list of `owner`    KEYS[10] chunk list of `nextOwner`
--- KEYS[11] stop tokens of the type  KEYS[12] stopping: ids of workers that took a token
--- KEYS[13] groups
+-- KEYS: pending items fails delayed dead leases stats ids chunk nextChunk stop stopping groups
+--   chunk      the chunk list of `owner`   nextChunk  the chunk list of `nextOwner`
+--   stop       stop tokens of the type     stopping   ids of workers that took a token
 -- ARGV[1] owner  ARGV[2] nextOwner  ARGV[3] nextMax (0 = do not acquire)  ARGV[4] leaseMs
 -- ARGV[5..9] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
 -- ARGV[10] worker id  ARGV[11] group key prefix  ARGV[12] split depth
@@ -17,10 +15,14 @@
 --   error message, how it was attributed), nGiveBack ids, nRequeue ids, nSplit ids
 -- Returns {acked, retried, dead, notHeldIds, nextChunk, stopped, returned}
 -- where nextChunk is {entries, fails records, leaseDeadlineMs, split depth}.
+--- @include "error"
+--- @include "clock"
+--- @include "policy"
+--- @include "settle-chunk"
+--- @include "acquire-chunk"
 
-local k = {pending = KEYS[1], items = KEYS[2], fails = KEYS[3], delayed = KEYS[4],
-  dead = KEYS[5], leases = KEYS[6], stats = KEYS[7], ids = KEYS[8], groups = KEYS[13],
-  groupPrefix = ARGV[11]}
+-- the group helpers read the group key prefix (run-time names) from the keys table
+K.groupPrefix = ARGV[11]
 local nextMax = tonumber(ARGV[3])
 local leaseMs = tonumber(ARGV[4])
 local policy = readPolicy(5)
@@ -52,20 +54,20 @@ o.split = ids(n[5])
 
 local acked, retried, dead, notHeld, returned = 0, 0, 0, {}, 0
 if n[1] + n[2] + n[3] + n[4] + n[5] > 0 then
-  acked, retried, dead, notHeld, returned = settleChunk(k, KEYS[9], ARGV[1], o, policy, now)
+  acked, retried, dead, notHeld, returned = settleChunk(K, K.chunk, ARGV[1], o, policy, now)
 end
 
 local nextChunk, stopped = {{}, {}, 0, 0}, 0
 if nextMax > 0 then
-  local tokens = tonumber(redis.call('GET', KEYS[11]) or '0')
+  local tokens = tonumber(redis.call('GET', K.stop) or '0')
   if tokens > 0 then
-    redis.call('DECR', KEYS[11])
+    redis.call('DECR', K.stop)
     -- the manager counts this worker as leaving, not running, until it leaves the list
-    redis.call('SADD', KEYS[12], ARGV[10])
-    redis.call('PEXPIRE', KEYS[12], 60000)
+    redis.call('SADD', K.stopping, ARGV[10])
+    redis.call('PEXPIRE', K.stopping, 60000)
     stopped = 1
   else
-    nextChunk = acquireChunk(k, KEYS[10], ARGV[2], nextMax, leaseMs, now)
+    nextChunk = acquireChunk(K, K.nextChunk, ARGV[2], nextMax, leaseMs, now)
   end
 end
 return {acked, retried, dead, notHeld, nextChunk, stopped, returned}

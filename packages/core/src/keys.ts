@@ -94,6 +94,41 @@ export interface Keys {
   inbox(hostId: string): string;
 }
 
+/** The keys of a type that are one string (not `chunk` and `group`, which take an id), by name. */
+export type TypeKeyName = { [N in keyof TypeKeys]: TypeKeys[N] extends string ? N : never }[keyof TypeKeys];
+
+/**
+ * What the names in a Lua script's `-- KEYS:` header line stand for: a
+ * type's keys by their `TypeKeys` name, the chunk lists of the call, and the
+ * host and leader keys by their `Keys` name. A wrapper gives what its script
+ * may name (`typeKeysOf(k, { chunk: k.chunk(owner) })`) and `keysFor` puts
+ * them in the header's order, so a new key of a type is a member of
+ * `TypeKeys` and a name in the script's header, nothing else.
+ */
+export interface ScriptKeyValues
+  extends Partial<Record<TypeKeyName, string>>,
+    Partial<Pick<Keys, "hostBeats" | "hostInfo" | "leader">> {
+  /** The chunk list of the call's `owner`. */
+  chunk?: string;
+  /** The chunk list of settle's `nextOwner`. */
+  nextChunk?: string;
+}
+
+/**
+ * The keys of a type that are one string, by their name, and `extra` (the
+ * chunk lists of a call): what a script of the type may name. Built per call
+ * (a settle's hot path): for-in and assign, not a spread, which is 10x slower.
+ */
+export function typeKeysOf(k: TypeKeys, extra?: ScriptKeyValues): Record<TypeKeyName, string> & ScriptKeyValues {
+  const out: ScriptKeyValues = {};
+  for (const name in k) {
+    const key = k[name as keyof TypeKeys];
+    if (typeof key === "string") out[name as TypeKeyName] = key;
+  }
+  if (extra) Object.assign(out, extra);
+  return out as Record<TypeKeyName, string> & ScriptKeyValues;
+}
+
 export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
   assertPrefix(prefix);
   return {

@@ -2,16 +2,8 @@ import type { Cluster } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { fakeHost } from "../../../test/harness/daemons.js";
 import { useRedisCluster } from "../../../test/harness/index.js";
-import {
-  BatchQueue,
-  connectRedis,
-  HostRegistry,
-  leaderReleaseScript,
-  leaderRenewScript,
-  makeKeys,
-  RedisWorkerHistory,
-  RedisWorkerList,
-} from "../src/index.js";
+import { BatchQueue, connectRedis, HostRegistry, makeKeys, RedisWorkerHistory, RedisWorkerList } from "../src/index.js";
+import { leaderReleaseScript, leaderRenewScript } from "../src/internal.js";
 
 const cluster = useRedisCluster();
 
@@ -59,7 +51,7 @@ describe("on a 3-master Redis Cluster", () => {
       );
       expect(s1).toMatchObject({ acked: 2, retried: 1 });
       expect(s1.next?.size).toBe(5);
-      expect((await q.reclaim(type, { owners: [a.id, s1.next?.id as string] })).chunks).toBe(2);
+      expect((await q.reclaim(type, { chunkIds: [a.id, s1.next?.id as string] })).chunks).toBe(2);
       expect(await q.reclaim(type)).toEqual({ chunks: 0, returned: 0, dead: 0 });
       // split groups live in the type's slot too
       const g = await q.acquire(type, { max: 4 });

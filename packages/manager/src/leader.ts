@@ -4,7 +4,8 @@
  * when the leader dies another takes over within two lease periods (at most
  * one lease to expire plus a third of one to notice). Only the leader acts.
  */
-import { type Keys, leaderReleaseScript, leaderRenewScript, type RedisClient } from "@batchjob/core";
+import type { Keys, RedisClient } from "@batchjob/core";
+import { leaderReleaseScript, leaderRenewScript } from "@batchjob/core/internal";
 
 export class LeaderLease {
   private held = false;

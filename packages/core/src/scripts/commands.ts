@@ -1,12 +1,14 @@
 /**
- * One typed wrapper per Lua script: builds the script's KEYS by name from
- * `TypeKeys`, flattens its ARGV, and turns the raw reply into a typed value.
- * Lua errors become typed errors through `errorFromLua`.
+ * One typed wrapper per Lua script: gives the script's keys by name
+ * (`keysFor` orders them as the script's `-- KEYS:` header does), flattens
+ * its ARGV, and turns the raw reply into a typed value. Lua errors become
+ * typed errors through `errorFromLua`.
  */
 import { errorFromLua } from "../errors.js";
-import type { TypeKeys } from "../keys.js";
+import { type ScriptKeyValues, type TypeKeys, typeKeysOf } from "../keys.js";
 import type { RedisClient } from "../redis.js";
-import { SCRIPT_KEYS, type ScriptName, scriptCommand } from "./loader.js";
+import { scriptCommand } from "./loader.js";
+import { keysFor, type ScriptName, scriptKeyNames } from "./source.js";
 
 /** How a failed item comes back: attempts allowed, the delay before a retry, returns allowed. */
 export interface RetryPolicy {
@@ -28,15 +30,20 @@ function policyArgs(p: RetryPolicy): Arg[] {
   return [p.maxAttempts, p.backoff.type, p.backoff.delayMs, p.backoff.maxDelayMs, p.maxReturns];
 }
 
+/** Runs `name` with KEYS `keys` (from `keysFor`) and ARGV `args`. */
 export async function runScript(client: RedisClient, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
-  if (keys.length !== SCRIPT_KEYS[name]) {
-    throw new Error(`internal: ${name} takes ${SCRIPT_KEYS[name]} keys, got ${keys.length}`);
-  }
+  const declared = scriptKeyNames(name).length;
+  if (keys.length !== declared) throw new Error(`internal: ${name} takes ${declared} keys, got ${keys.length}`);
   try {
     return await scriptCommand(client, name)(...keys, ...args);
   } catch (err) {
     throw errorFromLua(err, name);
   }
+}
+
+/** Runs `name` with the keys its header names, looked up in `values`. */
+function callScript(client: RedisClient, name: ScriptName, values: ScriptKeyValues, args: Arg[]): Promise<unknown> {
+  return runScript(client, name, keysFor(name, values), args);
 }
 
 /** A leased chunk as the scripts return it. */
@@ -74,8 +81,9 @@ function toChunk(reply: unknown): RawChunk {
   return { ids, payloads, attempts, leaseDeadline: Number(deadline), splitDepth: Number(depth ?? 0) };
 }
 
+/** The KEYS of an enqueue call (the enqueue of many commands in one MULTI runs the script itself). */
 export function enqueueKeys(k: TypeKeys): string[] {
-  return [k.pending, k.ids, k.seq, k.stats];
+  return keysFor("enqueue", typeKeysOf(k));
 }
 
 /** ARGV of one enqueue script call: the count of ids to generate, then pairs of id ('' = generate) and payload. */
@@ -108,8 +116,8 @@ export async function acquireScript(
   max: number,
   leaseMs: number,
 ): Promise<RawChunk> {
-  const keys = [k.pending, k.items, k.fails, k.delayed, k.leases, k.stats, k.chunk(owner), k.groups];
-  return toChunk(await runScript(client, "acquire", keys, [owner, max, leaseMs, k.group("")]));
+  const keys = typeKeysOf(k, { chunk: k.chunk(owner) });
+  return toChunk(await callScript(client, "acquire", keys, [owner, max, leaseMs, k.group("")]));
 }
 
 export async function ackScript(
@@ -118,8 +126,8 @@ export async function ackScript(
   owner: string,
   ids: string[],
 ): Promise<{ acked: number; notHeld: string[] }> {
-  const keys = [k.fails, k.leases, k.stats, k.ids, k.chunk(owner)];
-  const [acked, notHeld] = (await runScript(client, "ack", keys, [owner, ...ids])) as [number, string[]];
+  const keys = typeKeysOf(k, { chunk: k.chunk(owner) });
+  const [acked, notHeld] = (await callScript(client, "ack", keys, [owner, ...ids])) as [number, string[]];
   return { acked, notHeld };
 }
 
@@ -138,9 +146,9 @@ export async function releaseScript(
   policy: RetryPolicy,
   fail: FailOptions,
 ): Promise<{ retried: number; dead: number; notHeld: string[] }> {
-  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats, k.chunk(owner)];
+  const keys = typeKeysOf(k, { chunk: k.chunk(owner) });
   const args = [owner, ...policyArgs(policy), fail.retry ? 1 : 0, fail.delayMs, fail.error, ...ids];
-  const [retried, dead, notHeld] = (await runScript(client, "release", keys, args)) as [number, number, string[]];
+  const [retried, dead, notHeld] = (await callScript(client, "release", keys, args)) as [number, number, string[]];
   return { retried, dead, notHeld };
 }
 
@@ -188,21 +196,7 @@ export async function settleScript(
   next: { owner: string; max: number; leaseMs: number } | null,
 ): Promise<RawSettleReply> {
   const nextOwner = next?.owner ?? owner;
-  const keys = [
-    k.pending,
-    k.items,
-    k.fails,
-    k.delayed,
-    k.dead,
-    k.leases,
-    k.stats,
-    k.ids,
-    k.chunk(owner),
-    k.chunk(nextOwner),
-    k.stop,
-    k.stopping,
-    k.groups,
-  ];
+  const keys = typeKeysOf(k, { chunk: k.chunk(owner), nextChunk: k.chunk(nextOwner) });
   const { ack, fail, giveBack, requeue, split } = items;
   const args: Arg[] = [
     owner,
@@ -225,7 +219,8 @@ export async function settleScript(
   for (const id of giveBack) args.push(id);
   for (const id of requeue) args.push(id);
   for (const id of split) args.push(id);
-  const [acked, retried, dead, notHeld, chunk, stopped, returned] = (await runScript(client, "settle", keys, args)) as [
+  const reply = await callScript(client, "settle", keys, args);
+  const [acked, retried, dead, notHeld, chunk, stopped, returned] = reply as [
     number,
     number,
     number,
@@ -243,7 +238,7 @@ export async function extendScript(
   owner: string,
   leaseMs: number,
 ): Promise<{ held: number; leaseDeadline: number }> {
-  const reply = await runScript(client, "extend", [k.leases, k.chunk(owner)], [owner, leaseMs]);
+  const reply = await callScript(client, "extend", typeKeysOf(k, { chunk: k.chunk(owner) }), [owner, leaseMs]);
   const [held, leaseDeadline] = reply as [number, number];
   return { held, leaseDeadline };
 }
@@ -256,9 +251,9 @@ export async function reclaimScript(
   message: string,
   owners: string[],
 ): Promise<{ chunks: number; returned: number; dead: number; more: boolean; handled: number }> {
-  const keys = [k.pending, k.items, k.fails, k.delayed, k.dead, k.leases, k.stats, k.groups];
   const args = [...policyArgs(policy), limit, k.chunk(""), k.group(""), message, ...owners];
-  const [chunks, returned, dead, more, handled] = (await runScript(client, "reclaim", keys, args)) as number[];
+  const reply = await callScript(client, "reclaim", typeKeysOf(k), args);
+  const [chunks, returned, dead, more, handled] = reply as number[];
   return { chunks: chunks ?? 0, returned: returned ?? 0, dead: dead ?? 0, more: more === 1, handled: handled ?? 0 };
 }
 
@@ -269,11 +264,7 @@ export async function deadScript(
   limit: number,
   ids: string[],
 ): Promise<{ count: number; more: boolean }> {
-  const keys =
-    action === "dead-retry"
-      ? [k.pending, k.items, k.fails, k.dead, k.stats]
-      : [k.items, k.fails, k.dead, k.stats, k.ids];
-  const [count, more] = (await runScript(client, action, keys, [limit, ...ids])) as number[];
+  const [count, more] = (await callScript(client, action, typeKeysOf(k), [limit, ...ids])) as number[];
   return { count: count ?? 0, more: more === 1 };
 }
 
@@ -283,13 +274,14 @@ export async function returnChunkScript(
   owner: string,
   splitDepth: number,
 ): Promise<number> {
-  const keys = [k.pending, k.leases, k.stats, k.chunk(owner), k.groups];
-  return Number(await runScript(client, "return-chunk", keys, [owner, splitDepth, k.group("")]));
+  const keys = typeKeysOf(k, { chunk: k.chunk(owner) });
+  return Number(await callScript(client, "return-chunk", keys, [owner, splitDepth, k.group("")]));
 }
 
 /** Registered hosts with their last beat (ms) and info JSON, and the time on the same clock. */
 export async function hostListScript(client: RedisClient, beats: string, info: string) {
-  const [now, flat] = (await runScript(client, "host-list", [beats, info], [])) as [number, (string | null)[]];
+  const reply = await callScript(client, "host-list", { hostBeats: beats, hostInfo: info }, []);
+  const [now, flat] = reply as [number, (string | null)[]];
   const hosts: { id: string; beatAt: number; info: string | null }[] = [];
   for (let i = 0; i < flat.length; i += 3) {
     hosts.push({ id: flat[i] as string, beatAt: Number(flat[i + 1]), info: flat[i + 2] ?? null });
@@ -298,16 +290,16 @@ export async function hostListScript(client: RedisClient, beats: string, info: s
 }
 
 export async function heartbeatScript(client: RedisClient, beats: string, info: string, hostId: string, json: string) {
-  return Number(await runScript(client, "heartbeat", [beats, info], [hostId, json]));
+  return Number(await callScript(client, "heartbeat", { hostBeats: beats, hostInfo: info }, [hostId, json]));
 }
 
 /** Renews the leader lease while `id` holds it; false when it does not. */
 export async function leaderRenewScript(client: RedisClient, key: string, id: string, leaseMs: number) {
-  return Number(await runScript(client, "leader-renew", [key], [id, leaseMs])) === 1;
+  return Number(await callScript(client, "leader-renew", { leader: key }, [id, leaseMs])) === 1;
 }
 
 export async function leaderReleaseScript(client: RedisClient, key: string, id: string) {
-  return Number(await runScript(client, "leader-release", [key], [id])) === 1;
+  return Number(await callScript(client, "leader-release", { leader: key }, [id])) === 1;
 }
 
 /**
@@ -316,8 +308,7 @@ export async function leaderReleaseScript(client: RedisClient, key: string, id: 
  * `reservations` still wait for a worker; ids of workers leaving (stop token).
  */
 export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, reservations: string[]) {
-  const keys = [k.pending, k.delayed, k.leases, k.stopping, k.stats, k.reserved];
-  const reply = await runScript(client, "backlog", keys, [now, ...reservations]);
+  const reply = await callScript(client, "backlog", typeKeysOf(k), [now, ...reservations]);
   const [ready, first, delayed, waiting, stopping] = reply as [number, number, number, number[], string[]];
   return {
     pending: ready,
@@ -336,7 +327,7 @@ export async function stopTokensScript(
   dispatched: number,
   listed: string[],
 ): Promise<{ tokens: number; leaving: number }> {
-  const reply = await runScript(client, "stop-tokens", [k.stop, k.stopping], [target, dispatched, ...listed]);
+  const reply = await callScript(client, "stop-tokens", typeKeysOf(k), [target, dispatched, ...listed]);
   const [tokens, leaving] = reply as [number, number];
   return { tokens, leaving };
 }
