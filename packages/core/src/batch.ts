@@ -32,8 +32,8 @@ export interface Batch<P = unknown> {
 const pool = Buffer.allocUnsafe(16 * 256);
 let poolAt = pool.length;
 
-/** A new chunk id: UUID v7, so ids sort by creation time. */
-export function newChunkId(): string {
+/** A new id (UUID v7, so ids sort by creation time): chunks, workers, reservations. */
+export function newId(): string {
   if (poolAt + 16 > pool.length) {
     randomFillSync(pool);
     poolAt = 0;
@@ -42,3 +42,6 @@ export function newChunkId(): string {
   poolAt += 16;
   return uuidv7({ random });
 }
+
+/** A new chunk id. */
+export const newChunkId = newId;

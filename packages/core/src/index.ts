@@ -1,5 +1,7 @@
 /** @batchjob/core: what any service imports to enqueue and inspect, and what the daemons build on. */
-export { type Batch, newChunkId, type QueueItem } from "./batch.js";
+/** The zod of the config schema: for the schema of a launcher definition. */
+export { z } from "zod";
+export { type Batch, newChunkId, newId, type QueueItem } from "./batch.js";
 export {
   type BatchJob,
   type ItemResult,
@@ -9,16 +11,9 @@ export {
   type WorkFunction,
   type WorkResult,
 } from "./batch-job.js";
-export {
-  BatchQueue,
-  type BatchQueueOptions,
-  type ExtendResult,
-  type ItemFailure,
-  type QueueTypeSettings,
-  type SettleOutcome,
-  type SettleResult,
-} from "./batch-queue.js";
+export { BatchQueue, type BatchQueueOptions, type QueueTypeSettings } from "./batch-queue.js";
 export { defaults } from "./config/defaults.js";
+export type { ResolvedLauncher } from "./config/launchers.js";
 export {
   type BatchjobConfig,
   type BatchjobConfigInput,
@@ -27,14 +22,15 @@ export {
   type JobTypeConfig,
   type JobTypeInput,
   jobTypeSchema,
-  type LauncherSpec,
   type ManagerConfig,
   parseConfig,
   parseJobType,
+  parseLauncher,
   retryPolicyOf,
   toConfigIssues,
   type WorkerConfig,
 } from "./config/schema.js";
+export { type DaemonBase, daemonRedisUrl, openDaemon } from "./control/bootstrap.js";
 export {
   DISPATCH_JOB_NAME,
   type DispatchMessage,
@@ -72,22 +68,40 @@ export {
   UsageError,
 } from "./errors.js";
 export { assertJobTypeName, DEFAULT_PREFIX, type Keys, makeKeys, type TypeKeys } from "./keys.js";
+export {
+  type AnyLauncherSpec,
+  isLauncherDefinition,
+  type LauncherContext,
+  type LauncherDefinition,
+  type LauncherInput,
+  type LauncherInputOf,
+  type LauncherKinds,
+  type LauncherSpec,
+  type LauncherSpecOf,
+} from "./launcher-definition.js";
 export { createLogger, type Logger } from "./logger.js";
 export type {
   AckResult,
   AcquireOptions,
   Acquirer,
+  DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,
   Enqueuer,
+  ExtendResult,
+  ItemFailure,
+  NextChunk,
+  ReclaimResult,
   ReleaseOptions,
   ReleaseResult,
   Releaser,
+  SettleOutcome,
+  SettleResult,
+  Supervisor,
 } from "./queue-contracts.js";
 export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
 export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
-export { leaderReleaseScript, leaderRenewScript, type RetryPolicy } from "./scripts/commands.js";
-export { LUA_DIR, SCRIPT_KEYS, type ScriptName, scriptSource } from "./scripts/loader.js";
+export type { RetryPolicy } from "./scripts/commands.js";
 export {
   EXIT_REASONS,
   type ExitReason,

@@ -1,8 +1,12 @@
 /**
- * The seed's queue interfaces. `BatchQueue` implements all three on Redis;
- * they exist so a caller (or a test) can depend on just the part it uses.
+ * The concept's queue roles, named after its words: the producer
+ * (`Enqueuer`), the `Acquirer`, the `Releaser`, the manager's `Supervisor`
+ * and `DeadLetterAdmin`. `BatchQueue` implements them all on Redis as the
+ * one-import facade for services; the daemons depend on the roles they use.
+ * A chunk is named by its chunk id everywhere (`Batch.id` is that id).
  */
 import type { Batch } from "./batch.js";
+import type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
 
 export interface EnqueueItem {
   /** A caller id dedupes: an item whose id is still queued is skipped. Must not start with '#'. */
@@ -19,7 +23,7 @@ export interface EnqueueResult {
   deduped: string[];
 }
 
-/** Fills a job type's queue. */
+/** The producer: fills a job type's queue. */
 export interface Enqueuer {
   enqueue(jobType: string, items: EnqueueItem[]): Promise<EnqueueResult>;
 }
@@ -27,16 +31,18 @@ export interface Enqueuer {
 export interface AcquireOptions {
   /** Most items in the chunk (≥ 1). */
   max: number;
-  /** Chunk id owning the lease; a new UUID v7 when omitted. */
-  owner?: string;
+  /** The chunk id holding the lease; a new UUID v7 when omitted. */
+  chunkId?: string;
   /** Lease length; the job type's `leaseMs` when omitted. */
   leaseMs?: number;
   /** Leave each payload as its stored JSON text instead of parsing it. @defaultValue false */
   json?: boolean;
 }
 
-/** Atomically takes items from a queue and leases them to a chunk. */
+/** Takes work: a dispatched reservation, then chunks of items under a lease. */
 export interface Acquirer {
+  /** Takes a reservation (or drops one the worker refuses); false when it was no longer waiting. */
+  claim(jobType: string, reservationId: string): Promise<boolean>;
   acquire<P = unknown>(jobType: string, options: AcquireOptions): Promise<Batch<P>>;
 }
 
@@ -51,7 +57,7 @@ export interface ReleaseOptions {
 
 export interface AckResult {
   acked: number;
-  /** Ids this owner no longer holds: nothing was changed for them. */
+  /** Ids this chunk no longer holds: nothing was changed for them. */
   notHeld: string[];
 }
 
@@ -61,8 +67,94 @@ export interface ReleaseResult {
   notHeld: string[];
 }
 
-/** Atomically unmarks leased items: done, back to the queue, or dead. */
+export interface ItemFailure {
+  id: string;
+  error: string;
+  /** @defaultValue true */
+  retry?: boolean;
+  delayMs?: number;
+  /** How the failure was pinned on this item, kept in its failure record. @defaultValue "reported by the job" */
+  how?: string;
+}
+
+/**
+ * What a settle does with a chunk's items, by whose fault each outcome is.
+ * Only `fail` charges an attempt.
+ */
+export interface SettleOutcome {
+  ack?: string[];
+  /** Charged a failed attempt each (the item could have caused the failure). */
+  fail?: ItemFailure[];
+  /** Handed back through no fault of their own (host or daemon going away): returns + 1, no attempt. */
+  giveBack?: { ids: string[]; reason: string };
+  /** Back to the head of pending uncounted (they never started). */
+  requeue?: string[];
+  /** The chunk failed as a whole with no known culprit: these run again as two chunks of their own. */
+  split?: { ids: string[]; depth: number };
+}
+
+/** The next chunk a settle acquires in the same round trip. */
+export interface NextChunk {
+  max: number;
+  /** Fixed before the first try, so a retried settle gets the chunk it already took. */
+  chunkId?: string;
+  leaseMs?: number;
+  json?: boolean;
+  /** The worker asking: named in `stopping` when it takes a stop token instead. */
+  workerId?: string;
+}
+
+export interface SettleResult {
+  acked: number;
+  retried: number;
+  dead: number;
+  /** Items given back, requeued or split: no attempt charged. */
+  returned: number;
+  notHeld: string[];
+  /** The next chunk, when one was asked for and items were pending. */
+  next: Batch | null;
+  /** A next chunk was asked for, but a stop token was taken instead (scale down). */
+  stopped: boolean;
+}
+
+export interface ExtendResult {
+  /** Items the chunk still holds; 0 means the lease is gone. */
+  held: number;
+  leaseDeadline: number;
+}
+
+/** Ends a chunk's hold on its items, fenced by chunk id. */
 export interface Releaser {
-  ack(jobType: string, owner: string, ids: string[]): Promise<AckResult>;
-  release(jobType: string, owner: string, ids: string[], options?: ReleaseOptions): Promise<ReleaseResult>;
+  ack(jobType: string, chunkId: string, ids: string[]): Promise<AckResult>;
+  release(jobType: string, chunkId: string, ids: string[], options?: ReleaseOptions): Promise<ReleaseResult>;
+  settle(jobType: string, chunkId: string, outcome: SettleOutcome, next?: NextChunk): Promise<SettleResult>;
+  extend(jobType: string, chunkId: string, leaseMs?: number): Promise<ExtendResult>;
+  returnChunk(jobType: string, chunkId: string, splitDepth?: number): Promise<number>;
+}
+
+export interface ReclaimResult {
+  chunks: number;
+  returned: number;
+  dead: number;
+}
+
+/** What the manager needs of the queues. */
+export interface Supervisor {
+  backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog>;
+  counts(jobType: string): Promise<QueueCounts>;
+  reclaim(jobType: string, options?: { chunkIds?: string[]; limit?: number; reason?: string }): Promise<ReclaimResult>;
+  setStopTokens(
+    jobType: string,
+    target: number,
+    running: { listed: string[]; dispatched: number },
+  ): Promise<{ tokens: number; leaving: number }>;
+  reserve(jobType: string, reservationIds: string[]): Promise<void>;
+  dropReservation(jobType: string, reservationId: string): Promise<boolean>;
+}
+
+/** Dead letters: list, retry, purge. */
+export interface DeadLetterAdmin {
+  listDead<P = unknown>(jobType: string, options?: { offset?: number; limit?: number }): Promise<DeadItem<P>[]>;
+  retryDead(jobType: string, ids?: string[]): Promise<number>;
+  purgeDead(jobType: string, ids?: string[]): Promise<number>;
 }

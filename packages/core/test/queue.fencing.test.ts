@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../../../test/harness/index.js";
+import { untilRedisTimePasses } from "../../../test/harness/index.js";
 import { testQueue } from "../../../test/harness/queue.js";
 
 const policy = { maxAttempts: 3, maxReturns: 5, backoff: { type: "fixed" as const, delayMs: 0, maxDelayMs: 0 } };
@@ -8,12 +8,13 @@ describe("leases, reclaim and fencing", () => {
   it("reclaims an expired lease: items come back with no attempt charged, returns + 1", async () => {
     const t = testQueue({ defaultSettings: policy });
     await t.queue.enqueue("t", [{ payload: 1 }, { payload: 2 }]);
-    const b = await t.queue.acquire("t", { max: 2, leaseMs: 100 });
+    // a lease no stall can outlast: not expired, not reclaimed
+    const b = await t.queue.acquire("t", { max: 2, leaseMs: 600_000 });
     expect(await t.queue.reclaim("t")).toEqual({ chunks: 0, returned: 0, dead: 0 });
-    const r = await waitFor("the lease to expire", async () => {
-      const x = await t.queue.reclaim("t");
-      return x.chunks > 0 ? x : null;
-    });
+    // its holder renews it for 1 ms, then no more: once the Redis clock passes that deadline, it is expired
+    const { leaseDeadline } = await t.queue.extend("t", b.id, 1);
+    await untilRedisTimePasses(t.client, leaseDeadline);
+    const r = await t.queue.reclaim("t");
     expect(r).toEqual({ chunks: 1, returned: 2, dead: 0 });
     const again = await t.queue.acquire("t", { max: 2 });
     // back at the head of pending, in order, with no attempt charged
@@ -26,9 +27,10 @@ describe("leases, reclaim and fencing", () => {
   it("fences the old owner after a reclaim: its ack, release and extend change nothing and say so", async () => {
     const t = testQueue({ defaultSettings: policy });
     await t.queue.enqueue("t", [{ payload: 1 }]);
-    const old = await t.queue.acquire("t", { max: 1, leaseMs: 50 });
+    const old = await t.queue.acquire("t", { max: 1, leaseMs: 600_000 });
     const id = old.items[0]?.id as string;
-    await waitFor("reclaim", async () => (await t.queue.reclaim("t")).chunks > 0);
+    // reclaimed as a dead host's chunk is (by name): what follows holds however the lease was lost
+    expect((await t.queue.reclaim("t", { chunkIds: [old.id] })).chunks).toBe(1);
     const fresh = await t.queue.acquire("t", { max: 1, leaseMs: 60_000 });
     expect(fresh.items[0]?.id).toBe(id);
 
@@ -46,18 +48,16 @@ describe("leases, reclaim and fencing", () => {
   it("extend keeps a lease alive past its first deadline; without it the chunk is reclaimed", async () => {
     const t = testQueue({ defaultSettings: policy });
     await t.queue.enqueue("t", [{ payload: "kept" }, { payload: "lost" }]);
-    const kept = await t.queue.acquire("t", { max: 1, leaseMs: 300 });
-    const lost = await t.queue.acquire("t", { max: 1, leaseMs: 300 });
+    // nothing reclaims here but the test: however slow the machine, `kept` is renewed before any reclaim
+    const kept = await t.queue.acquire("t", { max: 1, leaseMs: 500 });
+    const lost = await t.queue.acquire("t", { max: 1, leaseMs: 500 });
     const keptId = kept.items[0]?.id as string;
-    const firstDeadline = kept.leaseDeadline;
-    // renew `kept` until `lost` has been reclaimed
-    await waitFor("the unrenewed lease to be reclaimed", async () => {
-      const e = await t.queue.extend("t", kept.id, 300);
-      expect(e.held).toBe(1);
-      return (await t.queue.reclaim("t")).chunks > 0;
-    });
-    const [sec, usec] = await t.client.time();
-    expect(Number(sec) * 1000 + Number(usec) / 1000).toBeGreaterThanOrEqual(firstDeadline);
+    const e = await t.queue.extend("t", kept.id, 600_000);
+    expect(e.held).toBe(1);
+    expect(e.leaseDeadline).toBeGreaterThan(kept.leaseDeadline);
+    // both first deadlines pass on the Redis clock: only the unrenewed lease is reclaimed
+    await untilRedisTimePasses(t.client, Math.max(kept.leaseDeadline, lost.leaseDeadline));
+    expect(await t.queue.reclaim("t")).toEqual({ chunks: 1, returned: 1, dead: 0 });
     expect(await t.queue.ack("t", kept.id, [keptId])).toEqual({ acked: 1, notHeld: [] });
     expect(await t.queue.ack("t", lost.id, [lost.items[0]?.id as string])).toMatchObject({ acked: 0 });
     await t.close();
@@ -68,7 +68,7 @@ describe("leases, reclaim and fencing", () => {
     await t.queue.enqueue("t", [{ payload: 1 }, { payload: 2 }]);
     const a = await t.queue.acquire("t", { max: 1, leaseMs: 60_000 });
     const b = await t.queue.acquire("t", { max: 1, leaseMs: 60_000 });
-    expect(await t.queue.reclaim("t", { owners: [a.id], reason: "host lost" })).toEqual({
+    expect(await t.queue.reclaim("t", { chunkIds: [a.id], reason: "host lost" })).toEqual({
       chunks: 1,
       returned: 1,
       dead: 0,
@@ -84,7 +84,7 @@ describe("leases, reclaim and fencing", () => {
     for (let i = 0; i < 10; i++) {
       const b = await t.queue.acquire("t", { max: 2, leaseMs: 60_000 });
       expect(b.size).toBeGreaterThan(0);
-      await t.queue.reclaim("t", { owners: [b.id], reason: "host lost" });
+      await t.queue.reclaim("t", { chunkIds: [b.id], reason: "host lost" });
     }
     expect(await t.queue.counts("t")).toMatchObject({ dead: 0, pending: 2, leased: 0 });
     await t.close();
@@ -96,7 +96,7 @@ describe("leases, reclaim and fencing", () => {
     for (let i = 1; i <= 3; i++) {
       const b = await t.queue.acquire("t", { max: 1, leaseMs: 60_000 });
       expect(b.items.map((x) => x.id)).toEqual(["killer"]);
-      expect(await t.queue.reclaim("t", { owners: [b.id], reason: `host h${i} lost` })).toMatchObject({
+      expect(await t.queue.reclaim("t", { chunkIds: [b.id], reason: `host h${i} lost` })).toMatchObject({
         dead: i === 3 ? 1 : 0,
       });
     }
@@ -113,10 +113,10 @@ describe("leases, reclaim and fencing", () => {
       Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, payload: i })),
     );
     const first = await t.queue.acquire("t", { max: 6, leaseMs: 60_000 });
-    await t.queue.reclaim("t", { owners: [first.id] });
+    await t.queue.reclaim("t", { chunkIds: [first.id] });
     const second = await t.queue.acquire("t", { max: 6, leaseMs: 60_000 });
     expect(second.items.map((i) => i.id)).toEqual(["i0", "i1", "i2", "i3", "i4", "i5"]);
-    await t.queue.reclaim("t", { owners: [second.id] });
+    await t.queue.reclaim("t", { chunkIds: [second.id] });
     expect(await t.queue.counts("t")).toMatchObject({ pending: 6, grouped: 6, split: 6, leased: 0 });
     await t.queue.enqueue("t", [{ id: "later", payload: 9 }]);
     const a = await t.queue.acquire("t", { max: 100 });
@@ -145,7 +145,7 @@ describe("leases, reclaim and fencing", () => {
     const one = await reclaimScript(t.client, k, { ...policy }, 15, "host lost", owners);
     // the call stops after the chunk that reaches 15 items: two chunks of 10
     expect(one).toMatchObject({ chunks: 2, returned: 20, more: true, handled: 2 });
-    expect(await t.queue.reclaim("t", { owners, limit: 15 })).toMatchObject({ chunks: 3, returned: 30 });
+    expect(await t.queue.reclaim("t", { chunkIds: owners, limit: 15 })).toMatchObject({ chunks: 3, returned: 30 });
     expect(await t.queue.counts("t")).toMatchObject({ pending: 50, leased: 0 });
     await t.close();
   });

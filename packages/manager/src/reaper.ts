@@ -10,11 +10,11 @@
  * ack what was reclaimed: the queue fences it by chunk id.
  */
 import {
-  type BatchQueue,
   type HostRegistry,
   historyItemOf,
   type LiveHost,
   type Logger,
+  type Supervisor,
   type WorkerHistoryStorage,
   type WorkerListItem,
   type WorkerListStorage,
@@ -22,7 +22,7 @@ import {
 import type { Dispatcher } from "./dispatcher.js";
 
 export interface ReapDeps {
-  queue: BatchQueue;
+  queue: Supervisor;
   registry: HostRegistry;
   dispatcher: Dispatcher;
   list: WorkerListStorage;
@@ -30,7 +30,7 @@ export interface ReapDeps {
   log: Logger;
 }
 
-export async function reclaimExpired(queue: BatchQueue, types: string[], log: Logger): Promise<number> {
+export async function reclaimExpired(queue: Supervisor, types: string[], log: Logger): Promise<number> {
   let items = 0;
   await Promise.all(
     types.map(async (t) => {
@@ -70,7 +70,7 @@ export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Pr
   let moved = 0;
   for (const w of workers) {
     if (w.currentChunkId)
-      await queue.reclaim(w.jobType, { owners: [w.currentChunkId], reason: `host ${w.hostId} lost` });
+      await queue.reclaim(w.jobType, { chunkIds: [w.currentChunkId], reason: `host ${w.hostId} lost` });
     // only the one who removes the entry writes the history
     if (await list.remove(w.id)) {
       await history.add(
@@ -95,7 +95,7 @@ export async function reapDeadHosts(deps: ReapDeps, deadHosts: string[]): Promis
   for (const hostId of deadHosts) {
     let host = 0;
     for (const m of await dispatcher.undelivered(hostId)) {
-      if (await queue.claim(m.jobType, m.reservationId)) host++;
+      if (await queue.dropReservation(m.jobType, m.reservationId)) host++;
     }
     await dispatcher.removeInbox(hostId);
     await registry.remove(hostId);

@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { BatchQueue, EnqueueItem, JobTypeConfig, Logger } from "@batchjob/core";
+import type { EnqueueItem, Enqueuer, JobTypeConfig, Logger } from "@batchjob/core";
 
 export interface RefillContext {
   jobType: string;
@@ -27,7 +27,7 @@ export class Refiller {
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
-    private readonly queue: BatchQueue,
+    private readonly queue: Enqueuer,
     private readonly baseDir: string,
     private readonly log: Logger,
   ) {}

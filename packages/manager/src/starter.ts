@@ -8,7 +8,7 @@
  *      start no host can take drops its reservation.
  * Nothing is leased here: the worker acquires its chunks itself once it runs.
  */
-import { type BatchQueue, type Logger, newChunkId } from "@batchjob/core";
+import { type Logger, newId, type Supervisor } from "@batchjob/core";
 import type { Allocator, HostSlot } from "./allocator.js";
 import type { Dispatcher } from "./dispatcher.js";
 import type { Decision } from "./planner.js";
@@ -52,7 +52,7 @@ function allocate(
         continue;
       }
       allocator.commit(hostId);
-      placements.push({ jobType: d.jobType, hostId, reservationId: newChunkId(), failed: new Set() });
+      placements.push({ jobType: d.jobType, hostId, reservationId: newId(), failed: new Set() });
     }
   }
   return placements;
@@ -62,7 +62,7 @@ export interface StartDeps {
   hosts: readonly HostSlot[];
   allocator: Allocator;
   dispatcher: Dispatcher;
-  queue: BatchQueue;
+  queue: Pick<Supervisor, "reserve" | "dropReservation">;
   log: Logger;
 }
 
@@ -97,7 +97,7 @@ export async function startWorkers(decisions: Decision[], deps: StartDeps): Prom
         allocator.commit(next);
         retry.push({ ...p, hostId: next });
       } else {
-        await queue.claim(p.jobType, p.reservationId);
+        await queue.dropReservation(p.jobType, p.reservationId);
         unplaced.set(p.jobType, (unplaced.get(p.jobType) ?? 0) + 1);
       }
     }

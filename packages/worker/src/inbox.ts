@@ -6,7 +6,7 @@
  * those starts again; they held no item.
  */
 import {
-  type BatchQueue,
+  type Acquirer,
   DISPATCH_JOB_NAME,
   type Keys,
   type Logger,
@@ -24,7 +24,7 @@ export class Inbox {
     private readonly keys: Keys,
     private readonly hostId: string,
     private readonly pool: WorkerPool,
-    private readonly queue: BatchQueue,
+    private readonly queue: Pick<Acquirer, "claim">,
     private readonly log: Logger,
   ) {}
 

@@ -3,7 +3,7 @@
  * When an extend finds the chunk no longer held (reclaimed while this daemon
  * was frozen, say), it aborts the chunk: its results could not be acked.
  */
-import type { Batch, BatchQueue, Logger } from "@batchjob/core";
+import type { Batch, Logger, Releaser } from "@batchjob/core";
 
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -11,7 +11,7 @@ export class LeaseKeeper {
   private stopped = false;
 
   constructor(
-    private readonly queue: BatchQueue,
+    private readonly queue: Pick<Releaser, "extend">,
     private readonly batch: Batch,
     private readonly leaseMs: number,
     private readonly onLost: (reason: string) => void,

@@ -7,10 +7,11 @@
  * runs, so a refused or failed start holds no item.
  */
 import type {
+  Acquirer,
   BatchjobConfig,
-  BatchQueue,
   JobTypeConfig,
   Logger,
+  Releaser,
   WorkerHistoryItem,
   WorkerHistoryStorage,
   WorkerListStorage,
@@ -19,7 +20,8 @@ import { createLauncher } from "./launchers/create.js";
 import { Runner } from "./runner.js";
 
 export interface PoolDeps {
-  queue: BatchQueue;
+  /** The roles a worker uses: it takes reservations and chunks, and releases them. */
+  queue: Acquirer & Releaser;
   list: WorkerListStorage;
   history: WorkerHistoryStorage;
   config: BatchjobConfig;
@@ -84,7 +86,11 @@ export class WorkerPool {
     }
     let launcher: Awaited<ReturnType<typeof createLauncher>>;
     try {
-      launcher = await createLauncher(type.launcher, { jobType, baseDir: this.deps.baseDir, log });
+      launcher = await createLauncher(
+        type.launcher,
+        { jobType, baseDir: this.deps.baseDir, log },
+        this.deps.config.launchers,
+      );
     } catch (err) {
       // a bad launcher (missing module, bad export): nothing was acquired, the items wait in pending
       await queue.claim(jobType, reservationId);

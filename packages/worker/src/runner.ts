@@ -13,24 +13,26 @@
  * lease expiry.
  */
 import {
+  type Acquirer,
   type Batch,
-  type BatchQueue,
   type ExitReason,
   historyItemOf,
   type JobTypeConfig,
   type Logger,
   newChunkId,
+  newId,
+  type Releaser,
   type WorkerHistoryItem,
   type WorkerHistoryStorage,
   type WorkerListItem,
   type WorkerListStorage,
 } from "@batchjob/core";
-import type { FatalEnd, Launcher } from "./launchers/types.js";
+import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
 import { LeaseKeeper } from "./lease-keeper.js";
 import { settlementOf } from "./outcome.js";
 
 export interface RunnerDeps {
-  queue: BatchQueue;
+  queue: Acquirer & Releaser;
   list: WorkerListStorage;
   history: WorkerHistoryStorage;
   launcher: Launcher;
@@ -57,7 +59,7 @@ async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Pr
 }
 
 export class Runner {
-  readonly id = newChunkId();
+  readonly id = newId();
   private stopRequested = false;
   private chunkAbort: AbortController | undefined;
   private abortReason: string | undefined;
@@ -125,10 +127,10 @@ export class Runner {
       }
       if (this.stopRequested) return this.finish("shutdown", undefined);
       const json = this.deps.launcher.payloads === "json";
-      // one owner for every try: a retried acquire whose reply was lost gets the chunk it already took
-      const owner = newChunkId();
+      // one chunk id for every try: a retried acquire whose reply was lost gets the chunk it already took
+      const chunkId = newChunkId();
       batch = await withRetry("acquire", log, () =>
-        queue.acquire(jobType.name, { max: jobType.chunkSize, json, owner }),
+        queue.acquire(jobType.name, { max: jobType.chunkSize, json, chunkId }),
       );
       if (batch.size === 0) batch = null;
       else this.entry.firstChunkId = batch.id;
@@ -169,27 +171,7 @@ export class Runner {
     e.updatedAt = new Date().toISOString();
     this.deps.list.put({ ...e }).catch((err) => log.warn({ err }, "worker list update failed"));
 
-    this.chunkAbort = new AbortController();
-    if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
-    let leaseLost = false;
-    const keeper = new LeaseKeeper(
-      queue,
-      batch,
-      jobType.leaseMs,
-      (why) => {
-        leaseLost = true;
-        log.warn({ chunkId: batch.id, workerId: this.id }, why);
-        this.chunkAbort?.abort(new Error(why));
-      },
-      log,
-    );
-    keeper.start();
-    let report: Awaited<ReturnType<Launcher["run"]>>;
-    try {
-      report = await launcher.run(batch, { signal: this.chunkAbort.signal, log });
-    } finally {
-      keeper.stop();
-    }
+    const { report, leaseLost } = await this.launch(batch);
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
 
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
@@ -200,9 +182,9 @@ export class Runner {
     const fatal = report.fatal;
     const limitHit = this.limitReached(e.chunks + 1);
     const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
-    // the next owner is fixed before the first try, so a retried settle gets the same chunk
+    // the next chunk id is fixed before the first try, so a retried settle gets the same chunk
     const next = wantNext
-      ? { max: jobType.chunkSize, json: launcher.payloads === "json", owner: newChunkId(), workerId: this.id }
+      ? { max: jobType.chunkSize, json: launcher.payloads === "json", chunkId: newChunkId(), workerId: this.id }
       : undefined;
     const r = await withRetry("settle", log, () => queue.settle(batch.jobType, batch.id, s, next));
     e.chunks++;
@@ -219,6 +201,26 @@ export class Runner {
     // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
     if (r.next) await queue.returnChunk(r.next.jobType, r.next.id, r.next.splitDepth);
     return { next: null, end };
+  }
+
+  /** Runs one chunk through the launcher while a LeaseKeeper extends its lease; a lost lease aborts it. */
+  private async launch(batch: Batch): Promise<{ report: ChunkReport; leaseLost: boolean }> {
+    const { queue, launcher, jobType, log } = this.deps;
+    this.chunkAbort = new AbortController();
+    if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
+    let leaseLost = false;
+    const onLost = (why: string) => {
+      leaseLost = true;
+      log.warn({ chunkId: batch.id, workerId: this.id }, why);
+      this.chunkAbort?.abort(new Error(why));
+    };
+    const keeper = new LeaseKeeper(queue, batch, jobType.leaseMs, onLost, log);
+    keeper.start();
+    try {
+      return { report: await launcher.run(batch, { signal: this.chunkAbort.signal, log }), leaseLost };
+    } finally {
+      keeper.stop();
+    }
   }
 
   /** Why the worker ends after this chunk, if it does. */

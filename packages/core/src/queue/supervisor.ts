@@ -1,0 +1,97 @@
+/**
+ * The Supervisor role (what the manager needs of the queues): the backlog a
+ * planner reads, reclaiming expired or lost chunks (no attempt charged),
+ * stop tokens set atomically with workers taking them, and the reservations
+ * of dispatched starts.
+ */
+
+import type { ReclaimResult, Supervisor } from "../queue-contracts.js";
+import type { QueueCounts } from "../queue-inspect.js";
+import { type Backlog, readCounts } from "../queue-inspect.js";
+import { execReplies } from "../redis.js";
+import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
+import { positiveInt, type QueueContext } from "./context.js";
+
+/** Chunk ids passed to one reclaim call at most. */
+const NAMED_PER_CALL = 1000;
+
+export class RedisSupervisor implements Supervisor {
+  constructor(private readonly ctx: QueueContext) {}
+
+  /**
+   * What a planner needs of one type, in one script call (a client with
+   * auto-pipelining batches the calls of many types): items ready to run
+   * (pending, split groups, and delayed retries due by `now`), the earliest
+   * lease deadline (null when no chunk holds one), delayed items in all;
+   * which of `reservations` still wait for a worker; workers leaving.
+   */
+  async backlog(jobType: string, now: number, reservations: string[] = []): Promise<Backlog> {
+    return backlogScript(this.ctx.client, this.ctx.keys.type(jobType), now, reservations);
+  }
+
+  async counts(jobType: string): Promise<QueueCounts> {
+    return readCounts(this.ctx.client, this.ctx.keys.type(jobType));
+  }
+
+  /**
+   * Gives back the items of expired leases (or of the named chunks, at once)
+   * without charging an attempt: their holder died, froze or lost Redis.
+   * Each call handles about `limit` items (one chunk at least); loops until done.
+   */
+  async reclaim(
+    jobType: string,
+    options: { chunkIds?: string[]; limit?: number; reason?: string } = {},
+  ): Promise<ReclaimResult> {
+    const k = this.ctx.keys.type(jobType);
+    const limit = positiveInt("limit", options.limit ?? 5000);
+    const policy = this.ctx.settingsOf(jobType);
+    const message = options.reason ?? "lease expired";
+    const total = { chunks: 0, returned: 0, dead: 0 };
+    let named = options.chunkIds;
+    for (;;) {
+      const r = await reclaimScript(this.ctx.client, k, policy, limit, message, named?.slice(0, NAMED_PER_CALL) ?? []);
+      total.chunks += r.chunks;
+      total.returned += r.returned;
+      total.dead += r.dead;
+      if (named) {
+        // named chunks: the script went as far as its item budget allowed
+        named = named.slice(Math.max(1, r.handled));
+        if (named.length === 0) return total;
+      } else if (!r.more || r.chunks === 0) return total;
+    }
+  }
+
+  /**
+   * Sets the stop tokens of a type from what runs now: the listed workers
+   * (by id) minus those already leaving (they took a token), plus dispatched
+   * ones not listed yet, above `target`. Atomic with workers taking tokens.
+   */
+  async setStopTokens(
+    jobType: string,
+    target: number,
+    running: { listed: string[]; dispatched: number },
+  ): Promise<{ tokens: number; leaving: number }> {
+    const k = this.ctx.keys.type(jobType);
+    return stopTokensScript(this.ctx.client, k, target, running.dispatched, running.listed);
+  }
+
+  async stopTokens(jobType: string): Promise<number> {
+    return Number((await this.ctx.client.get(this.ctx.keys.type(jobType).stop)) ?? 0);
+  }
+
+  /** Records reservations the manager dispatches: each counts as a starting worker until one takes it. */
+  async reserve(jobType: string, reservationIds: string[]): Promise<void> {
+    if (reservationIds.length === 0) return;
+    const k = this.ctx.keys.type(jobType);
+    const multi = this.ctx.client
+      .multi()
+      .sadd(k.reserved, ...reservationIds)
+      .pexpire(k.reserved, 300_000);
+    execReplies(await multi.exec(), "reserve");
+  }
+
+  /** Drops a reservation no worker will take (no host for it, a dead host's inbox); false when it was gone. */
+  async dropReservation(jobType: string, reservationId: string): Promise<boolean> {
+    return (await this.ctx.client.srem(this.ctx.keys.type(jobType).reserved, reservationId)) === 1;
+  }
+}
