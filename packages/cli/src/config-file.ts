@@ -1,8 +1,11 @@
 /**
  * Loads a configuration file: JSON, YAML, or a JS/TS module whose default
  * export (or `config` export) is the config (TS through tsx). The result is
- * validated by the core schema; every problem names its path in the file.
- * Environment variables then override the file (REDIS_URL, BATCHJOB_PREFIX).
+ * validated by the core schema, each launcher by its kind's definition (the
+ * worker's built-ins and the config's own `launchers`), so the manager and
+ * `config check` refuse what the worker would; every problem names its path
+ * in the file. Environment variables then override the file (REDIS_URL,
+ * BATCHJOB_PREFIX).
  */
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
@@ -82,5 +85,6 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = proc
     const why = code === "ENOENT" ? "no such file" : err instanceof Error ? err.message : String(err);
     throw new InvalidConfigError(path, [{ path: "", message: `cannot read the config: ${why}` }]);
   }
-  return { config: parseConfig(withEnv(raw, env), path), baseDir: dirname(path), path };
+  const { builtinLaunchers } = await import("@batchjob/worker");
+  return { config: parseConfig(withEnv(raw, env), path, builtinLaunchers), baseDir: dirname(path), path };
 }

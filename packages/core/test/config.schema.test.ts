@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { InvalidConfigError, parseConfig, parseJobType } from "../src/index.js";
-
-function issuesOf(fn: () => unknown) {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(InvalidConfigError);
-    return (err as InvalidConfigError).issues;
-  }
-  throw new Error("expected InvalidConfigError");
-}
+import { issuesOf } from "../../../test/harness/config-issues.js";
+import { parseConfig, parseJobType } from "../src/index.js";
 
 const spawnLauncher = { kind: "spawn", command: "php", args: ["job.php"] };
 
@@ -25,7 +16,8 @@ describe("job type schema", () => {
       leaseMs: 30_000,
       maxAttempts: 5,
       backoff: { type: "exponential", delayMs: 1000, maxDelayMs: 300_000 },
-      launcher: { kind: "spawn", command: "php", args: ["job.php"], timeoutMs: 300_000 },
+      // without launcher definitions (the worker's), a launcher passes as it is
+      launcher: spawnLauncher,
     });
   });
 
@@ -45,26 +37,6 @@ describe("job type schema", () => {
     expect(byPath["parallel.high"]).toMatchObject({ value: -1, message: expect.stringMatching(/>=0/) });
     expect(byPath["parallel.low"]).toMatchObject({ value: 1.5, message: expect.stringMatching(/int/) });
     expect(byPath.extra?.message).toMatch(/unknown option/);
-  });
-
-  it("says which launcher kinds exist and what a launcher lacks", () => {
-    const kind = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "ftp" } }));
-    expect(kind[0]?.path).toBe("launcher.kind");
-    expect(kind[0]?.message).toMatch(/inline.*fork.*spawn.*http/);
-    const http = issuesOf(() =>
-      parseJobType({ name: "a", launcher: { kind: "http", url: "ftp://x", secret: "short" } }),
-    );
-    expect(http.map((i) => i.path).sort()).toEqual(["launcher.secret", "launcher.url"]);
-    const missing = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "fork" } }));
-    expect(missing).toEqual([{ path: "launcher.module", message: "required" }]);
-  });
-
-  it("wants exactly one of job or module on an inline launcher", () => {
-    expect(() => parseJobType({ name: "a", launcher: { kind: "inline", job: async () => {} } })).not.toThrow();
-    const both = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "inline" } }));
-    expect(both[0]?.message).toMatch(/either job .* or module/);
-    const notJob = issuesOf(() => parseJobType({ name: "a", launcher: { kind: "inline", job: 5 } }));
-    expect(notJob[0]).toMatchObject({ path: "launcher.job", value: 5 });
   });
 });
 

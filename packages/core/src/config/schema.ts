@@ -1,64 +1,35 @@
 /**
  * The configuration schema (zod): job types with the seed's fields plus lease,
- * attempts, backoff and launcher; worker and manager options. `parseConfig`
- * and `parseJobType` turn every problem into a `ConfigIssue` naming the field
- * path, the value and what is allowed.
+ * attempts, backoff and launcher; worker and manager options; a code config's
+ * own launcher kinds. Each job type's `launcher` is checked by its kind's
+ * definition (launchers.ts): the definitions a parse is given (the worker's
+ * built-ins) plus the config's `launchers`; without given definitions, other
+ * kinds pass unchecked (the manager never runs a launcher). `parseConfig`,
+ * `parseJobType` and `parseLauncher` turn every problem into a `ConfigIssue`
+ * naming the field path, the value and what is allowed.
  */
 import { z } from "zod";
-import { isBatchJob } from "../batch-job.js";
 import { type ConfigIssue, InvalidConfigError } from "../errors.js";
+import type {
+  AnyLauncherSpec,
+  LauncherDefinition,
+  LauncherInput,
+  LauncherInputOf,
+  LauncherSpec,
+} from "../launcher-definition.js";
 import { defaults } from "./defaults.js";
+import {
+  LauncherRegistry,
+  launcherField,
+  launchersField,
+  ownLaunchers,
+  type ResolvedLauncher,
+  resolvedLauncher,
+} from "./launchers.js";
 
 const D = defaults;
 const count = (max: number) => z.int().min(0).max(max);
-const timeoutMs = z.int().min(1).default(D.launcher.timeoutMs);
 const exportName = z.string().min(1).default(D.launcher.export);
-
-const batchJob = z.custom<unknown>(isBatchJob, {
-  message: "expected a BatchJob: a function (batch, ctx) or an object with a work(batch, ctx) method",
-});
-
-const inlineLauncher = z
-  .strictObject({
-    kind: z.literal("inline"),
-    /** The job itself (JS/TS config files). */
-    job: batchJob.optional(),
-    /** Or a module that exports it, relative to the config file. */
-    module: z.string().min(1).optional(),
-    export: exportName,
-    timeoutMs,
-  })
-  .refine((l) => (l.job === undefined) !== (l.module === undefined), {
-    message: "give either job (a BatchJob in code) or module (a file exporting one), not both or neither",
-  });
-
-const forkLauncher = z.strictObject({
-  kind: z.literal("fork"),
-  module: z.string().min(1),
-  export: exportName,
-  memoryLimitMb: z.number().positive().default(D.launcher.memoryLimitMb),
-  timeoutMs,
-});
-
-const spawnLauncher = z.strictObject({
-  kind: z.literal("spawn"),
-  command: z.string().min(1),
-  args: z.array(z.string()).default([]),
-  cwd: z.string().optional(),
-  env: z.record(z.string(), z.string()).optional(),
-  timeoutMs,
-});
-
-const httpLauncher = z.strictObject({
-  kind: z.literal("http"),
-  url: z.url({ protocol: /^https?$/ }),
-  /** HMAC-SHA256 key shared with the receiver. */
-  secret: z.string().min(16, { message: "secret: use at least 16 characters" }),
-  headers: z.record(z.string(), z.string()).optional(),
-  timeoutMs,
-});
-
-export const launcherSchema = z.discriminatedUnion("kind", [inlineLauncher, forkLauncher, spawnLauncher, httpLauncher]);
 
 const enqueuerSchema = z
   .strictObject({
@@ -74,36 +45,38 @@ const enqueuerSchema = z
     message: "give either refill (a function in code) or module (a file exporting one)",
   });
 
-export const jobTypeSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
-    message: "use 1 to 64 characters from A-Z a-z 0-9 . _ -",
-  }),
-  chunkSize: z.int().min(1).max(10_000).default(D.jobType.chunkSize),
-  parallel: z
-    .strictObject({ high: count(10_000), medium: count(10_000), low: count(10_000) })
-    .default({ ...D.jobType.parallel }),
-  cooldownSeconds: z.number().min(0).default(D.jobType.cooldownSeconds),
-  minQueueEntries: z.int().min(0).default(D.jobType.minQueueEntries),
-  leaseMs: z.int().min(50).default(D.jobType.leaseMs),
-  maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
-  maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
-  backoff: z
-    .strictObject({
-      type: z.enum(["fixed", "exponential"]).default(D.jobType.backoff.type),
-      delayMs: z.int().min(0).default(D.jobType.backoff.delayMs),
-      maxDelayMs: z.int().min(0).default(D.jobType.backoff.maxDelayMs),
-    })
-    .default({ ...D.jobType.backoff }),
-  launcher: launcherSchema,
-  /** A worker stops after this many chunks or seconds (exit reason `limit`). */
-  limits: z
-    .strictObject({
-      maxChunks: z.int().min(1).optional(),
-      maxRunSeconds: z.number().positive().optional(),
-    })
-    .default({}),
-  enqueuer: enqueuerSchema.optional(),
-});
+function jobTypeSchemaWith(launchers: LauncherRegistry) {
+  return z.strictObject({
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
+      message: "use 1 to 64 characters from A-Z a-z 0-9 . _ -",
+    }),
+    chunkSize: z.int().min(1).max(10_000).default(D.jobType.chunkSize),
+    parallel: z
+      .strictObject({ high: count(10_000), medium: count(10_000), low: count(10_000) })
+      .default({ ...D.jobType.parallel }),
+    cooldownSeconds: z.number().min(0).default(D.jobType.cooldownSeconds),
+    minQueueEntries: z.int().min(0).default(D.jobType.minQueueEntries),
+    leaseMs: z.int().min(50).default(D.jobType.leaseMs),
+    maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
+    maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
+    backoff: z
+      .strictObject({
+        type: z.enum(["fixed", "exponential"]).default(D.jobType.backoff.type),
+        delayMs: z.int().min(0).default(D.jobType.backoff.delayMs),
+        maxDelayMs: z.int().min(0).default(D.jobType.backoff.maxDelayMs),
+      })
+      .default({ ...D.jobType.backoff }),
+    launcher: launcherField(launchers),
+    /** A worker stops after this many chunks or seconds (exit reason `limit`). */
+    limits: z
+      .strictObject({
+        maxChunks: z.int().min(1).optional(),
+        maxRunSeconds: z.number().positive().optional(),
+      })
+      .default({}),
+    enqueuer: enqueuerSchema.optional(),
+  });
+}
 
 export const workerSchema = z
   .strictObject({
@@ -132,54 +105,84 @@ export const managerSchema = z.strictObject({
     .default({ ...D.manager.load }),
 });
 
-export const configSchema = z
-  .strictObject({
-    redis: z.strictObject({ url: z.string().min(1).optional() }).default({}),
-    prefix: z
-      .string()
-      .regex(/^[A-Za-z0-9._:-]{1,32}$/, { message: "use 1 to 32 characters from A-Z a-z 0-9 . _ : -" })
-      .default(D.prefix),
-    queue: z
-      .strictObject({ maxPayloadBytes: z.int().min(64).default(D.queue.maxPayloadBytes) })
-      .default({ maxPayloadBytes: D.queue.maxPayloadBytes }),
-    history: z.strictObject({ cap: z.int().min(1).default(D.history.cap) }).default({ cap: D.history.cap }),
-    jobTypes: z.array(jobTypeSchema).min(1, { message: "define at least one job type" }),
-    worker: workerSchema.default(workerSchema.parse({})),
-    manager: managerSchema.default(managerSchema.parse({})),
-  })
-  .superRefine((cfg, ctx) => {
-    const seen = new Map<string, number>();
-    cfg.jobTypes.forEach((t, i) => {
-      const first = seen.get(t.name);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["jobTypes", i, "name"],
-          message: `duplicate job type name, already used by jobTypes[${first}]`,
-        });
-      } else seen.set(t.name, i);
-    });
-    for (const [i, name] of (cfg.worker.jobTypes ?? []).entries()) {
-      if (!seen.has(name)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["worker", "jobTypes", i],
-          message: `names no job type defined in jobTypes (defined: ${[...seen.keys()].join(", ")})`,
-        });
+function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {
+  return z
+    .strictObject({
+      redis: z.strictObject({ url: z.string().min(1).optional() }).default({}),
+      prefix: z
+        .string()
+        .regex(/^[A-Za-z0-9._:-]{1,32}$/, { message: "use 1 to 32 characters from A-Z a-z 0-9 . _ : -" })
+        .default(D.prefix),
+      queue: z
+        .strictObject({ maxPayloadBytes: z.int().min(64).default(D.queue.maxPayloadBytes) })
+        .default({ maxPayloadBytes: D.queue.maxPayloadBytes }),
+      history: z.strictObject({ cap: z.int().min(1).default(D.history.cap) }).default({ cap: D.history.cap }),
+      /** Launcher kinds of this config (code configs): `defineLauncher` definitions. */
+      launchers: launchersField(given),
+      jobTypes: z.array(jobTypeSchemaWith(launchers)).min(1, { message: "define at least one job type" }),
+      worker: workerSchema.default(workerSchema.parse({})),
+      manager: managerSchema.default(managerSchema.parse({})),
+    })
+    .superRefine((cfg, ctx) => {
+      const seen = new Map<string, number>();
+      cfg.jobTypes.forEach((t, i) => {
+        const first = seen.get(t.name);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["jobTypes", i, "name"],
+            message: `duplicate job type name, already used by jobTypes[${first}]`,
+          });
+        } else seen.set(t.name, i);
+      });
+      for (const [i, name] of (cfg.worker.jobTypes ?? []).entries()) {
+        if (!seen.has(name)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["worker", "jobTypes", i],
+            message: `names no job type defined in jobTypes (defined: ${[...seen.keys()].join(", ")})`,
+          });
+        }
       }
-    }
-  });
+    });
+}
 
-export type LauncherSpec = z.output<typeof launcherSchema>;
-export type JobTypeConfig = z.output<typeof jobTypeSchema>;
-export type JobTypeInput = z.input<typeof jobTypeSchema>;
+/** A job type's schema without launcher definitions: any launcher kind passes as it is. */
+export const jobTypeSchema = jobTypeSchemaWith(new LauncherRegistry([], true));
+/** The config's schema without launcher definitions: any launcher kind passes as it is. */
+export const configSchema = configSchemaWith(new LauncherRegistry([], true), []);
+
+type JobTypeFields = z.output<typeof jobTypeSchema>;
+type JobTypeInputFields = z.input<typeof jobTypeSchema>;
+type ConfigFields = z.output<typeof configSchema>;
+type ConfigInputFields = z.input<typeof configSchema>;
+
+/** A validated job type; its launcher is typed for the kinds the type checker knows (see `LauncherKinds`). */
+export type JobTypeConfig = Omit<JobTypeFields, "launcher"> & { launcher: LauncherSpec };
+/** A job type as written; `D`: the config's own launcher definitions, whose kinds it may also use. */
+export type JobTypeInput<D extends LauncherDefinition = never> = Omit<JobTypeInputFields, "launcher"> & {
+  launcher: LauncherInput | LauncherInputOf<D>;
+};
 export type WorkerConfig = z.output<typeof workerSchema>;
 export type ManagerConfig = z.output<typeof managerSchema>;
-export type BatchjobConfig = z.output<typeof configSchema>;
-export type BatchjobConfigInput = z.input<typeof configSchema>;
+export type BatchjobConfig = Omit<ConfigFields, "jobTypes" | "launchers"> & {
+  jobTypes: JobTypeConfig[];
+  launchers: LauncherDefinition[];
+};
+/** A config as written; `D`: its own launcher definitions (`launchers`). */
+export type BatchjobConfigInput<D extends LauncherDefinition = never> = Omit<
+  ConfigInputFields,
+  "jobTypes" | "launchers"
+> & {
+  /** Launcher kinds of this config, each a `defineLauncher({ kind, schema, create })` of @batchjob/worker. */
+  launchers?: readonly D[];
+  jobTypes: JobTypeInput<D>[];
+};
 
-/** Typed identity for JS/TS config files. */
-export function defineConfig(config: BatchjobConfigInput): BatchjobConfigInput {
+/** Typed identity for JS/TS config files: job types may use the kinds of `launchers` too. */
+export function defineConfig<const D extends LauncherDefinition = never>(
+  config: BatchjobConfigInput<D>,
+): BatchjobConfigInput<D> {
   return config;
 }
 
@@ -217,18 +220,55 @@ export function toConfigIssues(error: z.ZodError, input: unknown, basePath: Prop
   return out;
 }
 
-/** Validates a whole config; throws `InvalidConfigError` listing every issue. */
-export function parseConfig(input: unknown, source = "config"): BatchjobConfig {
-  const r = configSchema.safeParse(input);
+/**
+ * Validates a whole config; throws `InvalidConfigError` listing every issue.
+ * `launchers`: the kinds to check launchers against besides the config's own
+ * (the worker's `builtinLaunchers`); without it, other kinds pass unchecked.
+ */
+export function parseConfig(
+  input: unknown,
+  source = "config",
+  launchers?: readonly LauncherDefinition[],
+): BatchjobConfig {
+  const given = launchers ?? [];
+  const registry = new LauncherRegistry([...given, ...ownLaunchers(input)], launchers === undefined);
+  const r = configSchemaWith(registry, given).safeParse(input);
   if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
-  return r.data;
+  // the launcher field's output is a launcher of a kind the registry checked (typed by `LauncherSpec`)
+  return r.data as BatchjobConfig;
 }
 
-/** Validates one job type; throws `InvalidConfigError` listing every issue. */
-export function parseJobType(input: unknown, source = "job type"): JobTypeConfig {
-  const r = jobTypeSchema.safeParse(input);
+/** Validates one job type; throws `InvalidConfigError` listing every issue. `launchers` as for `parseConfig`. */
+export function parseJobType(
+  input: unknown,
+  source = "job type",
+  launchers?: readonly LauncherDefinition[],
+): JobTypeConfig {
+  const registry = new LauncherRegistry(launchers ?? [], launchers === undefined);
+  const r = jobTypeSchemaWith(registry).safeParse(input);
   if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
-  return r.data;
+  return r.data as JobTypeConfig;
+}
+
+/**
+ * The definition and validated options of a job type's launcher: as
+ * `parseConfig` left them when it checked this launcher, else looked up in
+ * `launchers` and checked now. Throws `InvalidConfigError` naming
+ * `launcher.<field>` (an unknown kind lists the known ones).
+ */
+export function parseLauncher(
+  spec: AnyLauncherSpec,
+  launchers: readonly LauncherDefinition[],
+  source = "launcher",
+): ResolvedLauncher {
+  const known = resolvedLauncher(spec);
+  if (known) return known;
+  const input = { launcher: spec };
+  const r = z.object({ launcher: launcherField(new LauncherRegistry(launchers)) }).safeParse(input);
+  if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
+  const resolved = resolvedLauncher(r.data.launcher);
+  if (!resolved) throw new Error("unreachable: a checked launcher has a definition");
+  return resolved;
 }
 
 /** The retry policy a job type gives its items. */

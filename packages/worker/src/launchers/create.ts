@@ -1,62 +1,48 @@
 /**
- * The launcher factory: turns a job type's validated `launcher` spec into a
- * Launcher. Inline jobs given as a module are imported here, so a wrong path
- * or export fails at start; the fork child imports its module itself.
+ * The launcher factory: looks a job type's `launcher` up among the launcher
+ * definitions by its kind (the built-ins and a config's own), validates it
+ * with that kind's schema unless `parseConfig` already did, and calls the
+ * definition's `create`.
  */
-import { resolve } from "node:path";
-import { isBatchJob, LauncherFailedError, type LauncherSpec, type Logger } from "@batchjob/core";
-import { ForkLauncher } from "./fork.js";
-import { HttpLauncher } from "./http.js";
-import { InlineLauncher, loadBatchJob } from "./inline.js";
-import { SpawnLauncher } from "./spawn.js";
+import {
+  type AnyLauncherSpec,
+  type LauncherContext,
+  type LauncherDefinition,
+  LauncherFailedError,
+  parseLauncher,
+} from "@batchjob/core";
+import { builtinLaunchers } from "./builtin.js";
 import type { Launcher } from "./types.js";
 
-export interface LauncherContext {
-  jobType: string;
-  /** Directory `module` and `cwd` are relative to (the config file's). */
-  baseDir: string;
-  log: Logger;
+function isLauncher(value: unknown): value is Launcher {
+  if (typeof value !== "object" || value === null) return false;
+  const l = value as Record<string, unknown>;
+  return (
+    typeof l.kind === "string" &&
+    (l.payloads === "parsed" || l.payloads === "json") &&
+    typeof l.run === "function" &&
+    typeof l.close === "function"
+  );
 }
 
-/** Builds the launcher of `spec`; rejects with LauncherFailedError when an inline job cannot be loaded. */
-export async function createLauncher(spec: LauncherSpec, ctx: LauncherContext): Promise<Launcher> {
-  switch (spec.kind) {
-    case "inline": {
-      if (spec.job !== undefined) {
-        if (!isBatchJob(spec.job)) throw new LauncherFailedError(`launcher.job of ${ctx.jobType} is not a BatchJob`);
-        return new InlineLauncher(spec.job, spec.timeoutMs);
-      }
-      if (spec.module === undefined) {
-        throw new LauncherFailedError(`launcher of ${ctx.jobType}: give either job or module`);
-      }
-      return new InlineLauncher(await loadBatchJob(ctx.baseDir, spec.module, spec.export), spec.timeoutMs);
-    }
-    case "fork":
-      return new ForkLauncher({
-        jobType: ctx.jobType,
-        module: resolve(ctx.baseDir, spec.module),
-        export: spec.export,
-        timeoutMs: spec.timeoutMs,
-        memoryLimitMb: spec.memoryLimitMb,
-        log: ctx.log,
-      });
-    case "spawn":
-      return new SpawnLauncher({
-        jobType: ctx.jobType,
-        command: spec.command,
-        args: spec.args,
-        cwd: resolve(ctx.baseDir, spec.cwd ?? "."),
-        env: spec.env,
-        timeoutMs: spec.timeoutMs,
-        log: ctx.log,
-      });
-    case "http":
-      return new HttpLauncher({
-        url: spec.url,
-        secret: spec.secret,
-        headers: spec.headers,
-        timeoutMs: spec.timeoutMs,
-        log: ctx.log,
-      });
+/**
+ * Builds the launcher of `spec`. `launchers`: kinds besides the built-ins (a
+ * config's `launchers`). Rejects with InvalidConfigError when the spec is not
+ * valid (its kind unknown, an option wrong), or with what `create` throws
+ * (LauncherFailedError when an inline job cannot be loaded).
+ */
+export async function createLauncher(
+  spec: AnyLauncherSpec | { kind: string },
+  ctx: LauncherContext,
+  launchers: readonly LauncherDefinition[] = [],
+): Promise<Launcher> {
+  const source = `launcher of job type ${ctx.jobType}`;
+  const { definition, options } = parseLauncher(spec as AnyLauncherSpec, [...builtinLaunchers, ...launchers], source);
+  const launcher = await definition.create(options, ctx);
+  if (!isLauncher(launcher)) {
+    throw new LauncherFailedError(
+      `${source}: create() of kind '${definition.kind}' returned no Launcher (an object with kind, payloads, run and close)`,
+    );
   }
+  return launcher;
 }

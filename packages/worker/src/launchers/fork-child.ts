@@ -11,7 +11,7 @@
  */
 import type { Batch, BatchJob, WorkContext } from "@batchjob/core";
 import { ErrorCode, runBatchJob } from "@batchjob/core/job";
-import { loadBatchJob } from "./inline.js";
+import { loadBatchJob } from "./job-module.js";
 import { errorMessage, resultsOfReturn } from "./results.js";
 
 export type ParentMessage = { type: "run"; batch: Batch } | { type: "abort"; chunkId: string };

@@ -9,9 +9,12 @@
  *      is retired when its RSS, or its RSS plus the largest growth of one chunk so far, passes it;
  *   4. if the child exits mid-chunk, report crashed, with what the job reported and the item it was on;
  *      the next chunk gets a fresh child.
+ * Also the `fork` kind's definition (its options and factory).
  */
 import { type ChildProcess, fork } from "node:child_process";
-import type { Batch, Logger } from "@batchjob/core";
+import { resolve } from "node:path";
+import { type Batch, defaults, type Logger, z } from "@batchjob/core";
+import { commonOptions, defineLauncher } from "./definition.js";
 import { entryPath } from "./entry-path.js";
 import type { ChildMessage, ParentMessage } from "./fork-child.js";
 import { MemoryPoller, readProcMemory, resetPeak } from "./proc-memory.js";
@@ -313,5 +316,34 @@ export class ForkLauncher implements Launcher {
       };
       child.send({ type: "run", batch });
     });
+  }
+}
+
+/** `fork`: one long-lived Node child per worker running a module's BatchJob, restarted past `memoryLimitMb`. */
+export const forkDefinition = defineLauncher({
+  kind: "fork",
+  schema: z.strictObject({
+    /** The job module, relative to the config file. */
+    module: z.string().min(1),
+    export: commonOptions.export,
+    /** The child is restarted once its RSS passes this. */
+    memoryLimitMb: z.number().positive().default(defaults.launcher.memoryLimitMb),
+    timeoutMs: commonOptions.timeoutMs,
+  }),
+  create: (spec, ctx) =>
+    new ForkLauncher({
+      jobType: ctx.jobType,
+      module: resolve(ctx.baseDir, spec.module),
+      export: spec.export,
+      timeoutMs: spec.timeoutMs,
+      memoryLimitMb: spec.memoryLimitMb,
+      log: ctx.log,
+    }),
+});
+
+declare module "@batchjob/core" {
+  /** Tells the type checker this kind's options (`LauncherSpec`, `LauncherInput`, `defineConfig`). */
+  interface LauncherKinds {
+    fork: typeof forkDefinition;
   }
 }

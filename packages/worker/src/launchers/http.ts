@@ -5,9 +5,11 @@
  *      any other status: items without a result failed and are retried;
  *   3. unreachable receiver: crashed; no answer within timeoutMs: timeout.
  * It has no progress channel: its reports never name a running item.
+ * Also the `http` kind's definition (its options and factory).
  */
-import type { Batch, Logger } from "@batchjob/core";
+import { type Batch, type Logger, z } from "@batchjob/core";
 import { CHUNK_ID_HEADER, SIGNATURE_HEADER, signRequest, TIMESTAMP_HEADER } from "../signature.js";
+import { commonOptions, defineLauncher } from "./definition.js";
 import {
   abortedUnreported,
   encodeChunk,
@@ -99,4 +101,31 @@ export class HttpLauncher implements Launcher {
   }
 
   async close(): Promise<void> {}
+}
+
+/** `http`: a signed POST of each chunk to a receiver; its answer settles the items. */
+export const httpDefinition = defineLauncher({
+  kind: "http",
+  schema: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    /** HMAC-SHA256 key shared with the receiver. */
+    secret: z.string().min(16, { message: "secret: use at least 16 characters" }),
+    headers: z.record(z.string(), z.string()).optional(),
+    timeoutMs: commonOptions.timeoutMs,
+  }),
+  create: (spec, ctx) =>
+    new HttpLauncher({
+      url: spec.url,
+      secret: spec.secret,
+      headers: spec.headers,
+      timeoutMs: spec.timeoutMs,
+      log: ctx.log,
+    }),
+});
+
+declare module "@batchjob/core" {
+  /** Tells the type checker this kind's options (`LauncherSpec`, `LauncherInput`, `defineConfig`). */
+  interface LauncherKinds {
+    http: typeof httpDefinition;
+  }
 }

@@ -4,12 +4,12 @@
  *      begin/report feed the chunk's results as the job goes;
  *   2. waits for the job, its timeout or ctx.signal, whichever comes first;
  *   3. reports its results (or its error for every item, and the item it was on) and the daemon's peak RSS.
- * Also holds `loadBatchJob`, the one place a job module is imported (the fork child uses it).
+ * Also the `inline` kind's definition: the job in code (`job`) or a module's export, imported at create.
  */
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { Batch, BatchJob, WorkContext } from "@batchjob/core";
+import { type Batch, type BatchJob, type WorkContext, z } from "@batchjob/core";
 import { isBatchJob, LauncherFailedError, runBatchJob } from "@batchjob/core/job";
+import { commonOptions, defineLauncher } from "./definition.js";
+import { loadBatchJob } from "./job-module.js";
 import {
   abortedUnreported,
   endReport,
@@ -24,25 +24,6 @@ import type { ChunkReport, Launcher, RunContext } from "./types.js";
 
 /** Daemon RSS is sampled this often while a chunk runs. */
 const RSS_SAMPLE_MS = 100;
-
-/** Imports `module` (relative to `baseDir`) and returns its export `exportName`, which must be a BatchJob. */
-export async function loadBatchJob(baseDir: string, module: string, exportName: string): Promise<BatchJob> {
-  const path = resolve(baseDir, module);
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-  } catch (err) {
-    throw new LauncherFailedError(`cannot import job module ${path}: ${errorMessage(err)}`, { cause: err });
-  }
-  const job = mod[exportName];
-  if (!isBatchJob(job)) {
-    const got = job === undefined ? "no such export" : `a ${typeof job}`;
-    throw new LauncherFailedError(
-      `export "${exportName}" of ${path} is not a BatchJob (a function (batch, ctx) or an object with work(batch, ctx)); got ${got}`,
-    );
-  }
-  return job;
-}
 
 type Outcome = { kind: "done"; value: unknown } | { kind: "threw"; error: unknown } | { kind: "timeout" | "aborted" };
 
@@ -117,4 +98,38 @@ export class InlineLauncher implements Launcher {
   }
 
   async close(): Promise<void> {}
+}
+
+const batchJob = z.custom<BatchJob>(isBatchJob, {
+  message: "expected a BatchJob: a function (batch, ctx) or an object with a work(batch, ctx) method",
+});
+
+/** `inline`: a BatchJob run in the daemon's process; a module job is imported here, so a bad path or export fails at start. */
+export const inlineDefinition = defineLauncher({
+  kind: "inline",
+  schema: z
+    .strictObject({
+      /** The job itself (JS/TS config files). */
+      job: batchJob.optional(),
+      /** Or a module that exports it, relative to the config file. */
+      module: z.string().min(1).optional(),
+      export: commonOptions.export,
+      timeoutMs: commonOptions.timeoutMs,
+    })
+    .refine((l) => (l.job === undefined) !== (l.module === undefined), {
+      message: "give either job (a BatchJob in code) or module (a file exporting one), not both or neither",
+    }),
+  async create(spec, ctx) {
+    if (spec.job !== undefined) return new InlineLauncher(spec.job, spec.timeoutMs);
+    if (spec.module === undefined)
+      throw new LauncherFailedError(`launcher of ${ctx.jobType}: give either job or module`);
+    return new InlineLauncher(await loadBatchJob(ctx.baseDir, spec.module, spec.export), spec.timeoutMs);
+  },
+});
+
+declare module "@batchjob/core" {
+  /** Tells the type checker this kind's options (`LauncherSpec`, `LauncherInput`, `defineConfig`). */
+  interface LauncherKinds {
+    inline: typeof inlineDefinition;
+  }
 }

@@ -7,10 +7,13 @@
  *      {"id","ok","error"?,"retry"?,"delayMs"?}, or progress {"running":"<id>"}: the job now works on
  *      that item, which alone is blamed if the process then fails before that item's result line;
  *   4. at exit, items without a result follow the exit code. A timeout sends SIGTERM, then SIGKILL 2 s later.
+ * Also the `spawn` kind's definition (its options and factory).
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import type { Batch, Logger } from "@batchjob/core";
+import { resolve } from "node:path";
+import { type Batch, type Logger, z } from "@batchjob/core";
+import { commonOptions, defineLauncher } from "./definition.js";
 import { guardGroup } from "./group-guard.js";
 import { MemoryPoller } from "./proc-memory.js";
 import {
@@ -215,4 +218,35 @@ export class SpawnLauncher implements Launcher {
   }
 
   async close(): Promise<void> {}
+}
+
+/** `spawn`: any command, one process per chunk; the chunk on stdin, results as JSON lines on stdout. */
+export const spawnDefinition = defineLauncher({
+  kind: "spawn",
+  schema: z.strictObject({
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    /** Working directory, relative to the config file. @defaultValue the config file's folder */
+    cwd: z.string().optional(),
+    /** Added to the daemon's environment. */
+    env: z.record(z.string(), z.string()).optional(),
+    timeoutMs: commonOptions.timeoutMs,
+  }),
+  create: (spec, ctx) =>
+    new SpawnLauncher({
+      jobType: ctx.jobType,
+      command: spec.command,
+      args: spec.args,
+      cwd: resolve(ctx.baseDir, spec.cwd ?? "."),
+      env: spec.env,
+      timeoutMs: spec.timeoutMs,
+      log: ctx.log,
+    }),
+});
+
+declare module "@batchjob/core" {
+  /** Tells the type checker this kind's options (`LauncherSpec`, `LauncherInput`, `defineConfig`). */
+  interface LauncherKinds {
+    spawn: typeof spawnDefinition;
+  }
 }

@@ -1,8 +1,8 @@
 /**
- * The launcher contract: how one chunk is executed (inline, fork, spawn,
- * http), independent of the worker that runs it. A launcher reports per-item
- * results, what happens to items it has no result for, whether the run ended
- * abnormally, and the peak memory it could measure. It never rejects for
+ * The launcher contract: how one chunk is executed (inline, fork, spawn, http,
+ * or a kind of one's own), independent of the worker that runs it. A launcher
+ * reports per-item results, what happens to items it has no result for,
+ * whether the run ended abnormally, and the peak memory it could measure. It never rejects for
  * anything the job does: a crash, a timeout or bad output is a report.
  */
 import type { Batch, Logger } from "@batchjob/core";
@@ -51,7 +51,8 @@ export interface RunContext {
 }
 
 export interface Launcher {
-  readonly kind: "inline" | "fork" | "spawn" | "http";
+  /** The kind of its definition (inline, fork, spawn, http, or a config's own); recorded in the worker history. */
+  readonly kind: string;
   /**
    * The form of `item.payload` that run() expects: parsed values, or the
    * JSON text as stored (fork, spawn and http pass it on to another process
