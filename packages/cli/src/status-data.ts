@@ -4,7 +4,15 @@
  * target and the last scaling decision; the load level and leader; the hosts
  * with heartbeat age, load and slots; recent worker history.
  */
-import { defaults, HostRegistry, RedisWorkerHistory, RedisWorkerList, type WorkerHistoryItem } from "@batchjob/core";
+import {
+  defaults,
+  HostRegistry,
+  type LiveHost,
+  type QueueCounts,
+  RedisWorkerHistory,
+  RedisWorkerList,
+  type WorkerHistoryItem,
+} from "@batchjob/core";
 import type { Session } from "./connect.js";
 
 export interface StatusJobType {
@@ -48,17 +56,63 @@ export interface StatusReport {
   history: WorkerHistoryItem[];
 }
 
-export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
-  const { client, keys, queue, config } = s;
-  const published = await client.get(keys.config);
+/** A job type's row: its counts, running workers and the manager's last decision. */
+function jobTypeRow(name: string, c: QueueCounts | undefined, raw: string | undefined, running: number): StatusJobType {
+  const d = raw ? (JSON.parse(raw) as StatusJobType["decision"] & { target: number }) : null;
+  return {
+    name,
+    pending: c?.pending ?? 0,
+    leased: c?.leased ?? 0,
+    delayed: c?.delayed ?? 0,
+    dead: c?.dead ?? 0,
+    running,
+    target: d?.target ?? null,
+    decision: d ? { reason: d.reason, at: d.at, start: d.start, stopTokens: d.stopTokens, level: d.level } : null,
+    enqueued: c?.enqueued ?? 0,
+    acked: c?.acked ?? 0,
+    died: c?.died ?? 0,
+  };
+}
+
+/** Live hosts with their last beat; dead ones with what is known of them (their id). */
+function hostRows(hosts: { alive: LiveHost[]; dead: string[] }): StatusHost[] {
+  const row = (h: Omit<StatusHost, "alive" | "beatAgeMs">, alive: boolean, beatAgeMs: number | null): StatusHost => ({
+    id: h.id,
+    hostname: h.hostname,
+    pid: h.pid,
+    alive,
+    beatAgeMs,
+    slots: h.slots,
+    running: h.running,
+    load: h.load,
+    draining: h.draining,
+    version: h.version,
+  });
+  const unknown = { hostname: "?", pid: 0, slots: 0, running: {}, draining: false, version: "?" };
+  const noLoad = { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 };
+  return [
+    ...hosts.alive.map((h) => row(h, true, h.beatAgeMs)),
+    ...hosts.dead.map((id) => row({ id, ...unknown, load: noLoad }, false, null)),
+  ];
+}
+
+/** Every job type known: configured, published by the leader, or ever enqueued to. */
+async function typeNames(s: Session): Promise<string[]> {
+  const published = await s.client.get(s.keys.config);
   const publishedTypes = published ? ((JSON.parse(published) as { jobTypes?: { name: string }[] }).jobTypes ?? []) : [];
   const names = new Set<string>([
-    ...(config?.jobTypes.map((t) => t.name) ?? []),
+    ...(s.config?.jobTypes.map((t) => t.name) ?? []),
     ...publishedTypes.map((t) => t.name),
-    ...(await queue.jobTypes()),
+    ...(await s.queue.jobTypes()),
   ]);
+  return [...names].sort();
+}
+
+export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
+  const { client, keys, queue, config } = s;
   const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
-  const [leader, loadRaw, decisionsRaw, workers, hosts, history] = await Promise.all([
+  const [names, leader, loadRaw, decisionsRaw, workers, hosts, history] = await Promise.all([
+    typeNames(s),
     client.get(keys.leader),
     client.get(keys.load),
     client.hgetall(keys.decisions),
@@ -66,59 +120,17 @@ export async function collectStatus(s: Session, options: { historyLimit: number 
     new HostRegistry(client, keys).list(ttl),
     new RedisWorkerHistory(client, keys).list({ limit: options.historyLimit }),
   ]);
-  const sorted = [...names].sort();
-  const counts = await Promise.all(sorted.map((n) => queue.counts(n)));
-  const jobTypes: StatusJobType[] = sorted.map((name, i) => {
-    const c = counts[i];
-    const raw = decisionsRaw[name];
-    const d = raw ? (JSON.parse(raw) as StatusJobType["decision"] & { target: number }) : null;
-    return {
-      name,
-      pending: c?.pending ?? 0,
-      leased: c?.leased ?? 0,
-      delayed: c?.delayed ?? 0,
-      dead: c?.dead ?? 0,
-      running: workers.filter((w) => w.jobType === name).length,
-      target: d?.target ?? null,
-      decision: d ? { reason: d.reason, at: d.at, start: d.start, stopTokens: d.stopTokens, level: d.level } : null,
-      enqueued: c?.enqueued ?? 0,
-      acked: c?.acked ?? 0,
-      died: c?.died ?? 0,
-    };
-  });
-  const hostRows: StatusHost[] = [
-    ...hosts.alive.map((h) => ({ ...h, alive: true, beatAgeMs: h.beatAgeMs as number | null })),
-    ...hosts.dead.map((id) => ({
-      id,
-      hostname: "?",
-      pid: 0,
-      alive: false,
-      beatAgeMs: null,
-      slots: 0,
-      running: {},
-      load: { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 },
-      draining: false,
-      version: "?",
-    })),
-  ].map((h) => ({
-    id: h.id,
-    hostname: h.hostname,
-    pid: h.pid,
-    alive: h.alive,
-    beatAgeMs: h.beatAgeMs,
-    slots: h.slots,
-    running: h.running,
-    load: h.load,
-    draining: h.draining,
-    version: h.version,
-  }));
+  const counts = await Promise.all(names.map((n) => queue.counts(n)));
+  const jobTypes = names.map((name, i) =>
+    jobTypeRow(name, counts[i], decisionsRaw[name], workers.filter((w) => w.jobType === name).length),
+  );
   return {
     at: new Date().toISOString(),
     prefix: keys.prefix,
     leader,
     load: loadRaw ? (JSON.parse(loadRaw) as StatusReport["load"]) : null,
     jobTypes,
-    hosts: hostRows,
+    hosts: hostRows(hosts),
     history,
   };
 }

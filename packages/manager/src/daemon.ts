@@ -10,21 +10,18 @@ import { hostname } from "node:os";
 import {
   type BatchjobConfig,
   BatchQueue,
-  connectRedis,
   createLogger,
-  DEFAULT_REDIS_URL,
   HostRegistry,
-  Lifecycle,
   type Logger,
-  makeKeys,
-  newChunkId,
-  type RedisClient,
+  newId,
+  openDaemon,
   RedisWorkerHistory,
   RedisWorkerList,
 } from "@batchjob/core";
 import { type Allocator, createAllocator } from "./allocator.js";
 import { Dispatcher } from "./dispatcher.js";
 import { LeaderLease } from "./leader.js";
+import { startLeaderLoop } from "./leader-loop.js";
 import { Manager, type TickReport } from "./manager.js";
 import { Refiller } from "./refiller.js";
 
@@ -57,31 +54,21 @@ export interface ManagerDaemon {
 export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
   const config = options.config;
   const log = options.logger ?? createLogger("batchjob-manager");
-  const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newChunkId().slice(-6)}`;
-  const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const life = new Lifecycle(log);
+  const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newId().slice(-6)}`;
+  // 1. connect and build the parts
+  const { life, client, keys, queue, connect } = openDaemon(config, {
+    role: "manager",
+    id: managerId,
+    redisUrl: options.redisUrl,
+    log,
+  });
 
   try {
-    // 1. connect and build the parts
-    const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-manager:${managerId}` });
-    client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    life.add("redis", () => client.quit());
-    const keys = makeKeys(config.prefix);
-    const queue = new BatchQueue({
-      redis: client,
-      prefix: config.prefix,
-      maxPayloadBytes: config.queue.maxPayloadBytes,
-      jobTypes: config.jobTypes,
-    });
     // the many small reads of a tick go through an auto-pipelining connection
-    const readerClient: RedisClient = connectRedis(url, {
-      daemon: true,
-      autoPipelining: true,
-      connectionName: `batchjob-manager-reader:${managerId}`,
+    const reader = new BatchQueue({
+      redis: connect("manager-reader", { autoPipelining: true }),
+      prefix: config.prefix,
     });
-    readerClient.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    life.add("redis reader", () => readerClient.quit());
-    const reader = new BatchQueue({ redis: readerClient, prefix: config.prefix });
     const dispatcher = new Dispatcher(client, keys, managerId);
     life.add("dispatcher", () => dispatcher.close());
     const refiller = new Refiller(queue, options.baseDir ?? process.cwd(), log);
@@ -100,55 +87,19 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       log,
     });
     const lease = new LeaderLease(client, keys, managerId, config.manager.leaderLeaseMs);
-
-    // 2. two loops: the leader lease, refreshed every third of its length on its own timer (a
-    // slow tick cannot let it lapse), and the tick, every tickMs, run by the leader only
-    let stopped = false;
-    let refreshing: Promise<boolean> | undefined;
-    const refreshLease = async (): Promise<boolean> => {
-      refreshing ??= (async () => {
-        const was = lease.isLeader;
-        try {
-          const now = await lease.refresh();
-          if (now !== was) {
-            log.info({ managerId, leader: now }, now ? "became leader" : "lost leadership");
-            if (now) manager.resetLeadership();
-          }
-          return now;
-        } catch (err) {
-          log.warn({ err }, "leader lease refresh failed");
-          return lease.isLeader;
-        } finally {
-          refreshing = undefined;
-        }
-      })();
-      return refreshing;
-    };
-    let ticking: Promise<TickReport | null> | undefined;
-    const tick = async (): Promise<TickReport | null> => {
-      if (stopped || !(await refreshLease())) return null;
-      const report = await manager.tick(() => lease.isLeader);
-      if (report.failed.length > 0) log.warn({ failed: report.failed }, "tick had failed steps");
-      options.onTick?.(report);
-      return report;
-    };
-    // one tick at a time: a tick still running (Redis slow or down) is not queued behind
-    const tickNow = (): Promise<TickReport | null> => {
-      ticking ??= tick().finally(() => {
-        ticking = undefined;
-      });
-      return ticking;
-    };
-    const leaseTimer = setInterval(() => void refreshLease(), Math.floor(config.manager.leaderLeaseMs / 3));
-    const tickTimer = setInterval(() => void tickNow(), config.manager.tickMs);
     life.add("lease", () => lease.release());
     life.add("refills", () => refiller.idle());
-    life.add("loops", async () => {
-      stopped = true;
-      clearInterval(tickTimer);
-      clearInterval(leaseTimer);
-      await ticking?.catch(() => undefined);
-      await refreshing?.catch(() => undefined);
+
+    // 2. the leader lease and the tick, on their own timers
+    const { tickNow } = startLeaderLoop({
+      lease,
+      manager,
+      managerId,
+      tickMs: config.manager.tickMs,
+      leaseMs: config.manager.leaderLeaseMs,
+      life,
+      log,
+      onTick: options.onTick,
     });
     await tickNow();
     log.info({ managerId, leader: lease.isLeader, tickMs: config.manager.tickMs }, "manager started");

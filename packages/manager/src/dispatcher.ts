@@ -63,12 +63,10 @@ export class Dispatcher {
   }
 
   /** Closes the inbox queues of hosts no longer alive (host ids carry a pid: they do not come back). */
-  keepOnly(alive: ReadonlySet<string>): void {
-    for (const [hostId, q] of this.queues) {
-      if (alive.has(hostId)) continue;
-      this.queues.delete(hostId);
-      void q.close();
-    }
+  async keepOnly(alive: ReadonlySet<string>): Promise<void> {
+    const gone = [...this.queues].filter(([hostId]) => !alive.has(hostId));
+    for (const [hostId] of gone) this.queues.delete(hostId);
+    await Promise.all(gone.map(([, q]) => q.close()));
   }
 
   async close(): Promise<void> {

@@ -12,14 +12,13 @@
 import { hostname } from "node:os";
 import {
   type BatchjobConfig,
-  BatchQueue,
-  connectRedis,
+  type BatchQueue,
   createLogger,
-  DEFAULT_REDIS_URL,
   HostRegistry,
-  Lifecycle,
+  type Keys,
+  type Lifecycle,
   type Logger,
-  makeKeys,
+  openDaemon,
   type RedisClient,
   RedisWorkerHistory,
   RedisWorkerList,
@@ -59,6 +58,79 @@ export interface WorkerDaemon {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
+/** The pool of workers and the heartbeat that reports them (a change in the pool beats at once). */
+function poolAndHeartbeat(
+  options: WorkerOptions,
+  p: {
+    hostId: string;
+    slots: number;
+    served: string[] | null;
+    client: RedisClient;
+    keys: Keys;
+    queue: BatchQueue;
+    registry: HostRegistry;
+    log: Logger;
+  },
+): { pool: WorkerPool; heartbeat: Heartbeat } {
+  const { config } = options;
+  let heartbeat: Heartbeat | undefined;
+  const pool = new WorkerPool({
+    queue: p.queue,
+    list: new RedisWorkerList(p.client, p.keys),
+    history: new RedisWorkerHistory(p.client, p.keys, { cap: config.history.cap }),
+    config,
+    baseDir: options.baseDir ?? process.cwd(),
+    host: { id: p.hostId, hostname: hostname() },
+    slots: p.slots,
+    jobTypes: p.served,
+    log: p.log,
+    onChange: () => void heartbeat?.beat(),
+  });
+  heartbeat = new Heartbeat(
+    p.registry,
+    new LoadProbe(options.loadFile),
+    {
+      hostId: p.hostId,
+      hostname: hostname(),
+      slots: p.slots,
+      jobTypes: p.served,
+      startedAt: new Date().toISOString(),
+      running: () => pool.runningByType(),
+      draining: () => pool.isDraining,
+    },
+    config.worker.heartbeatMs,
+    p.log,
+  );
+  return { pool, heartbeat };
+}
+
+/**
+ * 3. Stopping: announce draining (the manager sends no more), then let the
+ * running chunks finish within the grace period; the inbox stays open while
+ * the workers drain, so dispatches arriving meanwhile are handed back.
+ */
+function drainOnStop(
+  life: Lifecycle,
+  pool: WorkerPool,
+  heartbeat: Heartbeat,
+  o: { hostId: string; graceMs: number; log: Logger },
+): WorkerDaemon["stop"] {
+  let graceMs = o.graceMs;
+  life.add("workers", () => pool.drain(graceMs));
+  life.add("announce draining", async () => {
+    pool.startDraining();
+    await heartbeat.beat();
+  });
+  return (opts = {}) => {
+    if (!life.isStopping) {
+      graceMs = opts.graceMs ?? graceMs;
+      o.log.info({ hostId: o.hostId, graceMs }, "worker daemon stopping");
+      void life.closed.then(() => o.log.info({ hostId: o.hostId }, "worker daemon stopped"));
+    }
+    return life.stop();
+  };
+}
+
 export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon> {
   const config = options.config;
   const log = options.logger ?? createLogger("batchjob-worker");
@@ -69,77 +141,36 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
   for (const t of served ?? []) {
     if (!config.jobTypes.some((c) => c.name === t)) throw new Error(`worker: job type ${t} is not in the config`);
   }
-  const url = options.redisUrl ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
-  const life = new Lifecycle(log);
+  // 1. Redis and the queue
+  const { life, client, keys, queue } = openDaemon(config, {
+    role: "worker",
+    id: hostId,
+    redisUrl: options.redisUrl,
+    log,
+  });
 
   try {
-    // 1. Redis and the queue
-    const client: RedisClient = connectRedis(url, { daemon: true, connectionName: `batchjob-worker:${hostId}` });
-    client.on("error", (err) => log.warn({ err: err.message }, "redis connection error"));
-    life.add("redis", () => client.quit().then(() => undefined));
-    const keys = makeKeys(config.prefix);
-    const queue = new BatchQueue({
-      redis: client,
-      prefix: config.prefix,
-      maxPayloadBytes: config.queue.maxPayloadBytes,
-      jobTypes: config.jobTypes,
-    });
-
     // 2. pool, heartbeat, inbox
     const registry = new HostRegistry(client, keys);
-    let heartbeat: Heartbeat | undefined;
-    const pool = new WorkerPool({
-      queue,
-      list: new RedisWorkerList(client, keys),
-      history: new RedisWorkerHistory(client, keys, { cap: config.history.cap }),
-      config,
-      baseDir: options.baseDir ?? process.cwd(),
-      host: { id: hostId, hostname: hostname() },
+    const { pool, heartbeat } = poolAndHeartbeat(options, {
+      hostId,
       slots,
-      jobTypes: served,
-      log,
-      onChange: () => void heartbeat?.beat(),
-    });
-    heartbeat = new Heartbeat(
+      served,
+      client,
+      keys,
+      queue,
       registry,
-      new LoadProbe(options.loadFile),
-      {
-        hostId,
-        hostname: hostname(),
-        slots,
-        jobTypes: served,
-        startedAt: new Date().toISOString(),
-        running: () => pool.runningByType(),
-        draining: () => pool.isDraining,
-      },
-      w.heartbeatMs,
       log,
-    );
+    });
     await heartbeat.start();
     // gone, not forgotten: the manager's reaper then sweeps any dispatch that raced the shutdown
     life.add("deregister", () => registry.markGone(hostId));
     const inbox = new Inbox(client, keys, hostId, pool, queue, log);
     life.add("inbox", () => inbox.close());
-    life.add("heartbeat", () => heartbeat?.stop());
+    life.add("heartbeat", () => heartbeat.stop());
     await inbox.open();
-    // the inbox stays open while the workers drain: dispatches arriving meanwhile are handed back
-    life.add("workers", () => pool.drain(graceMs));
-    life.add("announce draining", async () => {
-      pool.startDraining();
-      await heartbeat?.beat();
-    });
+    const stop = drainOnStop(life, pool, heartbeat, { hostId, graceMs: w.shutdownGraceMs, log });
     log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");
-
-    // 3. run until stopped
-    let graceMs = w.shutdownGraceMs;
-    const stop = (opts: { graceMs?: number } = {}) => {
-      if (!life.isStopping) {
-        graceMs = opts.graceMs ?? graceMs;
-        log.info({ hostId, graceMs }, "worker daemon stopping");
-        void life.closed.then(() => log.info({ hostId }, "worker daemon stopped"));
-      }
-      return life.stop();
-    };
     if (options.handleSignals) {
       life.handleSignals(
         () => void stop(),

@@ -13,7 +13,17 @@ import { createWriteStream, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { BatchQueue, connectRedis, makeKeys, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import {
+  BatchQueue,
+  connectRedis,
+  type JobTypeConfig,
+  type Keys,
+  makeKeys,
+  type RedisClient,
+  RedisWorkerHistory,
+  RedisWorkerList,
+  type WorkerListItem,
+} from "@batchjob/core";
 import { int } from "../args.js";
 import type { Command } from "../command.js";
 import { loadConfigFile } from "../config-file.js";
@@ -29,6 +39,113 @@ interface Daemon {
   name: string;
   child: ChildProcess;
   exited: Promise<number | null>;
+}
+
+/** 2. Starts one daemon (`batchjob <args>`) as a child process, its output in `<logDir>/<name>.log`. */
+function startDaemon(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Daemon {
+  const log = createWriteStream(join(logDir, `${name}.log`));
+  const child = spawn(process.execPath, [BIN, ...args, "--config", DEMO_CONFIG], {
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  return { name, child, exited };
+}
+
+/** 3. Enqueues `total` items shared between the job types; returns the items per type. */
+async function enqueueShares(queue: BatchQueue, types: JobTypeConfig[], total: number): Promise<Map<string, number>> {
+  const targets = new Map<string, number>();
+  let offset = 0;
+  for (const [i, t] of types.entries()) {
+    const n = i === types.length - 1 ? total - offset : Math.floor(total * (SHARE[t.name] ?? 0));
+    targets.set(t.name, n);
+    for (let from = 0; from < n; from += 20_000) {
+      const size = Math.min(20_000, n - from);
+      await queue.enqueue(
+        t.name,
+        Array.from({ length: size }, (_, k) => ({ payload: { n: offset + from + k } })),
+      );
+    }
+    offset += n;
+  }
+  return targets;
+}
+
+interface Watch {
+  client: RedisClient;
+  keys: Keys;
+  queue: BatchQueue;
+  types: JobTypeConfig[];
+  targets: Map<string, number>;
+  daemons: Daemon[];
+  logDir: string;
+  started: number;
+  interrupted: () => boolean;
+  out: (text: string) => void;
+}
+
+/** One reading of every type's progress, the load level and the live hosts. */
+async function readProgress(w: Watch, workers: WorkerListItem[]): Promise<TypeProgress[]> {
+  const decisions = await w.client.hgetall(w.keys.decisions);
+  return Promise.all(
+    w.types.map(async (t) => ({
+      name: t.name,
+      launcher: t.launcher.kind,
+      total: w.targets.get(t.name) ?? 0,
+      counts: await w.queue.counts(t.name),
+      running: workers.filter((x) => x.jobType === t.name).length,
+      target: decisions[t.name] ? (JSON.parse(decisions[t.name] as string) as { target: number }).target : null,
+    })),
+  );
+}
+
+/** 3. Shows progress until every queue is drained (or Ctrl-C); a daemon that exits is an error. */
+async function watchProgress(w: Watch): Promise<TypeProgress[]> {
+  const tty = process.stdout.isTTY === true;
+  const list = new RedisWorkerList(w.client, w.keys);
+  let lastPlain = 0;
+  for (;;) {
+    const [workers, loadRaw, hosts] = await Promise.all([
+      list.list(),
+      w.client.get(w.keys.load),
+      w.client.zcard(w.keys.hostBeats),
+    ]);
+    const view = await readProgress(w, workers);
+    const level = loadRaw ? (JSON.parse(loadRaw) as { level: string }).level : "-";
+    const text = renderProgress(view, level, hosts, performance.now() - w.started);
+    if (tty) w.out(`\x1b[2J\x1b[H${text}`);
+    else if (performance.now() - lastPlain > 2000) {
+      w.out(text);
+      lastPlain = performance.now();
+    }
+    const busy = view.some((t) => t.counts.pending + t.counts.leased + t.counts.delayed > 0) || workers.length > 0;
+    if (!busy || w.interrupted()) return view;
+    const dead = w.daemons.find((d) => d.child.exitCode !== null);
+    if (dead)
+      throw new Error(`the ${dead.name} daemon exited (code ${dead.child.exitCode}); see ${w.logDir}/${dead.name}.log`);
+    await new Promise((r) => setTimeout(r, tty ? 250 : 500));
+  }
+}
+
+/** 5. Stops the daemons (SIGTERM, SIGKILL after 15 s) and deletes the demo's keys from a shared Redis. */
+async function stopAll(daemons: Daemon[], client: RedisClient, keys: Keys, sharedRedis: boolean): Promise<void> {
+  for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGTERM");
+  const timeout = setTimeout(() => {
+    for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL");
+  }, 15_000);
+  await Promise.all(daemons.map((d) => d.exited));
+  clearTimeout(timeout);
+  if (!sharedRedis) return;
+  for (const pattern of [`${keys.prefix}:*`, `${keys.bullPrefix}:*`]) {
+    let cursor = "0";
+    do {
+      const [next, found] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+      cursor = next;
+      if (found.length > 0) await client.unlink(...found);
+    } while (cursor !== "0");
+  }
 }
 
 export const demoCommand: Command = {
@@ -66,18 +183,6 @@ Options:
       `Redis ${redis.url}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
     );
 
-    const daemons: Daemon[] = [];
-    const startDaemon = (name: string, args: string[]) => {
-      const log = createWriteStream(join(logDir, `${name}.log`));
-      const child = spawn(process.execPath, [BIN, ...args, "--config", DEMO_CONFIG], {
-        env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      child.stdout?.pipe(log);
-      child.stderr?.pipe(log);
-      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-      daemons.push({ name, child, exited });
-    };
     const client = connectRedis(redis.url);
     client.on("error", () => {});
     const keys = makeKeys(prefix);
@@ -89,68 +194,19 @@ Options:
     process.on("SIGINT", onSigint);
     process.on("SIGTERM", onSigint);
     const started = performance.now();
+    const daemons: Daemon[] = [];
     try {
-      startDaemon("manager", ["manager"]);
-      startDaemon("worker-1", ["worker", "--host-id", "demo-worker-1"]);
-      startDaemon("worker-2", ["worker", "--host-id", "demo-worker-2"]);
+      daemons.push(startDaemon("manager", ["manager"], env, logDir));
+      for (const n of [1, 2])
+        daemons.push(startDaemon(`worker-${n}`, ["worker", "--host-id", `demo-worker-${n}`], env, logDir));
       for (let i = 0; i < 100 && (await client.zcard(keys.hostBeats)) < 2; i++)
         await new Promise((r) => setTimeout(r, 100));
-
-      const targets = new Map<string, number>();
-      let offset = 0;
-      for (const [i, t] of config.jobTypes.entries()) {
-        const n = i === config.jobTypes.length - 1 ? total - offset : Math.floor(total * (SHARE[t.name] ?? 0));
-        targets.set(t.name, n);
-        for (let from = 0; from < n; from += 20_000) {
-          const size = Math.min(20_000, n - from);
-          await queue.enqueue(
-            t.name,
-            Array.from({ length: size }, (_, k) => ({ payload: { n: offset + from + k } })),
-          );
-        }
-        offset += n;
-      }
+      const targets = await enqueueShares(queue, config.jobTypes, total);
       say(
         `enqueued ${total.toLocaleString("en-US")} items: ${[...targets].map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}\n`,
       );
-
-      const tty = process.stdout.isTTY === true;
-      const list = new RedisWorkerList(client, keys);
-      let view: TypeProgress[] = [];
-      let lastPlain = 0;
-      for (;;) {
-        const [workers, decisions, loadRaw, hosts] = await Promise.all([
-          list.list(),
-          client.hgetall(keys.decisions),
-          client.get(keys.load),
-          client.zcard(keys.hostBeats),
-        ]);
-        view = await Promise.all(
-          config.jobTypes.map(async (t) => ({
-            name: t.name,
-            launcher: t.launcher.kind,
-            total: targets.get(t.name) ?? 0,
-            counts: await queue.counts(t.name),
-            running: workers.filter((w) => w.jobType === t.name).length,
-            target: decisions[t.name] ? (JSON.parse(decisions[t.name] as string) as { target: number }).target : null,
-          })),
-        );
-        const level = loadRaw ? (JSON.parse(loadRaw) as { level: string }).level : "-";
-        const text = renderProgress(view, level, hosts, performance.now() - started);
-        if (tty) io.out(`\x1b[2J\x1b[H${text}`);
-        else if (performance.now() - lastPlain > 2000) {
-          io.out(text);
-          lastPlain = performance.now();
-        }
-        const busy = view.some((t) => t.counts.pending + t.counts.leased + t.counts.delayed > 0) || workers.length > 0;
-        if (!busy || interrupted) break;
-        const dead = daemons.find((d) => d.child.exitCode !== null);
-        if (dead)
-          throw new Error(
-            `the ${dead.name} daemon exited (code ${dead.child.exitCode}); see ${logDir}/${dead.name}.log`,
-          );
-        await new Promise((r) => setTimeout(r, tty ? 250 : 500));
-      }
+      const watch = { client, keys, queue, types: config.jobTypes, targets, daemons, logDir, started, out: io.out };
+      const view = await watchProgress({ ...watch, interrupted: () => interrupted });
       const elapsed = performance.now() - started;
       if (interrupted) say("\ninterrupted: stopping the daemons");
       else {
@@ -160,22 +216,7 @@ Options:
       }
       return interrupted ? 130 : 0;
     } finally {
-      for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGTERM");
-      const timeout = setTimeout(() => {
-        for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL");
-      }, 15_000);
-      await Promise.all(daemons.map((d) => d.exited));
-      clearTimeout(timeout);
-      if (!redis.private) {
-        for (const pattern of [`${prefix}:*`, `${keys.bullPrefix}:*`]) {
-          let cursor = "0";
-          do {
-            const [next, found] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-            cursor = next;
-            if (found.length > 0) await client.unlink(...found);
-          } while (cursor !== "0");
-        }
-      }
+      await stopAll(daemons, client, keys, !redis.private);
       await client.quit().catch(() => client.disconnect());
       await redis.stop();
       process.off("SIGINT", onSigint);

@@ -1,0 +1,51 @@
+/**
+ * What both daemons do first: resolve the Redis URL (option, config,
+ * REDIS_URL, default), start a Lifecycle, and open named connections that
+ * log their errors and close on stop; then the queue with each job type's
+ * settings. A failed start runs the release functions collected so far.
+ */
+import { BatchQueue } from "../batch-queue.js";
+import type { BatchjobConfig } from "../config/schema.js";
+import { type Keys, makeKeys } from "../keys.js";
+import type { Logger } from "../logger.js";
+import { connectRedis, DEFAULT_REDIS_URL, type RedisClient } from "../redis.js";
+import { Lifecycle } from "./lifecycle.js";
+
+export interface DaemonBase {
+  url: string;
+  life: Lifecycle;
+  keys: Keys;
+  /** The daemon's main connection. */
+  client: RedisClient;
+  /** The queue on the main connection, with every job type's retry policy and lease. */
+  queue: BatchQueue;
+  /** Opens another connection (closed on stop), named `batchjob-<role>:<id>`. */
+  connect(role: string, options?: { autoPipelining?: boolean }): RedisClient;
+}
+
+/** The Redis URL a daemon uses: its option, else the config's, else REDIS_URL, else the default. */
+export function daemonRedisUrl(config: BatchjobConfig, given: string | undefined): string {
+  return given ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+}
+
+export function openDaemon(
+  config: BatchjobConfig,
+  o: { role: string; id: string; redisUrl?: string; log: Logger },
+): DaemonBase {
+  const url = daemonRedisUrl(config, o.redisUrl);
+  const life = new Lifecycle(o.log);
+  const connect = (role: string, options: { autoPipelining?: boolean } = {}): RedisClient => {
+    const client = connectRedis(url, { daemon: true, ...options, connectionName: `batchjob-${role}:${o.id}` });
+    client.on("error", (err) => o.log.warn({ err: err.message, connection: role }, "redis connection error"));
+    life.add(`redis ${role}`, () => client.quit().then(() => undefined));
+    return client;
+  };
+  const client = connect(o.role);
+  const queue = new BatchQueue({
+    redis: client,
+    prefix: config.prefix,
+    maxPayloadBytes: config.queue.maxPayloadBytes,
+    jobTypes: config.jobTypes,
+  });
+  return { url, life, keys: makeKeys(config.prefix), client, queue, connect };
+}

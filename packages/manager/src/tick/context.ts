@@ -1,0 +1,95 @@
+/**
+ * What the steps of one tick share: the manager's dependencies, the state it
+ * keeps across ticks (as leader), and what this tick has found and decided
+ * so far. A step is `{ name, run(ctx) }`; the pipeline guards and times it.
+ */
+import type {
+  Backlog,
+  BatchjobConfig,
+  HostRegistry,
+  JobTypeConfig,
+  Keys,
+  LiveHost,
+  Logger,
+  RedisClient,
+  Supervisor,
+  WorkerHistoryStorage,
+  WorkerListItem,
+  WorkerListStorage,
+} from "@batchjob/core";
+import type { Allocator, HostSlot } from "../allocator.js";
+import type { Dispatcher } from "../dispatcher.js";
+import type { InFlight } from "../in-flight.js";
+import type { LevelReading, LoadLevel } from "../load-level.js";
+import type { Decision } from "../planner.js";
+import type { Refiller } from "../refiller.js";
+
+export interface ManagerDeps {
+  client: RedisClient;
+  /** A queue on an auto-pipelining connection, for the many small reads of a tick. */
+  reader: Supervisor;
+  keys: Keys;
+  queue: Supervisor;
+  registry: HostRegistry;
+  list: WorkerListStorage;
+  history: WorkerHistoryStorage;
+  dispatcher: Dispatcher;
+  allocator: Allocator;
+  refiller: Refiller;
+  config: BatchjobConfig;
+  log: Logger;
+}
+
+/** State a leader keeps from tick to tick; forgotten when leadership is (re)gained. */
+export interface LeaderState {
+  level: LoadLevel | undefined;
+  inFlight: InFlight;
+  /** Stop tokens last written per type. */
+  tokens: Map<string, number>;
+  /** Last decision published per type (without its time), to write only changes. */
+  published: Map<string, string>;
+  publishedConfigAt: number;
+  /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
+  idle: Map<string, string | undefined>;
+}
+
+/** What the observe step read. */
+export interface Observation {
+  /** Redis time (ms). */
+  now: number;
+  alive: LiveHost[];
+  dead: string[];
+  workers: WorkerListItem[];
+  backlog: Map<string, Backlog>;
+  lastStart: Map<string, number>;
+}
+
+export interface TickContext {
+  deps: ManagerDeps;
+  state: LeaderState;
+  types: ReadonlyMap<string, JobTypeConfig>;
+  typeList: readonly JobTypeConfig[];
+  /** Null until observe succeeds (a step that needs it is skipped without it). */
+  observation: Observation | null;
+  level: LevelReading;
+  decisions: Decision[];
+  hosts: HostSlot[];
+  started: number;
+  reclaimedItems: number;
+  refilled: string[];
+  /** Malformed Redis entries skipped this tick. */
+  quarantined: number;
+}
+
+export interface TickStep {
+  name: string;
+  /** Skipped when observe failed this tick. @defaultValue true */
+  needsObservation?: boolean;
+  run(ctx: TickContext): Promise<void> | void;
+}
+
+/** The observation of a tick whose steps need one (the pipeline skips them otherwise). */
+export function observed(ctx: TickContext): Observation {
+  if (!ctx.observation) throw new Error("internal: step ran without an observation");
+  return ctx.observation;
+}

@@ -1,0 +1,66 @@
+/**
+ * Steps 2 and 3, level and plan: the load level from the hosts' load (with
+ * hysteresis), then per job type the pure planner's decision. Workers count
+ * as running when listed on a live host and not leaving (they took a stop
+ * token), plus dispatches no worker has claimed yet.
+ */
+import type { WorkerListItem } from "@batchjob/core";
+import { runningTotal } from "@batchjob/core";
+import { readLevel } from "../load-level.js";
+import { plan } from "../planner.js";
+import { observed, type TickContext, type TickStep } from "./context.js";
+
+export const level: TickStep = {
+  name: "level",
+  run(ctx) {
+    const obs = observed(ctx);
+    ctx.level = readLevel(
+      obs.alive.map((h) => h.load),
+      ctx.state.level,
+      ctx.deps.config.manager.load,
+    );
+    ctx.state.level = ctx.level.level;
+    const perHost = ctx.state.inFlight.perHost();
+    ctx.hosts = obs.alive.map((h) => ({
+      id: h.id,
+      slots: h.slots,
+      running: runningTotal(h) + (perHost.get(h.id) ?? 0),
+      jobTypes: h.jobTypes,
+      load: h.load,
+      draining: h.draining,
+    }));
+  },
+};
+
+function runningByType(ctx: TickContext, workers: WorkerListItem[], now: number, dead: ReadonlySet<string>) {
+  const leaving = new Set([...observed(ctx).backlog.values()].flatMap((b) => b.stopping));
+  const claimed = new Set<string>();
+  const out = new Map<string, number>();
+  for (const w of workers) {
+    claimed.add(w.reservationId);
+    if (dead.has(w.hostId) || leaving.has(w.id)) continue;
+    out.set(w.jobType, (out.get(w.jobType) ?? 0) + 1);
+  }
+  for (const [type, n] of ctx.state.inFlight.countByType(claimed, now, dead)) out.set(type, (out.get(type) ?? 0) + n);
+  return out;
+}
+
+export const planStep: TickStep = {
+  name: "plan",
+  run(ctx) {
+    const obs = observed(ctx);
+    const running = runningByType(ctx, obs.workers, obs.now, new Set(obs.dead));
+    ctx.decisions = ctx.typeList.map((t) =>
+      plan(
+        {
+          config: t,
+          pending: obs.backlog.get(t.name)?.pending ?? 0,
+          running: running.get(t.name) ?? 0,
+          lastStartAt: obs.lastStart.get(t.name),
+        },
+        ctx.level.level,
+        obs.now,
+      ),
+    );
+  },
+};

@@ -1,0 +1,41 @@
+/**
+ * Step 9, publish: for `batchjob status`, the decisions that changed since
+ * the last tick (a decision's time is left out of the comparison), the load
+ * level, and every 30 s the effective config.
+ */
+import type { BatchjobConfig } from "@batchjob/core";
+import { observed, type TickStep } from "./context.js";
+
+/** How often the effective config is written again. */
+const CONFIG_EVERY_MS = 30_000;
+
+/** The config as JSON: code (inline jobs, refill functions) shown as "[function]". */
+export function publishableConfig(config: BatchjobConfig): unknown {
+  return JSON.parse(JSON.stringify(config, (_k, v) => (typeof v === "function" ? "[function]" : v)));
+}
+
+export const publish: TickStep = {
+  name: "publish",
+  async run(ctx) {
+    const d = ctx.deps;
+    const now = observed(ctx).now;
+    const { published } = ctx.state;
+    const changed: string[] = [];
+    const seen = new Map<string, string>();
+    for (const dec of ctx.decisions) {
+      const text = JSON.stringify(dec);
+      seen.set(dec.jobType, text);
+      if (published.get(dec.jobType) !== text) changed.push(dec.jobType, JSON.stringify({ ...dec, at: now }));
+    }
+    // separate commands: these keys live in different cluster slots
+    await Promise.all([
+      changed.length > 0 ? d.client.hset(d.keys.decisions, ...changed) : undefined,
+      d.client.set(d.keys.load, JSON.stringify({ ...ctx.level, at: now })),
+    ]);
+    for (const [type, text] of seen) published.set(type, text);
+    if (now - ctx.state.publishedConfigAt > CONFIG_EVERY_MS) {
+      await d.client.set(d.keys.config, JSON.stringify(publishableConfig(d.config)));
+      ctx.state.publishedConfigAt = now;
+    }
+  },
+};

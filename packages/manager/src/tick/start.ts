@@ -1,0 +1,42 @@
+/**
+ * Steps 5 and 6, allocate and start (starter.ts): a host for each planned
+ * start, a reservation for each placed one, dispatched to its host. The
+ * decisions are corrected to what was started, with the reason when no host
+ * could take a start; the type's last start time feeds the cooldown.
+ */
+import { startWorkers } from "../starter.js";
+import { observed, type TickStep } from "./context.js";
+
+export const start: TickStep = {
+  name: "start",
+  async run(ctx) {
+    const d = ctx.deps;
+    d.allocator.reset();
+    const planned = ctx.decisions.filter((dec) => dec.start > 0);
+    if (planned.length === 0) return;
+    const now = observed(ctx).now;
+    const out = await startWorkers(planned, {
+      hosts: ctx.hosts,
+      allocator: d.allocator,
+      dispatcher: d.dispatcher,
+      queue: d.queue,
+      log: d.log,
+    });
+    ctx.started = out.started.length;
+    const startedTypes = new Set<string>();
+    for (const s of out.started) {
+      ctx.state.inFlight.add(s.reservationId, s.jobType, s.hostId, now);
+      startedTypes.add(s.jobType);
+    }
+    if (startedTypes.size > 0) {
+      await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
+    }
+    for (const dec of ctx.decisions) {
+      const n = out.started.filter((s) => s.jobType === dec.jobType).length;
+      const u = out.unplaced.get(dec.jobType) ?? 0;
+      if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
+      if (dec.start > 0) dec.start = n;
+    }
+    d.log.info({ started: out.started.length }, "workers dispatched");
+  },
+};
