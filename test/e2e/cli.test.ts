@@ -1,12 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseConfig } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, rawE2eConfig, testManager, writeConfigFile } from "../harness/daemons.js";
 import { closeClient, connect, redisUrl, waitFor } from "../harness/index.js";
-import { CLI, runCli, spawnCli } from "../harness/processes.js";
+import { CLI, runCli, runWatched, spawnCli, type WatchedRun } from "../harness/processes.js";
 
 const SUBCOMMANDS = [
   "manager",
@@ -170,7 +170,7 @@ describe("batchjob CLI: queues", () => {
     const { env, config, file } = await setup();
     const w = spawnCli(["worker", "--config", file, "--host-id", "cli-host", "--slots", "2"], { env });
     const c = controlFor(config);
-    await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1);
+    await waitFor("the host", async () => (await c.client.zcard(c.keys.hostBeats)) === 1, 30_000);
     const m = await testManager(config);
     await runCli(["enqueue", "inline"], {
       env,
@@ -179,6 +179,7 @@ describe("batchjob CLI: queues", () => {
     await waitFor(
       "the queue to drain",
       async () => (await c.queue.counts("inline")).total === 0 && (await c.client.hlen(c.keys.workers)) === 0,
+      30_000,
     );
     await m.tickNow();
 
@@ -293,7 +294,7 @@ describe("batchjob CLI: queues", () => {
   it("status --watch refreshes until Ctrl-C, then exits 0", async () => {
     const { env } = await setup();
     const p = spawnCli(["status", "--watch", "--interval", "1"], { env });
-    await waitFor("two refreshes", () => (p.stdout().match(/refreshing every 1 s/g) ?? []).length >= 2, 15_000);
+    await waitFor("two refreshes", () => (p.stdout().match(/refreshing every 1 s/g) ?? []).length >= 2, 30_000);
     p.kill("SIGINT");
     expect((await p.exited).code).toBe(0);
   });
@@ -305,33 +306,39 @@ describe("batchjob CLI: queues", () => {
   });
 });
 
-/** Processes on this machine that belong to a demo run: its daemons and fork children (argv) and spawn jobs (cwd). */
-function demoProcesses(extra?: RegExp): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      const cwd = readlinkSync(`/proc/${pid}/cwd`);
-      if (argv.includes("examples/demo") || cwd.endsWith("examples/demo") || extra?.test(argv))
-        out.push(`${pid}: ${argv}`);
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
+/**
+ * Waits until every process the run started has ended (a guardian of spawned
+ * jobs ends on its daemon's exit, a moment after it); fails naming those still
+ * running. Only the run's own process tree is looked at, never all of /proc.
+ */
+async function expectNothingLeftRunning(run: WatchedRun): Promise<void> {
+  try {
+    await waitFor("the demo's processes to end", () => run.tree.leftovers().length === 0, 15_000);
+  } catch {
+    expect(run.tree.leftovers()).toEqual([]);
   }
-  return out;
 }
 
 describe("the main job", () => {
   it("npm run demo with a small item count exits 0 and leaves no process or key behind", async () => {
-    const r = execFileSync("npm", ["run", "--silent", "demo", "--", "--items", "3000"], {
+    const run = await runWatched("npm", ["run", "--silent", "demo", "--", "--items", "3000"], {
       env: { ...process.env, REDIS_URL: redisUrl(), BATCHJOB_LOG_LEVEL: "warn" },
-      encoding: "utf8",
-      timeout: 120_000,
+      timeoutMs: 150_000,
     });
+    expect(run.code).toBe(0);
+    const r = run.stdout;
     expect(r).toMatch(/Summary from the worker history/);
     expect(r).toMatch(/2,999 items done/);
     expect(r).toMatch(/stopped the manager, 2 workers\./);
-    expect(demoProcesses()).toEqual([]);
+    // the watch saw what the demo runs: its manager and two workers, a fork child, a spawned job's guardian
+    const seen = run.tree.seen();
+    const demo = new Set(seen.filter((p) => /^\S*node \S*bin\.js demo\b/.test(p.argv)).map((p) => p.pid));
+    const daemons = seen.filter((p) => demo.has(p.ppid)).map((p) => p.argv);
+    expect(daemons.filter((a) => /bin\.js manager .*examples\/demo/.test(a))).toHaveLength(1);
+    expect(daemons.filter((a) => /bin\.js worker .*examples\/demo/.test(a))).toHaveLength(2);
+    expect(seen.some((p) => p.argv.includes("fork-child"))).toBe(true);
+    expect(seen.some((p) => p.argv.includes("guardian"))).toBe(true);
+    await expectNothingLeftRunning(run);
     const redis = connect();
     expect(await redis.keys("demo-*")).toEqual([]);
     expect(await redis.keys("{demo-*")).toEqual([]);
@@ -341,15 +348,25 @@ describe("the main job", () => {
   it("starts and stops a private redis-server when REDIS_URL is not set", async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, BATCHJOB_LOG_LEVEL: "warn" };
     delete env.REDIS_URL;
-    const r = execFileSync(process.execPath, [CLI, "demo", "--items", "2000"], {
-      env,
-      encoding: "utf8",
-      timeout: 120_000,
-    });
+    const run = await runWatched(process.execPath, [CLI, "demo", "--items", "2000"], { env, timeoutMs: 150_000 });
+    expect(run.code).toBe(0);
+    const r = run.stdout;
     const port = /Redis redis:\/\/127\.0\.0\.1:(\d+) \(private/.exec(r)?.[1];
     expect(port).toBeDefined();
     expect(r).toMatch(/stopped the manager, 2 workers and Redis\./);
-    expect(demoProcesses(new RegExp(`redis-server .*:${port}\\b|--port ${port}\\b`))).toEqual([]);
+    // the private redis-server was a child of the demo, and it is gone: its port refuses connections
+    const redisServer = new RegExp(`redis-server .*:${port}\\b|--port ${port}\\b`);
+    expect(run.tree.seen().some((p) => redisServer.test(p.argv))).toBe(true);
+    await expectNothingLeftRunning(run);
+    const refused = await new Promise<boolean>((resolve) => {
+      const s = createConnection({ host: "127.0.0.1", port: Number(port) });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(false);
+      });
+      s.once("error", () => resolve(true));
+    });
+    expect(refused).toBe(true);
   }, 180_000);
 
   it("says how to get Redis when there is none, and exits 1", async () => {

@@ -1,10 +1,11 @@
 import { HostRegistry, RedisWorkerHistory, RedisWorkerList, type WorkerListItem } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, e2eConfig, fakeHost, testManager, testWorker } from "../harness/daemons.js";
-import { waitFor } from "../harness/index.js";
+import { untilRedisTimePasses, waitFor } from "../harness/index.js";
 
 function entry(over: Partial<WorkerListItem>): WorkerListItem {
-  const old = new Date(Date.now() - 60_000).toISOString();
+  // stale far past the config's hostTtlMs (30 s)
+  const old = new Date(Date.now() - 600_000).toISOString();
   return {
     id: "w",
     jobType: "inline",
@@ -86,19 +87,26 @@ describe("manager reaper", () => {
   });
 
   it("reclaims the expired leases of every job type in one tick", async () => {
-    const config = await e2eConfig();
+    // no timed ticks: the test runs each tick, so it knows which one reclaimed what
+    const config = await e2eConfig((raw) => {
+      (raw.manager as { tickMs: number }).tickMs = 3_600_000;
+    });
     const c = controlFor(config);
+    const chunks: [string, string][] = [];
     for (const t of ["inline", "forked"]) {
       await c.queue.enqueue(t, [{ payload: {} }, { payload: {} }]);
-      await c.queue.acquire(t, { max: 2, leaseMs: 100 });
+      chunks.push([t, (await c.queue.acquire(t, { max: 2, leaseMs: 600_000 })).id]);
     }
     const m = await testManager(config);
-    let reclaimed = 0;
-    await waitFor("the manager's ticks to reclaim both types", async () => {
-      reclaimed += (await m.tickNow())?.reclaimedItems ?? 0;
-      return reclaimed >= 4;
-    });
-    expect(reclaimed).toBe(4);
+    // live leases are left alone (the daemon's first tick and this one)
+    expect((await m.tickNow())?.reclaimedItems).toBe(0);
+    expect(await c.queue.counts("inline")).toMatchObject({ leased: 2, reclaimed: 0 });
+    // both holders stop renewing: their leases run out now (cut to 1 ms), and the Redis clock passes them
+    let deadline = 0;
+    for (const [t, id] of chunks) deadline = Math.max(deadline, (await c.queue.extend(t, id, 1)).leaseDeadline);
+    await untilRedisTimePasses(c.client, deadline);
+    const tick = await m.tickNow();
+    expect(tick?.reclaimedItems).toBe(4);
     for (const t of ["inline", "forked"]) {
       // whose fault: the holder froze or died; the items are given back, no attempt charged
       expect(await c.queue.counts(t)).toMatchObject({ leased: 0, pending: 2, reclaimed: 2, returned: 2, retried: 0 });
@@ -123,7 +131,7 @@ describe("manager reaper", () => {
       Array.from({ length: 4 }, (_, i) => ({ payload: { i } })),
     );
     const held = await c.queue.acquire("inline", { max: 2, leaseMs: 600_000 });
-    // a leftover entry of a host nobody knows any more, stale for a minute
+    // a leftover entry of a host nobody knows any more, stale for ten minutes
     await list.put(entry({ id: "orphan", hostId: "vanished", currentChunkId: held.id, currentChunkSize: 2 }));
     // an entry of a previous process under a host id that is alive again with another pid
     await reg.beat(hostInfo("reused", 2222));

@@ -1,9 +1,16 @@
-import { RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { HostRegistry, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { Inbox } from "../../packages/worker/src/inbox.js";
 import type { WorkerPool } from "../../packages/worker/src/pool.js";
 import { capturingLogger, controlFor, e2eConfig, silent, testWorker } from "../harness/daemons.js";
-import { waitFor } from "../harness/index.js";
+import { gate } from "../harness/gate.js";
+import { untilRedisTimePasses, waitFor } from "../harness/index.js";
+import { descendantsOf } from "../harness/process-tree.js";
+
+const MB = 1024 * 1024;
 
 type Control = ReturnType<typeof controlFor>;
 
@@ -39,14 +46,22 @@ const firstHistory = async (c: Control) => {
 describe("worker daemon", () => {
   it("heartbeats its slots, served types and load, and deregisters on stop", async () => {
     const config = await e2eConfig();
-    const w = await testWorker(config, { slots: 3, jobTypes: ["inline"] });
+    // the load it reports comes from a file the test writes (as a drill does): a value the test knows
+    const loadFile = join(mkdtempSync(join(tmpdir(), "bj-load-")), "load");
+    writeFileSync(loadFile, "0.37");
+    const w = await testWorker(config, { slots: 3, jobTypes: ["inline"], loadFile });
     const c = controlFor(config);
-    const { HostRegistry } = await import("@batchjob/core");
     const reg = new HostRegistry(c.client, c.keys);
-    const host = (await reg.list(5000)).alive.find((h) => h.id === w.hostId);
+    const hostNow = async () => (await reg.list(60_000)).alive.find((h) => h.id === w.hostId);
+    const host = await hostNow();
     expect(host).toMatchObject({ slots: 3, jobTypes: ["inline"], pid: process.pid, draining: false });
-    expect(host?.load.totalMemBytes).toBeGreaterThan(0);
-    expect(host?.load.loadAvg).toBeGreaterThanOrEqual(0);
+    expect(host?.load).toMatchObject({ loadAvg: 0.37, cpu: 0.37, totalMemBytes: totalmem() });
+    expect(host?.load.freeMemBytes).toBeGreaterThan(0);
+    expect(host?.load.freeMemBytes).toBeLessThanOrEqual(totalmem());
+    // each beat reads the load again: a new value reaches the registry
+    writeFileSync(loadFile, "0.81");
+    await waitFor("a heartbeat with the new load", async () => (await hostNow())?.load.loadAvg === 0.81);
+    expect((await hostNow())?.load.cpu).toBe(0.81);
     await w.stop();
     expect((await reg.list(5000)).alive.map((h) => h.id)).not.toContain(w.hostId);
     await c.close();
@@ -56,8 +71,12 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(95, { fail: undefined }));
+    // the first item allocates 192 MiB and holds it for a while: the peak recorded must show it
+    const allocMb = 192;
+    await c.queue.enqueue("inline", [{ payload: { allocMb, ms: 500 } }, ...items(94)]);
     await c.queue.enqueue("inline", [{ id: "bad-1", payload: { fail: "no such user", retry: false } }]);
+    // inline jobs run in this process: its RSS before the run is the baseline
+    const rssBefore = process.memoryUsage.rss();
     const reservationId = await c.dispatch(w.hostId, "inline");
     const h = await firstHistory(c);
     expect(h).toMatchObject({
@@ -72,7 +91,8 @@ describe("worker daemon", () => {
       launcher: "inline",
     });
     expect(await reserved(c, "inline")).toEqual([]);
-    expect(h?.peakMemoryBytes).toBeGreaterThan(10_000_000);
+    // above the baseline by much of what the job allocated (half of it: room for what a GC gave back meanwhile)
+    expect(h.peakMemoryBytes).toBeGreaterThan(rssBefore + (allocMb / 2) * MB);
     expect(await new RedisWorkerList(c.client, c.keys).list()).toEqual([]);
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 0, leased: 0, acked: 95, dead: 1 });
     expect((await c.queue.listDead("inline"))[0]).toMatchObject({ id: "bad-1", error: "no such user" });
@@ -84,7 +104,9 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(3, { ms: 300 }));
+    // the chunk runs until the test opens the gate: everything below sees it running
+    const g = gate();
+    await c.queue.enqueue("inline", items(3, { gate: g.path }));
     const reservationId = await c.dispatch(w.hostId, "inline");
     const list = new RedisWorkerList(c.client, c.keys);
     const entry = await runningWorker(c);
@@ -99,7 +121,9 @@ describe("worker daemon", () => {
     expect(await c.client.zscore(c.keys.type("inline").leases, entry.currentChunkId as string)).not.toBeNull();
     expect(await c.queue.counts("inline")).toMatchObject({ leased: 3, chunks: 1, pending: 0 });
     expect(await reserved(c, "inline")).toEqual([]);
+    g.open();
     await waitFor("the worker to finish", async () => (await list.list()).length === 0);
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 3, leased: 0 });
     await w.stop();
     await c.close();
   });
@@ -182,7 +206,8 @@ describe("worker daemon", () => {
     });
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", [{ id: "slow", payload: { ms: 5000 } }]);
+    // it would take a minute: only the timeout can end it
+    await c.queue.enqueue("inline", [{ id: "slow", payload: { ms: 60_000 } }]);
     await c.dispatch(w.hostId, "inline");
     const history = new RedisWorkerHistory(c.client, c.keys);
     const [h] = await waitFor("history", async () => {
@@ -204,33 +229,39 @@ describe("worker daemon", () => {
 
   it("kill -9 of a forked child mid-chunk: the item it was on is charged alone, the other comes back uncounted, the history says crashed", async () => {
     const config = await e2eConfig();
-    const w = await testWorker(config);
+    const { logger, messages } = capturingLogger();
+    const w = await testWorker(config, { logger });
     const c = controlFor(config);
-    const { mkdtempSync, readFileSync, existsSync } = await import("node:fs");
-    const { join } = await import("node:path");
-    const { tmpdir } = await import("node:os");
+    const { readFileSync, existsSync } = await import("node:fs");
     const log = join(mkdtempSync(join(tmpdir(), "bj-fork-")), "record");
+    const g = gate();
     process.env.BEHAVE_LOG = log;
     try {
+      // the second item allocates 128 MiB, says so, then waits on a gate nobody opens: it is killed there
+      const allocMb = 128;
       const { ids } = await c.queue.enqueue("forked", [
         { payload: { record: true } },
-        { payload: { record: true, ms: 10_000 } },
+        { payload: { record: true, allocMb, gate: g.path } },
       ]);
       const [done, sleeping] = ids as [string, string];
       await c.dispatch(w.hostId, "forked");
-      // the child records each item as it begins it (after ctx.begin): two lines, then it sleeps on the second
+      // the child records each item as it begins it (after ctx.begin): two lines, then it holds on the second
       const lines = await waitFor("the fork child to begin the second item", () => {
         const l = existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [];
         return l.length === 2 ? l : null;
       });
       const childPid = Number(lines[1]?.split(" ")[1]);
       expect(lines.map((l) => l.split(" ")[0])).toEqual([done, sleeping]);
-      expect(childPid).not.toBe(process.pid);
+      // the child is this test's own: a fork of the worker running in this process
+      expect(descendantsOf(process.pid)).toContain(childPid);
+      // its "allocated" log reached the worker: the worker had read the child's memory by then (it does on every message)
+      await waitFor("the child's allocation to be reported", () => messages.includes("allocated"));
       process.kill(childPid, "SIGKILL");
       const h = await firstHistory(c);
       expect(h).toMatchObject({ exitReason: "crashed", launcher: "fork", itemsDone: 0, itemsRetried: 1 });
       expect(h.error).toMatch(/SIGKILL/);
-      expect(h.peakMemoryBytes).toBeGreaterThan(1_000_000);
+      // the peak of a child killed before its result: at least what it had allocated
+      expect(h.peakMemoryBytes).toBeGreaterThan(allocMb * MB);
       // the item the job was on is charged; the first (no result reported before the crash) is requeued uncounted
       expect(await failsOf(c, "forked", sleeping)).toMatchObject({
         attempts: 1,
@@ -381,10 +412,11 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 1, jobTypes: ["inline"] });
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(20, { ms: 1000 }));
+    const g = gate();
+    await c.queue.enqueue("inline", items(20, { gate: g.path }));
     await c.queue.enqueue("forked", items(5));
     await c.dispatch(w.hostId, "inline");
-    // takes the one slot for 10 s (its chunk of 10)
+    // takes the one slot until the end of the test (its chunk of 10 waits on a gate never opened)
     const first = await runningWorker(c);
     // each reservation is recorded before its dispatch is sent; the refusal drops it
     await c.dispatch(w.hostId, "inline");
@@ -421,27 +453,31 @@ describe("worker daemon", () => {
   });
 
   it("keeps a chunk that runs longer than leaseMs alive by extending its lease", async () => {
+    const leaseMs = 4000;
     const config = await e2eConfig((raw) => {
       const [inline] = raw.jobTypes as { leaseMs: number }[];
-      if (inline) inline.leaseMs = 1000;
+      if (inline) inline.leaseMs = leaseMs;
     });
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", [{ payload: { ms: 3500 } }]);
+    const g = gate();
+    await c.queue.enqueue("inline", [{ payload: { gate: g.path } }]);
     await c.dispatch(w.hostId, "inline");
+    const { currentChunkId } = await runningWorker(c);
+    const chunkId = currentChunkId as string;
+    const leases = c.keys.type("inline").leases;
+    const firstDeadline = Number(await c.client.zscore(leases, chunkId));
+    expect(firstDeadline).toBeGreaterThan(0);
+    // the chunk outlives its first lease (on the Redis clock), still running
+    await untilRedisTimePasses(c.client, firstDeadline);
+    // its lease was renewed past that deadline, so a reclaim now finds nothing to take
+    expect(Number(await c.client.zscore(leases, chunkId))).toBeGreaterThan(firstDeadline);
+    expect(await c.queue.reclaim("inline")).toEqual({ chunks: 0, returned: 0, dead: 0 });
+    g.open();
     const history = new RedisWorkerHistory(c.client, c.keys);
-    let reclaimed = 0;
-    await waitFor(
-      "the slow chunk to finish",
-      async () => {
-        reclaimed += (await c.queue.reclaim("inline")).chunks;
-        return (await history.list()).length > 0;
-      },
-      10_000,
-      50,
-    );
-    expect(reclaimed).toBe(0);
+    await waitFor("the chunk to finish", async () => (await history.list()).length > 0);
     expect((await history.list())[0]).toMatchObject({ exitReason: "drained", itemsDone: 1, itemsRetried: 0 });
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 1, reclaimed: 0, returned: 0 });
     await w.stop();
     await c.close();
   });
@@ -450,10 +486,17 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(30, { ms: 150 }));
+    const g = gate();
+    await c.queue.enqueue("inline", items(30, { gate: g.path }));
     await c.dispatch(w.hostId, "inline");
     await runningWorker(c);
-    await w.stop({ graceMs: 10_000 });
+    // the chunk is still running when the stop begins; it may finish once the worker drains
+    const stopping = w.stop({ graceMs: 60_000 });
+    await waitFor("the heartbeat to say draining", async () =>
+      (await c.client.hget(c.keys.hostInfo, w.hostId))?.includes('"draining":true'),
+    );
+    g.open();
+    await stopping;
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
     expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 10 });
     expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10, returned: 0 });
@@ -464,7 +507,8 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config);
     const c = controlFor(config);
-    const { ids } = await c.queue.enqueue("inline", items(5, { ms: 2000 }));
+    // a chunk that cannot end by itself (its gate is never opened): only the end of the grace period ends it
+    const { ids } = await c.queue.enqueue("inline", items(5, { gate: gate().path }));
     await c.dispatch(w.hostId, "inline");
     await runningWorker(c);
     await w.stop({ graceMs: 100 });
@@ -489,10 +533,11 @@ describe("worker daemon", () => {
     const config = await e2eConfig();
     const w = await testWorker(config, { slots: 2 });
     const c = controlFor(config);
-    await c.queue.enqueue("inline", items(1, { ms: 3000 }));
+    const g = gate();
+    await c.queue.enqueue("inline", items(1, { gate: g.path }));
     await c.dispatch(w.hostId, "inline");
     await runningWorker(c);
-    const stopping = w.stop({ graceMs: 10_000 });
+    const stopping = w.stop({ graceMs: 60_000 });
     await waitFor("the heartbeat to say draining", async () =>
       (await c.client.hget(c.keys.hostInfo, w.hostId))?.includes('"draining":true'),
     );
@@ -501,6 +546,7 @@ describe("worker daemon", () => {
     await waitFor("the late reservation to be dropped", async () => (await reserved(c, "inline")).length === 0);
     expect(w.pool.size()).toBe(1);
     expect(await c.queue.counts("inline")).toMatchObject({ acquired: 1, leased: 1, pending: 2 });
+    g.open();
     await stopping;
     expect(await c.queue.counts("inline")).toMatchObject({ acked: 1, pending: 2, leased: 0, acquired: 1 });
     const history = await new RedisWorkerHistory(c.client, c.keys).list();

@@ -6,6 +6,7 @@ import {
   connectRedis,
   createLogger,
   type HostInfo,
+  type Logger,
   makeKeys,
   newChunkId,
   parseConfig,
@@ -28,19 +29,24 @@ export async function e2eConfig(change: (raw: Record<string, unknown>) => void =
 
 export const silent = () => createLogger("test", { level: process.env.TEST_LOG_LEVEL ?? "silent" });
 
-/** A silent logger that keeps the message of every debug, info, warn and error call (to wait for one). */
+/**
+ * A silent logger that keeps the message of every debug, info, warn and error
+ * call, its child loggers' included (to wait for one).
+ */
 export function capturingLogger() {
   const messages: string[] = [];
   const levels = new Set<PropertyKey>(["debug", "info", "warn", "error"]);
-  const logger = new Proxy(silent(), {
-    get(target, prop, receiver) {
-      if (!levels.has(prop)) return Reflect.get(target, prop, receiver);
-      return (obj: unknown, msg?: unknown) => {
-        messages.push(typeof obj === "string" ? obj : typeof msg === "string" ? msg : "");
-      };
-    },
-  });
-  return { logger, messages };
+  const capture = (base: Logger): Logger =>
+    new Proxy(base, {
+      get(target, prop, receiver) {
+        if (prop === "child") return (...args: Parameters<Logger["child"]>) => capture(target.child<never>(...args));
+        if (!levels.has(prop)) return Reflect.get(target, prop, receiver);
+        return (obj: unknown, msg?: unknown) => {
+          messages.push(typeof obj === "string" ? obj : typeof msg === "string" ? msg : "");
+        };
+      },
+    });
+  return { logger: capture(silent()), messages };
 }
 
 export async function testWorker(config: BatchjobConfig, options: Partial<WorkerOptions> = {}) {

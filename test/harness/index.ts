@@ -122,3 +122,18 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** Now on the Redis clock (the clock of lease deadlines and due times), in ms. */
+export async function redisNowMs(c: { time(): Promise<unknown[]> }): Promise<number> {
+  const [sec, usec] = await c.time();
+  return Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+}
+
+/** Waits until the Redis clock is past `deadlineMs` (a lease deadline, a due time): an event, not a sleep. */
+export async function untilRedisTimePasses(
+  c: { time(): Promise<unknown[]> },
+  deadlineMs: number,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(`the Redis clock to pass ${deadlineMs}`, async () => (await redisNowMs(c)) > deadlineMs, timeoutMs, 10);
+}

@@ -29,6 +29,22 @@ describe("inline launcher", () => {
     expect(report.peakMemoryBytes).toBeGreaterThan(10 * 1024 * 1024);
   });
 
+  it("its peak memory counts what the job allocates while it runs", async () => {
+    const MB = 1024 * 1024;
+    const job = async () => {
+      const hold = Buffer.alloc(96 * MB, 1); // touched pages: resident
+      await new Promise((r) => setTimeout(r, 250)); // past a memory sample
+      return { results: [], held: hold.length };
+    };
+    const before = process.memoryUsage.rss();
+    const report = await (await launcherFor(inline({ job }))).run(batchOf([1]), {
+      signal: new AbortController().signal,
+      log,
+    });
+    // half of what it held, as room for the garbage collector giving pages back meanwhile
+    expect(report.peakMemoryBytes).toBeGreaterThan(before + 48 * MB);
+  });
+
   it("takes a named export, and a job that returns nothing leaves every item to unreported ok", async () => {
     const launcher = await launcherFor(inline({ module: "./ok.mjs", export: "asObject" }));
     const report = await launcher.run(batchOf([1, 2]), { signal: new AbortController().signal, log });
