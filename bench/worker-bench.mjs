@@ -7,7 +7,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BatchQueue, connectRedis, createLogger, makeKeys, parseConfig } from "../packages/core/dist/index.js";
+import { BatchQueue, connectRedis, createLogger, makeKeys, newId, parseConfig } from "../packages/core/dist/index.js";
 import { Dispatcher } from "../packages/manager/dist/index.js";
 import { startWorker } from "../packages/worker/dist/index.js";
 import { benchRedis, bullmqProcessingRate, fmt, ratio } from "./redis.mjs";
@@ -47,8 +47,10 @@ async function batchjobRate(kind, chunkSize, n) {
   const dispatcher = new Dispatcher(client, makeKeys(prefix), "bench");
   const t = performance.now();
   for (let w = 0; w < WORKERS; w++) {
-    const chunk = await queue.acquire("bench", { max: chunkSize, leaseMs: 60_000 });
-    await dispatcher.dispatch(daemon.hostId, { jobType: "bench", chunkId: chunk.id, size: chunk.size });
+    // as the manager starts a worker: a reservation, dispatched; the worker acquires its chunks itself
+    const reservationId = newId();
+    await queue.reserve("bench", [reservationId]);
+    await dispatcher.dispatch(daemon.hostId, { jobType: "bench", reservationId });
   }
   while ((await queue.counts("bench")).total > 0) await new Promise((r) => setTimeout(r, 5));
   const s = (performance.now() - t) / 1000;
