@@ -73,14 +73,9 @@ try {
   const server = createServer((req, res) => {
     const parts = [];
     req.on("data", (p) => parts.push(p));
-    req.on("end", () => {
+    req.on("end", async () => {
       const body = Buffer.concat(parts);
-      const check = verifySignature({
-        secret: SECRET,
-        timestamp: req.headers["x-batchjob-timestamp"],
-        signature: req.headers["x-batchjob-signature"],
-        body,
-      });
+      const check = await verifySignature({ secret: SECRET, headers: req.headers, body });
       if (!check.ok) return res.writeHead(401).end(check.reason);
       const { items } = JSON.parse(body.toString("utf8"));
       res.writeHead(200, { "content-type": "application/json" });

@@ -1,28 +1,69 @@
 #!/usr/bin/env node
 // A minimal receiver for batchjob's http launcher. It checks each request's
-// HMAC signature (the algorithm of packages/worker/src/signature.ts: keep the
-// two in sync), answers 401 when it is missing, wrong or stale, and otherwise
-// runs a trivial job on the chunk and answers {"results": [...]}.
-// Usage: BATCHJOB_SECRET=<the launcher's secret> PORT=8080 node examples/http-receiver.mjs
+// signature (scheme v1 of packages/worker/src/signature.ts: keep the two in
+// sync), answers 401 when it is missing, wrong, stale or replayed, and
+// otherwise runs a trivial job on the chunk and answers {"results": [...]}.
+//   1. verify: timestamp within 5 minutes, HMAC over timestamp, nonce, chunk id
+//      and body with one of the secrets (constant-time), nonce never seen;
+//   2. dedupe on the chunk id: a chunk id already done is answered from memory,
+//      the job does not run twice (the launcher never sends one chunk id twice);
+//   3. run the job (every item idempotent on its id: items come again in new chunks).
+// One process keeps its nonces and chunk ids in memory; several behind a load
+// balancer need a shared store (RedisReplayGuard of @batchjob/worker does SET NX PX).
+// Usage: BATCHJOB_SECRET=<the launcher's secret> [BATCHJOB_OLD_SECRET=<the previous one, during a rotation>]
+//        PORT=8080 node examples/http-receiver.mjs
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { createServer } from "node:http";
 
-const secret = process.env.BATCHJOB_SECRET;
-if (!secret) {
+const secrets = [process.env.BATCHJOB_SECRET, process.env.BATCHJOB_OLD_SECRET].filter(Boolean);
+if (!process.env.BATCHJOB_SECRET) {
   console.error("http-receiver: set BATCHJOB_SECRET to the secret of the http launcher");
   process.exit(1);
 }
-const TOLERANCE_MS = 300_000;
+const WINDOW_MS = 300_000;
 const MAX_BODY = 16 * 1024 * 1024;
 
-/** Why the request is refused, or null when its signature holds. */
-function refusal(timestamp, signature, body) {
-  if (!/^\d{1,16}$/.test(timestamp ?? "")) return "missing or malformed timestamp";
-  if (Math.abs(Date.now() - Number(timestamp)) > TOLERANCE_MS) return "stale timestamp";
-  const m = /^sha256=([0-9a-f]{64})$/.exec(signature ?? "");
-  if (!m) return "missing or malformed signature";
-  const expected = createHmac("sha256", secret).update(`${timestamp}.`).update(body).digest();
-  return timingSafeEqual(expected, Buffer.from(m[1], "hex")) ? null : "signature mismatch";
+/** nonce -> when it may be forgotten (its timestamp has left the window by then; wall clock). */
+const nonces = new Map();
+/** chunk id -> the answer given, kept as long as nonces. */
+const answered = new Map();
+
+function forgetExpired(now) {
+  for (const store of [nonces, answered]) {
+    for (const [key, entry] of store) if (entry.until <= now) store.delete(key);
+  }
+}
+
+const header = (req, name) => (typeof req.headers[name] === "string" ? req.headers[name] : "");
+
+/** Why the request is refused, or null when its signature holds and its nonce is new. */
+function refusal(req, body) {
+  const now = Date.now();
+  const timestamp = header(req, "x-batchjob-timestamp");
+  const nonce = header(req, "x-batchjob-nonce");
+  const chunkId = header(req, "x-batchjob-chunk-id");
+  if (!/^\d{1,16}$/.test(timestamp)) return "missing or malformed timestamp";
+  if (now - Number(timestamp) > WINDOW_MS) return "stale timestamp";
+  if (Number(timestamp) - now > WINDOW_MS) return "timestamp in the future";
+  if (!/^[0-9a-f]{32}$/.test(nonce)) return "missing or malformed nonce";
+  if (!/^[\x21-\x7e]{1,200}$/.test(chunkId)) return "missing or malformed chunk id";
+  const m = /^v1=([0-9a-f]{64})$/.exec(header(req, "x-batchjob-signature"));
+  if (!m) return "missing or malformed signature (expected v1=<hex>)";
+  const given = Buffer.from(m[1], "hex");
+  let match = false;
+  for (const secret of secrets) {
+    const expected = createHmac("sha256", secret)
+      .update(`v1\n${timestamp}\n${nonce}\n${chunkId}\n`)
+      .update(body)
+      .digest();
+    if (timingSafeEqual(expected, given)) match = true;
+  }
+  if (!match) return "signature mismatch";
+  forgetExpired(now);
+  if (nonces.has(nonce)) return "replayed request (nonce already seen)";
+  // kept until the timestamp has left the window, and one window more in case the clock is stepped back
+  nonces.set(nonce, { until: Number(timestamp) + 2 * WINDOW_MS + 1 });
+  return null;
 }
 
 /** The trivial job: every item succeeds, unless its payload is {"fail": "<why>"}. */
@@ -47,15 +88,21 @@ const server = createServer((req, res) => {
   });
   req.on("end", () => {
     const body = Buffer.concat(parts);
-    const problem = refusal(req.headers["x-batchjob-timestamp"], req.headers["x-batchjob-signature"], body);
+    const problem = refusal(req, body);
     if (problem) return answer(res, 401, { error: problem });
+    const chunkId = header(req, "x-batchjob-chunk-id");
+    const done = answered.get(chunkId);
+    if (done) return answer(res, 200, done.doc);
     let chunk;
     try {
       chunk = JSON.parse(body.toString("utf8"));
     } catch {
       return answer(res, 400, { error: "the body is not JSON" });
     }
-    answer(res, 200, { results: work(chunk) });
+    if (chunk.chunkId !== chunkId) return answer(res, 400, { error: "the body's chunkId is not the header's" });
+    const doc = { results: work(chunk) };
+    answered.set(chunkId, { doc, until: Date.now() + WINDOW_MS * 2 });
+    answer(res, 200, doc);
   });
 });
 

@@ -10,4 +10,14 @@ export { spawnDefinition } from "./launchers/spawn.js";
 export type { ChunkReport, FatalEnd, ItemOutcome, Launcher, RunContext, Unreported } from "./launchers/types.js";
 export { type Settlement, settlementOf } from "./outcome.js";
 export { type StartResult, WorkerPool } from "./pool.js";
-export { signRequest, verifySignature } from "./signature.js";
+export {
+  MemoryReplayGuard,
+  RedisReplayGuard,
+  type ReplayGuard,
+  type RequestHeaders,
+  type SignInput,
+  signRequest,
+  type VerifyOptions,
+  type VerifyResult,
+  verifySignature,
+} from "./signature.js";

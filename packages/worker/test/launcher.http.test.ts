@@ -1,18 +1,20 @@
 /**
  * The http launcher against a real node:http server on port 0: signed
- * requests, results in the response, bad statuses, bodies and connections,
- * timeout and abort; and examples/http-receiver.mjs refusing a wrong secret.
+ * requests, results in the response, bad statuses, refused 2xx bodies
+ * (malformed, over maxResponseBytes), connections, timeout and abort; and
+ * examples/http-receiver.mjs refusing a wrong secret, a stale and a replayed
+ * request, and accepting the previous secret during a rotation.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createLogger, ErrorCode, type LauncherSpec } from "@batchjob/core";
+import { createLogger, ErrorCode, type LauncherInput } from "@batchjob/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLauncher } from "../src/launchers/create.js";
 import type { RunContext } from "../src/launchers/types.js";
-import { signRequest, verifySignature } from "../src/signature.js";
+import { MemoryReplayGuard, signRequest, verifySignature } from "../src/signature.js";
 import { jsonBatchOf } from "./fixtures/batches.js";
 import { captureLog, logged } from "./fixtures/capture-log.js";
 
@@ -64,8 +66,8 @@ async function serve(handler: Handler): Promise<{ url: string; received: Receive
 const json = (res: ServerResponse, status: number, doc: unknown) =>
   res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(doc));
 
-async function httpOf(url: string, fields: Partial<Extract<LauncherSpec, { kind: "http" }>> = {}, logger = log) {
-  const spec: LauncherSpec = { kind: "http", url, secret: SECRET, timeoutMs: 10_000, ...fields };
+async function httpOf(url: string, fields: Partial<Extract<LauncherInput, { kind: "http" }>> = {}, logger = log) {
+  const spec: LauncherInput = { kind: "http", url, secret: SECRET, timeoutMs: 10_000, ...fields };
   return createLauncher(spec, { jobType: "test", baseDir: ".", log: logger });
 }
 
@@ -73,13 +75,9 @@ const ctx = (signal = new AbortController().signal, logger = log): RunContext =>
 
 describe("http launcher", () => {
   it("POSTs the chunk signed with HMAC-SHA256 and takes the results of a 2xx answer", async () => {
-    const { url, received } = await serve((req, res) => {
-      const check = verifySignature({
-        secret: SECRET,
-        timestamp: req.headers["x-batchjob-timestamp"] as string,
-        signature: req.headers["x-batchjob-signature"] as string,
-        body: req.body,
-      });
+    const replayGuard = new MemoryReplayGuard();
+    const { url, received } = await serve(async (req, res) => {
+      const check = await verifySignature({ secret: SECRET, headers: req.headers, body: req.body, replayGuard });
       if (!check.ok) return json(res, 401, check);
       const chunk = JSON.parse(req.body) as { items: { id: string }[] };
       json(res, 200, { results: chunk.items.map((i) => ({ id: i.id, ok: true })) });
@@ -99,6 +97,8 @@ describe("http launcher", () => {
     const [req] = received;
     expect(req?.headers["content-type"]).toBe("application/json");
     expect(req?.headers["x-batchjob-chunk-id"]).toBe(batch.id);
+    expect(req?.headers["x-batchjob-nonce"]).toMatch(/^[0-9a-f]{32}$/);
+    expect(req?.headers["x-batchjob-signature"]).toMatch(/^v1=[0-9a-f]{64}$/);
     expect(req?.headers.authorization).toBe("Bearer t");
     expect(JSON.parse(req?.body ?? "")).toEqual({
       chunkId: batch.id,
@@ -139,28 +139,111 @@ describe("http launcher", () => {
     expect(records).toEqual([]);
   });
 
-  it("warns with BJ_ERR_LAUNCHER_OUTPUT about a 2xx body that is not JSON or holds unknown ids", async () => {
+  it("ignores, with a BJ_ERR_LAUNCHER_OUTPUT warning, results for ids outside the chunk", async () => {
+    const { url } = await serve((_req, res) =>
+      json(res, 200, {
+        results: [
+          { id: "item-0", ok: true },
+          { id: "intruder", ok: true },
+        ],
+      }),
+    );
+    const { log: capture, records } = captureLog();
+    const launcher = await httpOf(url, {}, capture);
+    const report = await launcher.run(jsonBatchOf([1, 2]), ctx(undefined, capture));
+    expect([...report.results.keys()]).toEqual(["item-0"]);
+    expect(report.unreported).toEqual({ ok: true });
+    const warnings = logged(records, "warn", { code: ErrorCode.LAUNCHER_OUTPUT });
+    expect(warnings.map((w) => w.msg)).toEqual([expect.stringContaining('unknown item id "intruder"')]);
+  });
+
+  it("fails every item, retried, on a 2xx body that is not a result document: nothing is acked", async () => {
+    const bodies: [string | Buffer, string][] = [
+      ['{"results": [ {"id": ', "not a result document: not JSON ("],
+      ["<html>OK</html>", "not a result document: not JSON (Unexpected token"],
+      ["{}", 'not a result document: no "results" array'],
+      ['{"results": {"item-0": true}}', 'not a result document: "results" must be an array, got an object'],
+      ["[]", 'not a result document: expected an object {"results": [...]}, got an array'],
+      ["null", 'not a result document: expected an object {"results": [...]}, got null'],
+      [
+        '{"results": [{"id": "item-0", "ok": true}, {"id": "item-1", "ok": "yes"}]}',
+        "not a result document: results[1]: ok must be true or false",
+      ],
+      [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), "the body is not UTF-8"],
+    ];
     const { url } = await serve((req, res) => {
-      if (JSON.parse(req.body).items.length === 1) res.writeHead(200).end("<html>OK</html>");
-      else
-        json(res, 200, {
-          results: [
-            { id: "item-0", ok: true },
-            { id: "intruder", ok: true },
-          ],
-        });
+      const n = Number(JSON.parse(req.body).items[0].payload);
+      res.writeHead(200, { "content-type": "application/json" }).end(bodies[n]?.[0]);
     });
     const { log: capture, records } = captureLog();
     const launcher = await httpOf(url, {}, capture);
-    const first = await launcher.run(jsonBatchOf([1]), ctx(undefined, capture));
-    const second = await launcher.run(jsonBatchOf([1, 2]), ctx(undefined, capture));
-    expect(first.unreported).toEqual({ ok: true });
-    expect([...second.results.keys()]).toEqual(["item-0"]);
+    for (const [n, [body, problem]] of bodies.entries()) {
+      const report = await launcher.run(jsonBatchOf([n, n]), ctx(undefined, capture));
+      expect(report.results.size, String(body)).toBe(0);
+      expect(report.fatal).toBeUndefined();
+      expect(report.unreported).toEqual({
+        ok: false,
+        error: expect.stringContaining(`HTTP 200: refused the answer: ${problem}`),
+        retry: true,
+      });
+    }
     const warnings = logged(records, "warn", { code: ErrorCode.LAUNCHER_OUTPUT });
-    expect(warnings.map((w) => w.msg)).toEqual([
-      expect.stringContaining("not JSON: <html>OK</html>"),
-      expect.stringContaining('unknown item id "intruder"'),
-    ]);
+    expect(warnings).toHaveLength(bodies.length);
+    expect(warnings[0]?.msg).toContain('{"results": [ {"id": ');
+  });
+
+  it("fails every item when a 2xx body is over maxResponseBytes, declared or streamed; a body at the limit passes", async () => {
+    const doc = JSON.stringify({ results: [{ id: "item-0", ok: true }] });
+    const { url } = await serve((req, res) => {
+      if (JSON.parse(req.body).items[0].payload === "chunked") {
+        res.writeHead(200, { "content-type": "application/json" }); // no content-length
+        res.write(doc.slice(0, 10));
+        res.end(doc.slice(10));
+      } else json(res, 200, { results: [{ id: "item-0", ok: true }] });
+    });
+    for (const shape of ["declared", "chunked"]) {
+      const atLimit = await httpOf(url, { maxResponseBytes: doc.length });
+      const passed = await atLimit.run(jsonBatchOf([shape]), ctx());
+      expect([...passed.results.keys()], shape).toEqual(["item-0"]);
+      const under = await httpOf(url, { maxResponseBytes: doc.length - 1 });
+      const refused = await under.run(jsonBatchOf([shape]), ctx());
+      expect(refused.results.size, shape).toBe(0);
+      expect(refused.unreported).toEqual({
+        ok: false,
+        error: `HTTP 200: refused the answer: the body is over maxResponseBytes (${doc.length - 1} bytes)`,
+        retry: true,
+      });
+    }
+  });
+
+  it("stops reading a streamed 2xx body at the default 10 MiB limit: a 64 MiB answer is neither read nor acked", async () => {
+    const MiB = 1024 * 1024;
+    let written = 0;
+    let closed: Promise<unknown> = Promise.resolve();
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      closed = once(res, "close");
+      const part = Buffer.alloc(MiB, 0x20);
+      const pump = () => {
+        while (written < 64 * MiB && !res.destroyed) {
+          written += part.length;
+          if (!res.write(part)) return void res.once("drain", pump);
+        }
+        res.end();
+      };
+      res.write('{"results": [');
+      pump();
+    });
+    const launcher = await httpOf(url);
+    const report = await launcher.run(jsonBatchOf([1]), ctx());
+    await closed;
+    expect(report.results.size).toBe(0);
+    expect(report.unreported).toEqual({
+      ok: false,
+      error: "HTTP 200: refused the answer: the body is over maxResponseBytes (10485760 bytes)",
+      retry: true,
+    });
+    expect(written).toBeLessThan(64 * MiB);
   });
 
   it("fails the items, retried and not fatal, on a non-2xx status, with the start of the body", async () => {
@@ -207,9 +290,9 @@ describe("http launcher", () => {
   });
 
   describe("examples/http-receiver.mjs", () => {
-    async function startReceiver(): Promise<string> {
+    async function startReceiver(env: Record<string, string> = { BATCHJOB_SECRET: SECRET }): Promise<string> {
       const proc = spawn(process.execPath, [RECEIVER], {
-        env: { ...process.env, PORT: "0", BATCHJOB_SECRET: SECRET },
+        env: { ...process.env, PORT: "0", ...env },
         stdio: ["ignore", "pipe", "inherit"],
       });
       receivers.push(proc);
@@ -222,6 +305,9 @@ describe("http launcher", () => {
       }
       throw new Error(`the receiver exited before listening: ${out}`);
     }
+
+    const chunkOf = (chunkId: string, ids: string[]) =>
+      JSON.stringify({ chunkId, jobType: "test", items: ids.map((id) => ({ id, payload: {}, attempts: 0 })) });
 
     it("answers the results of a correctly signed chunk", async () => {
       const url = await startReceiver();
@@ -246,18 +332,51 @@ describe("http launcher", () => {
       });
     });
 
-    it("refuses a request without a signature, and a correctly signed one that is stale", async () => {
+    it("accepts the previous secret during a rotation (BATCHJOB_OLD_SECRET)", async () => {
+      const url = await startReceiver({
+        BATCHJOB_SECRET: "the-new-secret-of-32-characters!",
+        BATCHJOB_OLD_SECRET: SECRET,
+      });
+      const launcher = await httpOf(url);
+      const report = await launcher.run(jsonBatchOf([{}]), ctx());
+      expect([...report.results.entries()]).toEqual([["item-0", { ok: true }]]);
+    });
+
+    it("refuses a request without a signature, a stale one, a replayed one and a tampered chunk id", async () => {
       const url = await startReceiver();
-      const body = JSON.stringify({ chunkId: "c", jobType: "test", items: [] });
-      const unsigned = await fetch(url, { method: "POST", body });
-      expect(unsigned.status).toBe(401);
-      expect(await unsigned.json()).toEqual({ error: "missing or malformed timestamp" });
+      const chunkId = "0190f5c2-7a1b-7c3d-8e4f-a1b2c3d4e5f6";
+      const body = chunkOf(chunkId, ["a"]);
+      const post = async (headers: Record<string, string>) => {
+        const res = await fetch(url, { method: "POST", body, headers });
+        return { status: res.status, doc: await res.json() };
+      };
+      expect(await post({})).toEqual({ status: 401, doc: { error: "missing or malformed timestamp" } });
 
       const old = Date.now() - 301_000;
-      const headers = { "x-batchjob-timestamp": String(old), "x-batchjob-signature": signRequest(SECRET, old, body) };
-      const stale = await fetch(url, { method: "POST", body, headers });
-      expect(stale.status).toBe(401);
-      expect(await stale.json()).toEqual({ error: "stale timestamp" });
+      expect(await post(signRequest({ secret: SECRET, chunkId, body, timestamp: old }))).toEqual({
+        status: 401,
+        doc: { error: "stale timestamp" },
+      });
+
+      const headers = signRequest({ secret: SECRET, chunkId, body });
+      expect(await post(headers)).toEqual({ status: 200, doc: { results: [{ id: "a", ok: true }] } });
+      expect(await post(headers)).toEqual({ status: 401, doc: { error: "replayed request (nonce already seen)" } });
+
+      const fresh = signRequest({ secret: SECRET, chunkId, body });
+      const tampered = { ...fresh, "x-batchjob-chunk-id": "0190f5c2-7a1b-7c3d-8e4f-a1b2c3d4e5f7" };
+      expect(await post(tampered)).toEqual({ status: 401, doc: { error: "signature mismatch" } });
+    });
+
+    it("dedupes on the chunk id: a second signed request for a chunk gets the first answer", async () => {
+      const url = await startReceiver();
+      const chunkId = "0190f5c2-7a1b-7c3d-8e4f-a1b2c3d4e5f6";
+      const post = async (body: string) => {
+        const res = await fetch(url, { method: "POST", body, headers: signRequest({ secret: SECRET, chunkId, body }) });
+        return { status: res.status, doc: await res.json() };
+      };
+      const first = await post(chunkOf(chunkId, ["a"]));
+      expect(first).toEqual({ status: 200, doc: { results: [{ id: "a", ok: true }] } });
+      expect(await post(chunkOf(chunkId, ["b", "c"]))).toEqual(first);
     });
   });
 });

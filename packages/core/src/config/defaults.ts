@@ -48,6 +48,8 @@ export const defaults = {
     timeoutMs: 300_000,
     /** Fork: the child is restarted once its RSS passes this. @defaultValue 512 */
     memoryLimitMb: 512,
+    /** Http: the largest response body read; a larger one fails the chunk. @defaultValue 10485760 (10 MiB) */
+    maxResponseBytes: 10 * 1024 * 1024,
     /** Inline and fork: the module export holding the job. @defaultValue "default" */
     export: "default",
   },

@@ -1,14 +1,16 @@
 /**
  * The http launcher: POSTs each chunk to a receiver and reads its answer.
- *   1. body = the chunk as JSON, signed with HMAC-SHA256 (see ../signature.ts);
- *   2. 2xx: an optional JSON body {"results": [...]}, items without a result are done;
- *      any other status: items without a result failed and are retried;
+ *   1. body = the chunk as JSON, signed with HMAC-SHA256 over a timestamp, a nonce,
+ *      the chunk id and the body (see ../signature.ts);
+ *   2. 2xx: a blank body (every item done) or a result document {"results": [...]}, items
+ *      without a result are done; a body that is not one, or is over maxResponseBytes, fails
+ *      every item (retried): it never acks; any other status: items without a result failed and are retried;
  *   3. unreachable receiver: crashed; no answer within timeoutMs: timeout.
  * It has no progress channel: its reports never name a running item.
  * Also the `http` kind's definition (its options and factory).
  */
-import { type Batch, type Logger, z } from "@batchjob/core";
-import { CHUNK_ID_HEADER, SIGNATURE_HEADER, signRequest, TIMESTAMP_HEADER } from "../signature.js";
+import { type Batch, defaults, ErrorCode, type Logger, z } from "@batchjob/core";
+import { signRequest } from "../signature.js";
 import { commonOptions, defineLauncher } from "./definition.js";
 import {
   abortedUnreported,
@@ -16,8 +18,8 @@ import {
   errorCode,
   errorMessage,
   fatalReport,
+  parseResultDocument,
   ResultCollector,
-  resultsOfReturn,
   UNREPORTED_OK,
   unreportedFailure,
 } from "./results.js";
@@ -25,13 +27,48 @@ import type { ChunkReport, Launcher, RunContext } from "./types.js";
 
 /** Characters of a non-2xx body kept in the items' error. */
 const ERROR_BODY_CHARS = 200;
+/** Bytes of a non-2xx body read (the rest is not). */
+const ERROR_BODY_BYTES = 4096;
+/** Largest 2xx body read: a larger one fails the chunk. @defaultValue 10485760 (10 MiB) */
+export const DEFAULT_MAX_RESPONSE_BYTES: number = defaults.launcher.maxResponseBytes;
 
 export interface HttpLauncherOptions {
   url: string;
   secret: string;
   headers?: Record<string, string>;
   timeoutMs: number;
+  /** @defaultValue DEFAULT_MAX_RESPONSE_BYTES */
+  maxResponseBytes?: number;
   log: Logger;
+}
+
+/**
+ * Reads at most `limit` bytes of a response body; `over` when it had more
+ * (then the rest is not read: the body is cancelled). A Content-Length over
+ * the limit is refused before reading.
+ */
+async function readBounded(res: Response, limit: number): Promise<{ bytes: Uint8Array; over: boolean }> {
+  const declared = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (!res.body) return { bytes: new Uint8Array(0), over: false };
+  if (declared > limit) {
+    await res.body.cancel().catch(() => {});
+    return { bytes: new Uint8Array(0), over: true };
+  }
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (size + value.byteLength > limit) {
+      parts.push(value.subarray(0, limit - size));
+      await reader.cancel().catch(() => {});
+      return { bytes: Buffer.concat(parts), over: true };
+    }
+    parts.push(value);
+    size += value.byteLength;
+  }
+  return { bytes: Buffer.concat(parts), over: false };
 }
 
 /** Why fetch failed: the system code of its cause (ECONNREFUSED, ENOTFOUND...) or its message. */
@@ -55,11 +92,11 @@ export class HttpLauncher implements Launcher {
     if (ctx.signal.aborted)
       return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
     const { url, secret, timeoutMs } = this.opts;
+    const maxBytes = this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     const body = encodeChunk(batch);
-    const timestamp = Date.now();
     const timeout = AbortSignal.timeout(timeoutMs);
     let status: number;
-    let text: string;
+    let answer: { bytes: Uint8Array; over: boolean };
     try {
       const res = await fetch(url, {
         method: "POST",
@@ -69,14 +106,12 @@ export class HttpLauncher implements Launcher {
         headers: {
           ...this.baseHeaders,
           "content-type": "application/json",
-          [TIMESTAMP_HEADER]: String(timestamp),
-          [SIGNATURE_HEADER]: signRequest(secret, timestamp, body),
-          [CHUNK_ID_HEADER]: batch.id,
+          ...signRequest({ secret, chunkId: batch.id, body }),
         },
         signal: AbortSignal.any([ctx.signal, timeout]),
       });
       status = res.status;
-      text = await res.text();
+      answer = await readBounded(res, status >= 200 && status <= 299 ? maxBytes : ERROR_BODY_BYTES);
     } catch (err) {
       if (ctx.signal.aborted)
         return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
@@ -85,19 +120,36 @@ export class HttpLauncher implements Launcher {
     }
 
     if (status < 200 || status > 299) {
+      const text = new TextDecoder().decode(answer.bytes);
       const error = `HTTP ${status}: ${text.slice(0, ERROR_BODY_CHARS)}`;
       return { results: results.finish(), unreported: unreportedFailure(error), peakMemoryBytes: null };
     }
-    if (text.trim() !== "") {
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        results.warn("response body", `not JSON: ${text.slice(0, 120)}`);
-      }
-      results.addAll(resultsOfReturn(value), "response results");
+    const problem = answer.over
+      ? `the body is over maxResponseBytes (${maxBytes} bytes)`
+      : this.collect(answer, results);
+    if (problem !== undefined) {
+      const error = `HTTP ${status}: refused the answer: ${problem}`;
+      ctx.log.warn({ code: ErrorCode.LAUNCHER_OUTPUT, chunkId: batch.id, jobType: batch.jobType, url }, error);
+      // nothing of a refused answer counts (collect adds no result then): the whole chunk fails and is retried
+      return { results: results.finish(), unreported: unreportedFailure(error), peakMemoryBytes: null };
     }
     return { results: results.finish(), unreported: UNREPORTED_OK, peakMemoryBytes: null };
+  }
+
+  /** Adds the results of a 2xx body to `results`; returns why the body is refused, if it is. */
+  private collect(answer: { bytes: Uint8Array }, results: ResultCollector): string | undefined {
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(answer.bytes);
+    } catch {
+      return "the body is not UTF-8";
+    }
+    const doc = parseResultDocument(text);
+    if ("problem" in doc) return `not a result document: ${doc.problem}`;
+    doc.results.forEach((r, i) => {
+      results.add({ id: r.id, ...r.outcome }, `results[${i}]`);
+    });
+    return undefined;
   }
 
   async close(): Promise<void> {}
@@ -112,6 +164,8 @@ export const httpDefinition = defineLauncher({
     secret: z.string().min(16, { message: "secret: use at least 16 characters" }),
     headers: z.record(z.string(), z.string()).optional(),
     timeoutMs: commonOptions.timeoutMs,
+    /** Largest 2xx response body read; a larger one fails the chunk (it never acks). @defaultValue 10485760 */
+    maxResponseBytes: z.int().min(1).default(DEFAULT_MAX_RESPONSE_BYTES),
   }),
   create: (spec, ctx) =>
     new HttpLauncher({
@@ -119,6 +173,7 @@ export const httpDefinition = defineLauncher({
       secret: spec.secret,
       headers: spec.headers,
       timeoutMs: spec.timeoutMs,
+      maxResponseBytes: spec.maxResponseBytes,
       log: ctx.log,
     }),
 });

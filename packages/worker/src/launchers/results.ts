@@ -79,7 +79,9 @@ export function errorCode(err: unknown): string | undefined {
   return typeof err.code === "string" ? err.code : undefined;
 }
 
-type Parsed = { id: string; outcome: ItemOutcome } | { problem: string };
+/** A well-formed result entry. */
+export type ParsedResult = { id: string; outcome: ItemOutcome };
+type Parsed = ParsedResult | { problem: string };
 
 /** One raw result entry -> an outcome, or what is wrong with it. `null` counts as absent for optional fields. */
 export function parseItemResult(raw: unknown): Parsed {
@@ -103,6 +105,45 @@ export function parseItemResult(raw: unknown): Parsed {
     outcome.delayMs = r.delayMs;
   }
   return { id: r.id, outcome };
+}
+
+/** Characters of a refused document quoted in its problem. */
+const QUOTED_CHARS = 120;
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+/**
+ * An http receiver's 2xx body -> its result entries, or what is wrong with it.
+ * Blank: no entries (every item done). Anything else must be JSON
+ * `{"results": [...]}` (other keys are ignored) whose entries all parse; one
+ * bad entry refuses the whole document, so a truncated or garbled answer never
+ * acks. Entries for ids outside the batch are left for ResultCollector to refuse.
+ */
+export function parseResultDocument(text: string): { results: ParsedResult[] } | { problem: string } {
+  if (text.trim() === "") return { results: [] };
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    return { problem: `not JSON (${errorMessage(err)}): ${text.slice(0, QUOTED_CHARS)}` };
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    return { problem: `expected an object {"results": [...]}, got ${kindOf(doc)}` };
+  }
+  const raw: unknown = (doc as { results?: unknown }).results;
+  if (raw === undefined) return { problem: 'no "results" array' };
+  if (!Array.isArray(raw)) return { problem: `"results" must be an array, got ${kindOf(raw)}` };
+  const results: ParsedResult[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const parsed = parseItemResult(raw[i]);
+    if ("problem" in parsed) return { problem: `results[${i}]: ${parsed.problem}` };
+    results.push(parsed);
+  }
+  return { results };
 }
 
 function sameOutcome(a: ItemOutcome, b: ItemOutcome): boolean {

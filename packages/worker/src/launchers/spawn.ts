@@ -50,7 +50,7 @@ export interface SpawnLauncherOptions {
 }
 
 /** Splits a text stream into lines; `onLine` gets each with its 1-based number. */
-class LineSplitter {
+export class LineSplitter {
   private buf = "";
   private count = 0;
   private overlong = false;
@@ -83,10 +83,42 @@ class LineSplitter {
   }
 }
 
-/** A progress line `{"running":"<id>"}` (and no "id": that would be a result). */
-function progressOf(value: unknown): { running: unknown } | undefined {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
-  return "running" in value && !("id" in value) ? (value as { running: unknown }) : undefined;
+/** What one stdout line says: nothing (blank), a result entry, progress, or a problem. */
+export type StdoutLine =
+  | { kind: "blank" }
+  | { kind: "result"; value: unknown }
+  | { kind: "running"; id: unknown }
+  | { kind: "bad"; problem: string };
+
+/**
+ * Parses one stdout line. A JSON object with "running" and no "id" is
+ * progress `{"running":"<id>"}`; any other JSON value is a result entry, for
+ * ResultCollector to check; text that is not JSON is a problem. Pure.
+ */
+export function parseStdoutLine(line: string): StdoutLine {
+  const text = line.trim();
+  if (text === "") return { kind: "blank" };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { kind: "bad", problem: `not JSON: ${text.slice(0, 120)}` };
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "running" in value && !("id" in value)) {
+    return { kind: "running", id: (value as { running: unknown }).running };
+  }
+  return { kind: "result", value };
+}
+
+/** Feeds stdout line `n` to `results`: a result, the item begun, or a warning. */
+export function readStdoutLine(results: ResultCollector, line: string, n: number, overlong: boolean): void {
+  const where = `stdout line ${n}`;
+  const parsed: StdoutLine = overlong
+    ? { kind: "bad", problem: `line longer than ${MAX_LINE} characters` }
+    : parseStdoutLine(line);
+  if (parsed.kind === "bad") results.warn(where, parsed.problem);
+  else if (parsed.kind === "running") results.begin(parsed.id, where);
+  else if (parsed.kind === "result") results.add(parsed.value, where);
 }
 
 /** Signals the child's whole process group; the child alone when the group is gone. */
@@ -131,23 +163,7 @@ export class SpawnLauncher implements Launcher {
       let pipeTimer: NodeJS.Timeout | undefined;
       let finished = false;
 
-      const stdout = new LineSplitter(MAX_LINE, (line, n, overlong) => {
-        const where = `stdout line ${n}`;
-        const text = line.trim();
-        if (overlong) results.warn(where, `line longer than ${MAX_LINE} characters`);
-        else if (text !== "") {
-          let value: unknown;
-          try {
-            value = JSON.parse(text);
-          } catch {
-            results.warn(where, `not JSON: ${text.slice(0, 120)}`);
-            return;
-          }
-          const progress = progressOf(value);
-          if (progress) results.begin(progress.running, where);
-          else results.add(value, where);
-        }
-      });
+      const stdout = new LineSplitter(MAX_LINE, (line, n, overlong) => readStdoutLine(results, line, n, overlong));
       const stderr = new LineSplitter(MAX_STDERR_LINE, (line) => {
         const text = line.trimEnd();
         if (text === "") return;
