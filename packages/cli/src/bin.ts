@@ -3,8 +3,9 @@
  * The `batchjob` command: finds the subcommand (one or two words), parses its
  * flags strictly, runs it, and maps errors to exit codes: 2 for usage errors
  * (unknown command, bad flag), 1 for anything else, with one clear message.
+ * Nothing it prints to stderr shows a URL's password (`redactUrlsInText`).
  */
-import { BatchjobError, ErrorCode } from "@batchjob/core";
+import { BatchjobError, ErrorCode, redactUrlsInText } from "@batchjob/core";
 import { parseFlags } from "./args.js";
 import type { Command, Io } from "./command.js";
 import { commands } from "./commands/index.js";
@@ -20,7 +21,9 @@ ${lines.join("\n")}
 Run 'batchjob <command> --help' for a command's options.`;
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], given: Io): Promise<number> {
+  // errors and warnings quote URLs (a Redis that cannot be reached) and messages of other libraries
+  const io: Io = { ...given, err: (s) => given.err(redactUrlsInText(s)) };
   const [first, second] = argv;
   if (!first || first === "--help" || first === "-h" || first === "help") {
     io.out(overview());
@@ -74,7 +77,7 @@ main(process.argv.slice(2), io).then(
     process.exitCode = code;
   },
   (err) => {
-    process.stderr.write(`batchjob: ${String(err)}\n`);
+    process.stderr.write(`batchjob: ${redactUrlsInText(String(err))}\n`);
     process.exitCode = 1;
   },
 );

@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { connectRedis, RedisUnavailableError } from "@batchjob/core";
+import { connectRedis, RedisUnavailableError, redactUrl } from "@batchjob/core";
 
 export interface DemoRedis {
   url: string;
@@ -43,7 +43,7 @@ async function answers(url: string, tries: number): Promise<boolean> {
 export async function redisForDemo(env: NodeJS.ProcessEnv, say: (s: string) => void): Promise<DemoRedis> {
   if (env.REDIS_URL) {
     if (await answers(env.REDIS_URL, 1)) return { url: env.REDIS_URL, private: false, stop: async () => {} };
-    say(`REDIS_URL=${env.REDIS_URL} does not answer; trying a private redis-server instead.`);
+    say(`REDIS_URL=${redactUrl(env.REDIS_URL)} does not answer; trying a private redis-server instead.`);
   }
   try {
     execFileSync("redis-server", ["--version"], { stdio: "ignore" });

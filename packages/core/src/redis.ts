@@ -1,8 +1,10 @@
 /**
  * Redis connections: one URL form for a single node (`redis://host:port/db`,
  * `rediss://` for TLS) and one for a cluster (`redis-cluster://h1:p1,h2:p2`).
+ * A message quoting a URL shows it without its password (`redactUrl`).
  */
 import { Cluster, Redis, type RedisOptions } from "ioredis";
+import { redactUrl } from "./config/secret-urls.js";
 import { errorFromLua, InvalidArgumentError, ScriptError } from "./errors.js";
 
 export type RedisClient = Redis | Cluster;
@@ -28,13 +30,13 @@ export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOp
   if (url.startsWith("redis-cluster://")) {
     const hosts = url.slice("redis-cluster://".length).split(",").filter(Boolean);
     if (hosts.length === 0) {
-      throw new InvalidArgumentError(`redis URL ${url}: name at least one host:port after redis-cluster://`);
+      throw new InvalidArgumentError(`redis URL ${redactUrl(url)}: name at least one host:port after redis-cluster://`);
     }
     const nodes = hosts.map((h) => {
       const [host, port] = h.split(":");
       const p = Number(port ?? 6379);
       if (!host || !Number.isInteger(p))
-        throw new InvalidArgumentError(`redis URL ${url}: bad node "${h}", expected host:port`);
+        throw new InvalidArgumentError(`redis URL ${redactUrl(url)}: bad node "${redactUrl(h)}", expected host:port`);
       return { host, port: p };
     });
     return new Cluster(nodes, {
@@ -44,7 +46,7 @@ export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOp
   }
   if (!/^rediss?:\/\//.test(url)) {
     throw new InvalidArgumentError(
-      `redis URL ${JSON.stringify(url)}: expected redis://host:port[/db], rediss://... or redis-cluster://host:port,host:port`,
+      `redis URL ${JSON.stringify(redactUrl(url))}: expected redis://host:port[/db], rediss://... or redis-cluster://host:port,host:port`,
     );
   }
   return new Redis(url, common);

@@ -11,6 +11,7 @@ import {
   type BatchjobConfig,
   BatchQueue,
   createLogger,
+  daemonSecretValues,
   HostRegistry,
   type Logger,
   newId,
@@ -53,7 +54,8 @@ export interface ManagerDaemon {
 
 export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
   const config = options.config;
-  const log = options.logger ?? createLogger("batchjob-manager");
+  const log =
+    options.logger ?? createLogger("batchjob-manager", { secrets: daemonSecretValues(config, options.redisUrl) });
   const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newId().slice(-6)}`;
   // 1. connect and build the parts
   const { life, client, keys, queue, connect } = openDaemon(config, {

@@ -14,6 +14,7 @@ import {
   type BatchjobConfig,
   type BatchQueue,
   createLogger,
+  daemonSecretValues,
   HostRegistry,
   type Keys,
   type Lifecycle,
@@ -133,7 +134,8 @@ function drainOnStop(
 
 export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon> {
   const config = options.config;
-  const log = options.logger ?? createLogger("batchjob-worker");
+  const log =
+    options.logger ?? createLogger("batchjob-worker", { secrets: daemonSecretValues(config, options.redisUrl) });
   const w = config.worker;
   const hostId = sanitizeHostId(options.hostId ?? `${hostname()}-${process.pid}`);
   const slots = options.slots ?? w.slots;

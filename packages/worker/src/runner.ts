@@ -10,7 +10,8 @@
  *      the same round trip, acquire the next chunk (or take a stop token),
  * then write the history entry and leave the list. Every item it holds ends
  * acked, charged (retry or dead), given back, requeued, split, or left to
- * lease expiry.
+ * lease expiry. An error text it stores (a job's, a launcher's) shows no
+ * secret of the launcher and no URL password.
  */
 import {
   type Acquirer,
@@ -19,9 +20,12 @@ import {
   historyItemOf,
   type JobTypeConfig,
   type Logger,
+  launcherSecretValues,
   newChunkId,
   newId,
   type Releaser,
+  redactUrlsInText,
+  scrubSecretValues,
   type WorkerHistoryItem,
   type WorkerHistoryStorage,
   type WorkerListItem,
@@ -29,7 +33,7 @@ import {
 } from "@batchjob/core";
 import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
 import { LeaseKeeper } from "./lease-keeper.js";
-import { settlementOf } from "./outcome.js";
+import { type Settlement, settlementOf } from "./outcome.js";
 
 export interface RunnerDeps {
   queue: Acquirer & Releaser;
@@ -66,11 +70,14 @@ export class Runner {
   private readonly entry: WorkerListItem;
   private readonly started = performance.now();
   private peakMemory: number | null = null;
+  /** The launcher's secret values (an env token, a header): no error text it stores shows them. */
+  private readonly secrets: string[];
 
   constructor(
     private readonly deps: RunnerDeps,
     readonly reservationId: string,
   ) {
+    this.secrets = launcherSecretValues(deps.jobType.launcher);
     const now = new Date().toISOString();
     this.entry = {
       id: this.id,
@@ -175,10 +182,12 @@ export class Runner {
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
 
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
-    const s = settlementOf(batch, report, {
-      giveBackUnreported: shutdownAbort,
-      giveBackReason: `host ${this.deps.host.id} shutting down: ${this.abortReason}`,
-    });
+    const s = this.withoutSecrets(
+      settlementOf(batch, report, {
+        giveBackUnreported: shutdownAbort,
+        giveBackReason: `host ${this.deps.host.id} shutting down: ${this.abortReason}`,
+      }),
+    );
     const fatal = report.fatal;
     const limitHit = this.limitReached(e.chunks + 1);
     const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
@@ -241,13 +250,25 @@ export class Runner {
     return undefined;
   }
 
+  /** A text for Redis: the launcher's secret values "[redacted]", URL passwords "***". */
+  private hide(text: string): string {
+    return scrubSecretValues(redactUrlsInText(text), this.secrets);
+  }
+
+  private withoutSecrets(s: Settlement): Settlement {
+    const fail = s.fail.map((f) => ({ ...f, error: this.hide(f.error) }));
+    return s.giveBack
+      ? { ...s, fail, giveBack: { ...s.giveBack, reason: this.hide(s.giveBack.reason) } }
+      : { ...s, fail };
+  }
+
   private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {
     const { list, history, log } = this.deps;
     const item = historyItemOf(this.entry, {
       exitReason: reason,
       durationMs: Math.round(performance.now() - this.started),
       peakMemoryBytes: this.peakMemory,
-      error,
+      error: error === undefined ? undefined : this.hide(error),
     });
     // only the one who removes the entry writes the history (the reaper may have moved a lost worker)
     try {

@@ -22,6 +22,7 @@ import {
   type RedisClient,
   RedisWorkerHistory,
   RedisWorkerList,
+  redactUrl,
   type WorkerListItem,
 } from "@batchjob/core";
 import { int } from "../args.js";
@@ -180,7 +181,7 @@ Options:
     };
     const { config } = await loadConfigFile(DEMO_CONFIG, env);
     say(
-      `Redis ${redis.url}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
+      `Redis ${redactUrl(redis.url)}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
     );
 
     const client = connectRedis(redis.url);

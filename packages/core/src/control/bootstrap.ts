@@ -5,7 +5,8 @@
  * settings. A failed start runs the release functions collected so far.
  */
 import { BatchQueue } from "../batch-queue.js";
-import type { BatchjobConfig } from "../config/schema.js";
+import { type BatchjobConfig, configSchema } from "../config/schema.js";
+import { secretValuesOf, urlSecretValues } from "../config/secrets.js";
 import { type Keys, makeKeys } from "../keys.js";
 import type { Logger } from "../logger.js";
 import { connectRedis, DEFAULT_REDIS_URL, type RedisClient } from "../redis.js";
@@ -26,6 +27,15 @@ export interface DaemonBase {
 /** The Redis URL a daemon uses: its option, else the config's, else REDIS_URL, else the default. */
 export function daemonRedisUrl(config: BatchjobConfig, given: string | undefined): string {
   return given ?? config.redis.url ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+}
+
+/**
+ * The secret values a daemon knows: those its config marks secret and the
+ * password of its Redis URL. Its logger hides them (`createLogger({ secrets })`).
+ */
+export function daemonSecretValues(config: BatchjobConfig, given: string | undefined): string[] {
+  const all = [...secretValuesOf(configSchema, config), ...urlSecretValues(daemonRedisUrl(config, given))];
+  return [...new Set(all)].sort((a, b) => b.length - a.length);
 }
 
 export function openDaemon(

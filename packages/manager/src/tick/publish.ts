@@ -1,17 +1,24 @@
 /**
  * Step 9, publish: for `batchjob status`, the decisions that changed since
  * the last tick (a decision's time is left out of the comparison), the load
- * level, and every 30 s the effective config.
+ * level, and every 30 s the effective config, its secrets redacted.
  */
-import type { BatchjobConfig } from "@batchjob/core";
+import { type BatchjobConfig, configSchema, redactSecrets } from "@batchjob/core";
 import { observed, type TickStep } from "./context.js";
 
 /** How often the effective config is written again. */
 const CONFIG_EVERY_MS = 30_000;
 
-/** The config as JSON: code (inline jobs, refill functions) shown as "[function]". */
+/**
+ * The config as JSON for anyone who reads Redis: every field the schema marks
+ * secret redacted (URL passwords "***", launcher secrets, header and env
+ * values "[redacted]"; see @batchjob/core secrets.ts), code (inline jobs,
+ * refill functions) shown as "[function]", a config's own launcher kinds by
+ * their names.
+ */
 export function publishableConfig(config: BatchjobConfig): unknown {
-  return JSON.parse(JSON.stringify(config, (_k, v) => (typeof v === "function" ? "[function]" : v)));
+  const redacted = redactSecrets(configSchema, { ...config, launchers: config.launchers.map((d) => d.kind) });
+  return JSON.parse(JSON.stringify(redacted, (_k, v) => (typeof v === "function" ? "[function]" : v)));
 }
 
 export const publish: TickStep = {
