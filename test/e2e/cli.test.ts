@@ -53,6 +53,8 @@ describe("batchjob CLI: usage", () => {
     [["enqueue"], /name the job type/],
     [["enqueue", "bad type"], /invalid job type name/],
     [["manager", "--allocator", "random"], /--allocator must be round-robin or least-load/],
+    [["manager", "--tick-ms", "3000000000"], /--tick-ms must be an integer from 50 to 2147483647, got "3000000000"/],
+    [["enqueue", ".."], /invalid job type name "\.\.": '\.' and '\.\.' are not job type names/],
     [["status", "extra"], /unexpected argument "extra"/],
   ])("%j is a usage error: clear message, exit 2", async (args, message) => {
     const r = await runCli(args, { env: { REDIS_URL: redisUrl() } });

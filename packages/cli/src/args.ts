@@ -38,12 +38,14 @@ export function str(p: Parsed, name: string): string | undefined {
   return typeof v === "string" ? v : undefined;
 }
 
-export function int(p: Parsed, name: string, opts: { min?: number } = {}): number | undefined {
+export function int(p: Parsed, name: string, opts: { min?: number; max?: number } = {}): number | undefined {
   const v = str(p, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < (opts.min ?? 0)) {
-    throw new UsageError(`--${name} must be an integer ≥ ${opts.min ?? 0}, got "${v}"`);
+  const max = opts.max ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isInteger(n) || n < (opts.min ?? 0) || n > max) {
+    const range = opts.max === undefined ? `≥ ${opts.min ?? 0}` : `from ${opts.min ?? 0} to ${opts.max}`;
+    throw new UsageError(`--${name} must be an integer ${range}, got "${v}"`);
   }
   return n;
 }

@@ -10,7 +10,7 @@
 import { copyFileSync, readFileSync, rmSync } from "node:fs";
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type BatchjobConfig, InvalidConfigError, parseConfig } from "@batchjob/core";
+import { type BatchjobConfig, configFileIssues, InvalidConfigError, parseConfig } from "@batchjob/core";
 import { parse as parseYaml } from "yaml";
 
 export interface LoadedConfig {
@@ -72,6 +72,20 @@ export function withEnv(raw: unknown, env: NodeJS.ProcessEnv): unknown {
   if (env.REDIS_URL) out.redis = { ...((out.redis as object) ?? {}), url: env.REDIS_URL };
   if (env.BATCHJOB_PREFIX) out.prefix = env.BATCHJOB_PREFIX;
   return out;
+}
+
+/**
+ * Throws `InvalidConfigError` naming each module, command and folder the
+ * loaded config names that is not there (`config check`; the worker, for the
+ * types it serves and without enqueuers, which run in the manager).
+ */
+export async function assertConfigFiles(
+  loaded: LoadedConfig,
+  options: { jobTypes?: readonly string[] | null; enqueuers?: boolean; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
+  const { builtinLaunchers } = await import("@batchjob/worker");
+  const issues = configFileIssues(loaded.config, { baseDir: loaded.baseDir, launchers: builtinLaunchers, ...options });
+  if (issues.length > 0) throw new InvalidConfigError(loaded.path, issues);
 }
 
 export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {

@@ -16,6 +16,8 @@ import {
   makeKeys,
   type RedisClient,
   RedisUnavailableError,
+  redactUrl,
+  redactUrlsInText,
 } from "@batchjob/core";
 import { type Parsed, str } from "./args.js";
 import { CONFIG_NAMES, findConfig, type Io } from "./command.js";
@@ -52,7 +54,7 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
   } catch (err) {
     client.disconnect();
     throw new RedisUnavailableError(
-      `cannot reach Redis at ${url}: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot reach Redis at ${redactUrl(url)}: ${redactUrlsInText(err instanceof Error ? err.message : String(err))}`,
     );
   }
   const keys = makeKeys(prefix);

@@ -1,8 +1,11 @@
 /**
  * The one catalogue of batchjob errors. Every error has a stable `code`
  * (`BJ_ERR_*`) that callers and scripts can switch on; the message says what
- * was wrong and, where it helps, what is allowed.
+ * was wrong and, where it helps, what is allowed. A config issue's value is
+ * redacted where the schema marks it secret (toConfigIssues); no message
+ * shows a URL's password.
  */
+import { redactUrlsInText } from "./config/secret-urls.js";
 
 export const ErrorCode = {
   INVALID_JOB_TYPE: "BJ_ERR_INVALID_JOB_TYPE",
@@ -85,12 +88,20 @@ export function formatConfigIssue(issue: ConfigIssue): string {
 function safeInspect(value: unknown): string {
   if (value === undefined) return "undefined";
   if (typeof value === "function") return "a function";
+  let s: string;
   try {
-    const s = JSON.stringify(value);
-    return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+    s = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    // a BigInt inside; an object without a prototype has no toString either (config fuzz)
+    try {
+      s = String(value);
+    } catch {
+      s = Object.prototype.toString.call(value);
+    }
   }
+  // redacted before it is cut: a cut URL no longer looks like one
+  s = redactUrlsInText(s);
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 export class ScriptError extends BatchjobError {

@@ -13,7 +13,15 @@ export {
 } from "./batch-job.js";
 export { BatchQueue, type BatchQueueOptions, type QueueTypeSettings } from "./batch-queue.js";
 export { defaults } from "./config/defaults.js";
+export { durationMs, durationSeconds, MAX_TIMER_MS } from "./config/durations.js";
 export type { ResolvedLauncher } from "./config/launchers.js";
+export {
+  type ConfigFileCheck,
+  commandProblem,
+  configFileIssues,
+  folderProblem,
+  moduleFileProblem,
+} from "./config/paths.js";
 export {
   type BatchjobConfig,
   type BatchjobConfigInput,
@@ -30,7 +38,22 @@ export {
   toConfigIssues,
   type WorkerConfig,
 } from "./config/schema.js";
-export { type DaemonBase, daemonRedisUrl, openDaemon } from "./control/bootstrap.js";
+export { redactUrl, redactUrlsInText, URL_PASSWORD_MASK } from "./config/secret-urls.js";
+export {
+  containsSecret,
+  launcherSecretValues,
+  MIN_SCRUBBED_LENGTH,
+  REDACTED,
+  type RedactOptions,
+  redactLauncherSpec,
+  redactSecrets,
+  type SecretMark,
+  scrubSecretValues,
+  secretMarkOf,
+  secretValuesOf,
+  urlSecretValues,
+} from "./config/secrets.js";
+export { type DaemonBase, daemonRedisUrl, daemonSecretValues, openDaemon } from "./control/bootstrap.js";
 export {
   DISPATCH_JOB_NAME,
   type DispatchMessage,
@@ -67,10 +90,18 @@ export {
   ScriptError,
   UsageError,
 } from "./errors.js";
-export { assertJobTypeName, DEFAULT_PREFIX, type Keys, makeKeys, type TypeKeys } from "./keys.js";
+export {
+  assertJobTypeName,
+  DEFAULT_PREFIX,
+  isJobTypeName,
+  type Keys,
+  makeKeys,
+  type TypeKeys,
+} from "./keys.js";
 export {
   type AnyLauncherSpec,
   isLauncherDefinition,
+  type LauncherCheckContext,
   type LauncherContext,
   type LauncherDefinition,
   type LauncherInput,
@@ -79,7 +110,7 @@ export {
   type LauncherSpec,
   type LauncherSpecOf,
 } from "./launcher-definition.js";
-export { createLogger, type Logger } from "./logger.js";
+export { createLogger, type Logger, type LoggerOptions } from "./logger.js";
 export type {
   AckResult,
   AcquireOptions,

@@ -11,11 +11,31 @@ export const DEFAULT_PREFIX = "bj";
 const JOB_TYPE_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const PREFIX = /^[A-Za-z0-9._:-]{1,32}$/;
 
-/** Throws `InvalidJobTypeError` unless `name` matches `^[A-Za-z0-9._-]{1,64}$`. */
+/** What a job type name may be, as the errors say it. */
+export const JOB_TYPE_NAME_RULE = "use 1 to 64 characters from A-Z a-z 0-9 . _ -";
+/** Why `.` and `..` are refused, as the errors say it. */
+export const DOT_NAME_RULE = "'.' and '..' are not job type names: they read as folders";
+
+/**
+ * Whether `name` can name a job type: `^[A-Za-z0-9._-]{1,64}$` but not `.`
+ * or `..`, which read as folders wherever a name becomes a path (files and
+ * URLs named after the type, log paths).
+ */
+export function isJobTypeName(name: unknown): name is string {
+  return typeof name === "string" && JOB_TYPE_NAME.test(name) && !isDotName(name);
+}
+
+/** `.` or `..`: matches the name pattern, but is no name. */
+export function isDotName(name: string): boolean {
+  return name === "." || name === "..";
+}
+
+/** Throws `InvalidJobTypeError` unless `isJobTypeName(name)`. */
 export function assertJobTypeName(name: unknown): asserts name is string {
-  if (typeof name !== "string" || !JOB_TYPE_NAME.test(name)) {
+  if (!isJobTypeName(name)) {
     const shown = typeof name === "string" ? JSON.stringify(name) : String(name);
-    throw new InvalidJobTypeError(`invalid job type name ${shown}: use 1 to 64 characters from A-Z a-z 0-9 . _ -`);
+    const rule = typeof name === "string" && isDotName(name) ? DOT_NAME_RULE : JOB_TYPE_NAME_RULE;
+    throw new InvalidJobTypeError(`invalid job type name ${shown}: ${rule}`);
   }
 }
 

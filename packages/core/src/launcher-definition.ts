@@ -6,6 +6,7 @@
  * (each next to its code), and a code config may add its own (`launchers`).
  */
 import type { z } from "zod";
+import type { ConfigIssue } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /** What `create` gets besides the options. */
@@ -14,6 +15,14 @@ export interface LauncherContext {
   /** Directory relative paths of the options (`module`, `cwd`) resolve from: the config file's. */
   baseDir: string;
   log: Logger;
+}
+
+/** What a definition's `check` gets besides the options. */
+export interface LauncherCheckContext {
+  /** Directory relative paths of the options resolve from: the config file's. */
+  baseDir: string;
+  /** The environment commands are looked up in (PATH): the daemon's. */
+  env: Record<string, string | undefined>;
 }
 
 /**
@@ -27,6 +36,13 @@ export interface LauncherDefinition<K extends string = string, S extends z.ZodTy
   readonly schema: S;
   /** Builds a job type's launcher from its validated options. May throw (the worker is then not started). */
   create(options: z.output<S>, ctx: LauncherContext): L | Promise<L>;
+  /**
+   * Optional: checks that what the options name outside the config (a module,
+   * a command, a folder) is there, without loading it. `config check` and
+   * the worker's start report what it returns; paths are the options'
+   * (`module`), the message says what is missing (`no such file /x/y.mjs`).
+   */
+  check?(options: z.output<S>, ctx: LauncherCheckContext): ConfigIssue[];
 }
 
 /**

@@ -118,6 +118,61 @@ describe("BatchQueue.enqueue", () => {
     await t.close();
   });
 
+  it("refuses a number JSON cannot hold (NaN, ±Infinity) anywhere in a payload, naming the item and the path", async () => {
+    const t = testQueue({ enqueueBatch: 2 });
+    const cases: [unknown, string][] = [
+      [Number.NaN, "item 2: payload is NaN, which JSON cannot hold (it would be stored as null)"],
+      [{ a: { b: [1, 2, Number.POSITIVE_INFINITY] } }, "item 2: payload.a.b[2] is Infinity, which JSON cannot hold"],
+      [{ "x y": Number.NEGATIVE_INFINITY, ok: null }, 'item 2: payload["x y"] is -Infinity'],
+      [[{ n: new Number(Number.NaN) }], "item 2: payload[0].n is NaN"],
+      [{ at: { toJSON: () => Number.NaN } }, "item 2: payload.at is NaN"],
+      [[1, undefined], "item 2: payload[1] is undefined (or a hole), which JSON stores as null in an array"],
+      [[() => 1], "item 2: payload[0] is a function, which JSON stores as null in an array"],
+      [{ big: [10n] }, "item 2: payload is not JSON-serialisable: payload.big[0] is a BigInt"],
+    ];
+    for (const [bad, message] of cases) {
+      const items = [{ payload: 1 }, { payload: { fine: null } }, { payload: bad }, { payload: 4 }];
+      const err = await t.queue.enqueue("t", items).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidPayloadError);
+      expect((err as Error).message).toContain(message);
+    }
+    expect((await t.queue.counts("t")).total).toBe(0);
+    expect(await t.client.keys(`${t.prefix}:*`)).toEqual([]);
+    await t.close();
+  });
+
+  it("stores what JSON holds as it is: nulls, strings saying null, dates as their JSON, undefined properties left out", async () => {
+    const t = testQueue();
+    const payloads = [null, "null", { a: null, b: undefined }, { d: new Date(0) }, [null, "x"], -0];
+    await t.queue.enqueue(
+      "t",
+      payloads.map((payload) => ({ payload })),
+    );
+    const b = await t.queue.acquire("t", { max: 10 });
+    expect(b.items.map((i) => i.payload)).toEqual([
+      null,
+      "null",
+      { a: null },
+      { d: "1970-01-01T00:00:00.000Z" },
+      [null, "x"],
+      0,
+    ]);
+    await t.close();
+  });
+
+  it("refuses the job type names . and ..", async () => {
+    const t = testQueue();
+    for (const name of [".", ".."]) {
+      await expect(t.queue.enqueue(name, [{ payload: 1 }])).rejects.toThrow(
+        new InvalidJobTypeError(
+          `invalid job type name "${name}": '.' and '..' are not job type names: they read as folders`,
+        ),
+      );
+    }
+    expect(await t.queue.jobTypes()).toEqual([]);
+    await t.close();
+  });
+
   it("refuses a payload over maxPayloadBytes, naming its size and the limit", async () => {
     const t = testQueue({ maxPayloadBytes: 100 });
     const err = await t.queue.enqueue("t", [{ payload: "ok" }, { payload: "é".repeat(60) }]).catch((e: unknown) => e);

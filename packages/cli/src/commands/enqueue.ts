@@ -13,9 +13,11 @@ export const enqueueCommand: Command = {
   help: `Usage: batchjob enqueue TYPE [--file FILE] [options]
 
 Reads JSON lines (one item per line; blank lines are skipped) and enqueues
-them to job type TYPE in one all-or-nothing call: a line that is not JSON, or
-a payload that is too large, is reported with its line number and nothing is
-enqueued. Prints how many items were enqueued (and how many were deduped).
+them to job type TYPE in one all-or-nothing call: a line that is not JSON, a
+payload that is too large, or a number JSON cannot hold (1e400 reads as
+Infinity) is reported with its line number (and the path inside the payload)
+and nothing is enqueued. Prints how many items were enqueued (and how many
+were deduped).
 
 Options:
   --file FILE          read from FILE (default: stdin)
@@ -40,6 +42,8 @@ Examples:
     const withIds = bool(p, "with-ids");
     const input = file ? createReadStream(resolve(io.cwd, file)) : io.stdin;
     const items: EnqueueItem[] = [];
+    /** The line number of each item. */
+    const lineOf: number[] = [];
     let lineNo = 0;
     const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
     try {
@@ -61,6 +65,7 @@ Examples:
           }
           items.push(v.id === undefined ? { payload: v.payload } : { id: v.id as string, payload: v.payload });
         } else items.push({ payload: value });
+        lineOf.push(lineNo);
       }
     } catch (err) {
       if (err instanceof UsageError) throw err;
@@ -69,10 +74,12 @@ Examples:
     const s = await openSession(p, io);
     try {
       const r = await s.queue.enqueue(type, items).catch((err: Error) => {
-        // the item index of a payload error is its position among the non-blank lines
-        throw new UsageError(
-          `${err.message.replace(/^item (\d+)/, (_m, i) => `item ${Number(i) + 1}`)}; nothing was enqueued`,
-        );
+        // an item error names the item's index: say its line
+        const message = err.message.replace(/^item (\d+)/, (_m, i) => `line ${lineOf[Number(i)] ?? "?"}`);
+        const hint = / is -?Infinity,/.test(message)
+          ? " (a number beyond ±1.8e308, such as 1e400, reads as Infinity)"
+          : "";
+        throw new UsageError(`${message}${hint}; nothing was enqueued`);
       });
       io.out(`enqueued ${r.added} items to ${type}${r.deduped.length > 0 ? ` (${r.deduped.length} deduped)` : ""}`);
       return 0;

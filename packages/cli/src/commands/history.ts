@@ -1,8 +1,9 @@
 /** `batchjob history`: finished workers, newest first. */
-import { assertJobTypeName, RedisWorkerHistory, UsageError } from "@batchjob/core";
+import { assertJobTypeName, UsageError } from "@batchjob/core";
 import { bool, int, str } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
+import { readHistory } from "../stored.js";
 import { bytes, table } from "../table.js";
 
 export const historyCommand: Command = {
@@ -30,7 +31,10 @@ ${CONNECT_HELP}
     const limit = int(p, "limit", { min: 1 }) ?? 20;
     const s = await openSession(p, io);
     try {
-      const items = await new RedisWorkerHistory(s.client, s.keys).list({ ...(jobType ? { jobType } : {}), limit });
+      // a corrupt entry is skipped and named on stderr (exit 1), never a stack trace
+      const problems: string[] = [];
+      const key = jobType ? s.keys.type(jobType).history : s.keys.history;
+      const items = await readHistory(s.client, key, limit, problems);
       if (bool(p, "json")) io.out(JSON.stringify(items, null, 2));
       else if (items.length === 0) io.out("No finished workers yet.");
       else
@@ -52,7 +56,8 @@ ${CONNECT_HELP}
             ]),
           ),
         );
-      return 0;
+      for (const l of problems) io.err(`batchjob history: ${l}`);
+      return problems.length > 0 ? 1 : 0;
     } finally {
       await s.close();
     }

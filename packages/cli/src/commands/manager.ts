@@ -1,5 +1,5 @@
 /** `batchjob manager`: runs the manager daemon until SIGTERM/SIGINT. */
-import { UsageError } from "@batchjob/core";
+import { MAX_TIMER_MS, UsageError } from "@batchjob/core";
 import { int, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
 
@@ -41,7 +41,8 @@ Example:
       throw new UsageError(`--allocator must be round-robin or least-load, got "${allocatorFlag}"`);
     }
     const allocator: "round-robin" | "least-load" | undefined = allocatorFlag;
-    const tickMs = int(p, "tick-ms", { min: 50 });
+    // a Node timer holds at most MAX_TIMER_MS: a longer tick would spin
+    const tickMs = int(p, "tick-ms", { min: 50, max: MAX_TIMER_MS });
     const loaded = await findConfig(str(p, "config"), io);
     const m = loaded.config.manager;
     const config = {

@@ -95,7 +95,9 @@ export const statusCommand: Command = {
 Shows, per job type: pending, leased, delayed and dead items, running
 workers against the manager's target, and the last scaling decision with its
 reason; the load level and the leader; each host's heartbeat age, load and
-slots; and the most recent finished workers.
+slots; and the most recent finished workers. A value in Redis that cannot
+be read (not JSON, not of its shape) is left out and named on stderr, one
+line each, and status exits 1.
 
 Options:
 ${CONNECT_HELP}
@@ -117,13 +119,20 @@ ${CONNECT_HELP}
     const interval = int(p, "interval", { min: 1 }) ?? 2;
     const s = await openSession(p, io);
     try {
+      let problems: string[] = [];
       const once = async () => {
         const r = await collectStatus(s, { historyLimit });
+        problems = r.problems ?? [];
         return bool(p, "json") ? JSON.stringify(r, null, 2) : renderStatus(r);
       };
-      if (bool(p, "watch")) return await watch(io, interval * 1000, once);
+      if (bool(p, "watch")) {
+        return await watch(io, interval * 1000, async () =>
+          [await once(), ...problems.map((l) => `problem: ${l}`)].join("\n"),
+        );
+      }
       io.out(await once());
-      return 0;
+      for (const l of problems) io.err(`batchjob status: ${l}`);
+      return problems.length > 0 ? 1 : 0;
     } finally {
       await s.close();
     }

@@ -1,7 +1,8 @@
 /** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT. */
-import { UsageError } from "@batchjob/core";
+import { MAX_TIMER_MS, UsageError } from "@batchjob/core";
 import { int, list, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
+import { assertConfigFiles } from "../config-file.js";
 
 export const workerCommand: Command = {
   name: "worker",
@@ -46,12 +47,18 @@ Example:
       throw new UsageError(`BATCHJOB_WORKER_SLOTS must be an integer ≥ 1, got "${envSlots}"`);
     }
     const slots = int(p, "slots", { min: 1 }) ?? (envSlots ? Number(envSlots) : undefined);
-    const graceMs = int(p, "grace-ms", { min: 0 });
+    const graceMs = int(p, "grace-ms", { min: 0, max: MAX_TIMER_MS });
     const hostId = str(p, "host-id") ?? io.env.BATCHJOB_HOST_ID;
     const jobTypes = list(p, "job-types");
     const loadFile = str(p, "load-file");
     const redisUrl = str(p, "redis");
     const loaded = await findConfig(str(p, "config"), io);
+    // a job module, command or folder that is not here: refused now, not at each start of a worker
+    await assertConfigFiles(loaded, {
+      jobTypes: jobTypes ?? loaded.config.worker.jobTypes,
+      enqueuers: false,
+      env: io.env,
+    });
     const config =
       graceMs === undefined
         ? loaded.config

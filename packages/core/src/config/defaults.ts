@@ -1,6 +1,8 @@
 /**
  * Every default of batchjob in one object. Each option is documented here
  * once; the schema and the README's configuration reference read from it.
+ * Every duration (`...Ms`, `...Seconds`) is bounded by MAX_TIMER_MS, 2^31−1 ms
+ * (durations.ts): a longer Node timer fires at once.
  */
 export const defaults = {
   /** Key prefix of every Redis key. @defaultValue "bj" */

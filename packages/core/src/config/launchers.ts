@@ -50,7 +50,7 @@ export function resolvedLauncher(spec: object): ResolvedLauncher | undefined {
  * schema's paths under the field (`launcher.secret`).
  */
 export function launcherField(registry: LauncherRegistry) {
-  return z.looseObject({}).transform((spec, ctx): AnyLauncherSpec => {
+  const field = z.looseObject({}).transform((spec, ctx): AnyLauncherSpec => {
     const { kind, ...options } = spec;
     if (typeof kind !== "string" || kind === "") {
       const message = registry.open ? "give the launcher's kind" : `give the launcher's kind: ${registry.describe()}`;
@@ -79,6 +79,8 @@ export function launcherField(registry: LauncherRegistry) {
     validated.set(out, { definition, options: r.data });
     return out;
   });
+  // secret as its kind's schema marks its fields (secrets.ts)
+  return field.meta({ secret: "by-kind" });
 }
 
 /** The `launchers` of a code config: definitions whose kinds are new (not among `given`, not repeated). */

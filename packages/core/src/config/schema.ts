@@ -10,6 +10,7 @@
  */
 import { z } from "zod";
 import { type ConfigIssue, InvalidConfigError } from "../errors.js";
+import { DOT_NAME_RULE, isDotName, JOB_TYPE_NAME_RULE } from "../keys.js";
 import type {
   AnyLauncherSpec,
   LauncherDefinition,
@@ -18,6 +19,7 @@ import type {
   LauncherSpec,
 } from "../launcher-definition.js";
 import { defaults } from "./defaults.js";
+import { durationMs, durationSeconds } from "./durations.js";
 import {
   LauncherRegistry,
   launcherField,
@@ -26,10 +28,33 @@ import {
   type ResolvedLauncher,
   resolvedLauncher,
 } from "./launchers.js";
+import { type RedactOptions, redactAt } from "./secrets.js";
 
 const D = defaults;
 const count = (max: number) => z.int().min(0).max(max);
 const exportName = z.string().min(1).default(D.launcher.export);
+
+/** Time a lease must still have after one missed renewal, for the next one to reach Redis. */
+export const LEASE_MARGIN_MS = 500;
+
+/**
+ * A lease renewed every third of its length (the worker's lease keeper, the
+ * manager's leader lease; at least every 20 ms) must outlive one missed
+ * renewal by LEASE_MARGIN_MS: an issue naming both values when it does not.
+ */
+function renewedLease(what: string) {
+  return durationMs(1).superRefine((leaseMs, ctx) => {
+    if (!Number.isInteger(leaseMs) || leaseMs < 1) return; // the bounds say so
+    const every = Math.max(20, Math.floor(leaseMs / 3));
+    const left = leaseMs - 2 * every;
+    if (left >= LEASE_MARGIN_MS) return;
+    ctx.addIssue({
+      code: "custom",
+      input: leaseMs,
+      message: `${what} of ${leaseMs} ms is renewed every ${every} ms (a third of it, 20 ms at least): one missed renewal leaves ${left} ms, less than the ${LEASE_MARGIN_MS} ms the next needs; use at least ${3 * LEASE_MARGIN_MS} ms`,
+    });
+  });
+}
 
 const enqueuerSchema = z
   .strictObject({
@@ -47,23 +72,24 @@ const enqueuerSchema = z
 
 function jobTypeSchemaWith(launchers: LauncherRegistry) {
   return z.strictObject({
-    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, {
-      message: "use 1 to 64 characters from A-Z a-z 0-9 . _ -",
-    }),
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: JOB_TYPE_NAME_RULE })
+      .refine((n) => !isDotName(n), { message: DOT_NAME_RULE }),
     chunkSize: z.int().min(1).max(10_000).default(D.jobType.chunkSize),
     parallel: z
       .strictObject({ high: count(10_000), medium: count(10_000), low: count(10_000) })
       .default({ ...D.jobType.parallel }),
-    cooldownSeconds: z.number().min(0).default(D.jobType.cooldownSeconds),
+    cooldownSeconds: durationSeconds().min(0).default(D.jobType.cooldownSeconds),
     minQueueEntries: z.int().min(0).default(D.jobType.minQueueEntries),
-    leaseMs: z.int().min(50).default(D.jobType.leaseMs),
+    leaseMs: renewedLease("a chunk lease").default(D.jobType.leaseMs),
     maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
     maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
     backoff: z
       .strictObject({
         type: z.enum(["fixed", "exponential"]).default(D.jobType.backoff.type),
-        delayMs: z.int().min(0).default(D.jobType.backoff.delayMs),
-        maxDelayMs: z.int().min(0).default(D.jobType.backoff.maxDelayMs),
+        delayMs: durationMs(0).default(D.jobType.backoff.delayMs),
+        maxDelayMs: durationMs(0).default(D.jobType.backoff.maxDelayMs),
       })
       .default({ ...D.jobType.backoff }),
     launcher: launcherField(launchers),
@@ -71,7 +97,7 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
     limits: z
       .strictObject({
         maxChunks: z.int().min(1).optional(),
-        maxRunSeconds: z.number().positive().optional(),
+        maxRunSeconds: durationSeconds().positive().optional(),
       })
       .default({}),
     enqueuer: enqueuerSchema.optional(),
@@ -83,17 +109,26 @@ export const workerSchema = z
     slots: z.int().min(1).max(10_000).default(D.worker.slots),
     /** Job types this daemon serves; all when omitted. */
     jobTypes: z.array(z.string()).optional(),
-    heartbeatMs: z.int().min(100).default(D.worker.heartbeatMs),
-    hostTtlMs: z.int().min(300).default(D.worker.hostTtlMs),
-    shutdownGraceMs: z.int().min(0).default(D.worker.shutdownGraceMs),
+    heartbeatMs: durationMs(100).default(D.worker.heartbeatMs),
+    hostTtlMs: durationMs(300).default(D.worker.hostTtlMs),
+    shutdownGraceMs: durationMs(0).default(D.worker.shutdownGraceMs),
   })
-  .refine((w) => w.hostTtlMs >= 2 * w.heartbeatMs, {
-    message: "hostTtlMs must be at least twice heartbeatMs, or live hosts are taken for dead",
+  .superRefine((w, ctx) => {
+    if (w.hostTtlMs >= 2 * w.heartbeatMs) return;
+    ctx.addIssue({
+      code: "custom",
+      input: w,
+      message: `hostTtlMs must be at least twice heartbeatMs, or live hosts are taken for dead: hostTtlMs ${w.hostTtlMs} < 2 × heartbeatMs ${w.heartbeatMs}`,
+    });
   });
 
 export const managerSchema = z.strictObject({
-  tickMs: z.int().min(50).default(D.manager.tickMs),
-  leaderLeaseMs: z.int().min(200).default(D.manager.leaderLeaseMs),
+  tickMs: durationMs(50).default(D.manager.tickMs),
+  /**
+   * Renewed on its own timer, so it needs no relation to tickMs: a slow or
+   * long tick cannot let it lapse (leader-loop.ts).
+   */
+  leaderLeaseMs: renewedLease("a leader lease").default(D.manager.leaderLeaseMs),
   allocator: z.enum(["round-robin", "least-load"]).default(D.manager.allocator),
   load: z
     .strictObject({
@@ -108,7 +143,7 @@ export const managerSchema = z.strictObject({
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {
   return z
     .strictObject({
-      redis: z.strictObject({ url: z.string().min(1).optional() }).default({}),
+      redis: z.strictObject({ url: z.string().min(1).meta({ secret: "url" }).optional() }).default({}),
       prefix: z
         .string()
         .regex(/^[A-Za-z0-9._:-]{1,32}$/, { message: "use 1 to 32 characters from A-Z a-z 0-9 . _ : -" })
@@ -126,15 +161,9 @@ function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherD
     .superRefine((cfg, ctx) => {
       const seen = new Map<string, number>();
       cfg.jobTypes.forEach((t, i) => {
-        const first = seen.get(t.name);
-        if (first !== undefined) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["jobTypes", i, "name"],
-            message: `duplicate job type name, already used by jobTypes[${first}]`,
-          });
-        } else seen.set(t.name, i);
+        if (!seen.has(t.name)) seen.set(t.name, i);
       });
+      for (const d of duplicateNames(cfg.jobTypes)) ctx.addIssue({ code: "custom", ...d });
       for (const [i, name] of (cfg.worker.jobTypes ?? []).entries()) {
         if (!seen.has(name)) {
           ctx.addIssue({
@@ -145,6 +174,69 @@ function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherD
         }
       }
     });
+}
+
+/** An issue for each job type whose name an earlier one already has. */
+function duplicateNames(jobTypes: readonly unknown[]): { path: (string | number)[]; message: string }[] {
+  const seen = new Map<unknown, number>();
+  const out: { path: (string | number)[]; message: string }[] = [];
+  jobTypes.forEach((t, i) => {
+    const name = typeof t === "object" && t !== null ? (t as { name?: unknown }).name : undefined;
+    if (typeof name !== "string") return;
+    const first = seen.get(name);
+    if (first === undefined) seen.set(name, i);
+    else
+      out.push({
+        path: ["jobTypes", i, "name"],
+        message: `duplicate job type name, already used by jobTypes[${first}]`,
+      });
+  });
+  return out;
+}
+
+/**
+ * The duplicate names of a raw config that failed elsewhere: zod skips the
+ * config's refinement once a launcher fails, and a duplicate should not wait
+ * for that fix to be reported.
+ */
+function missedDuplicates(input: unknown, issues: ConfigIssue[]): ConfigIssue[] {
+  const jobTypes = typeof input === "object" && input !== null ? (input as { jobTypes?: unknown }).jobTypes : undefined;
+  if (!Array.isArray(jobTypes)) return [];
+  return duplicateNames(jobTypes)
+    .map((d) => ({ path: formatPath(d.path), message: d.message, value: valueAt(input, d.path).value }))
+    .filter((d) => !issues.some((i) => i.path === d.path && i.message === d.message));
+}
+
+/**
+ * `schema.safeParse(input)`; zod itself throws on a value no JSON or YAML
+ * file gives (an object without a prototype where it compares a length):
+ * that value is then named by its path in an InvalidConfigError.
+ */
+function safeParseOf<S extends z.ZodType>(schema: S, input: unknown, source: string) {
+  try {
+    return schema.safeParse(input);
+  } catch (err) {
+    const seen = new Set<object>();
+    // the deepest value that cannot be turned into a string
+    const find = (v: unknown, path: PropertyKey[]): PropertyKey[] | undefined => {
+      if (typeof v !== "object" || v === null || seen.has(v)) return undefined;
+      seen.add(v);
+      for (const k of Object.keys(v)) {
+        const found = find((v as Record<string, unknown>)[k], [...path, Array.isArray(v) ? Number(k) : k]);
+        if (found) return found;
+      }
+      try {
+        String(v);
+        return undefined;
+      } catch {
+        return path;
+      }
+    };
+    const why = err instanceof Error ? err.message : String(err);
+    const path = find(input, []);
+    const message = path ? `cannot be checked (an object without a prototype?): ${why}` : `cannot be checked: ${why}`;
+    throw new InvalidConfigError(source, [{ path: formatPath(path ?? []), message }]);
+  }
 }
 
 /** A job type's schema without launcher definitions: any launcher kind passes as it is. */
@@ -201,8 +293,13 @@ function valueAt(input: unknown, path: PropertyKey[]): { found: boolean; value?:
   return { found: true, value: cur };
 }
 
-/** zod issues -> ConfigIssues with the full path and the offending value. */
-export function toConfigIssues(error: z.ZodError, input: unknown, basePath: PropertyKey[] = []): ConfigIssue[] {
+/** zod issues -> ConfigIssues with the full path and the offending value (redacted as `secrets.schema` marks it). */
+export function toConfigIssues(
+  error: z.ZodError,
+  input: unknown,
+  basePath: PropertyKey[] = [],
+  secrets?: RedactOptions & { schema: z.core.$ZodType },
+): ConfigIssue[] {
   const out: ConfigIssue[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -215,7 +312,8 @@ export function toConfigIssues(error: z.ZodError, input: unknown, basePath: Prop
     const path = [...basePath, ...issue.path];
     const at = valueAt(input, issue.path);
     const message = at.found || issue.code !== "invalid_type" ? issue.message : "required";
-    out.push(at.found ? { path: formatPath(path), message, value: at.value } : { path: formatPath(path), message });
+    const value = secrets ? redactAt(secrets.schema, input, issue.path, at.value, secrets) : at.value;
+    out.push(at.found ? { path: formatPath(path), message, value } : { path: formatPath(path), message });
   }
   return out;
 }
@@ -232,8 +330,12 @@ export function parseConfig(
 ): BatchjobConfig {
   const given = launchers ?? [];
   const registry = new LauncherRegistry([...given, ...ownLaunchers(input)], launchers === undefined);
-  const r = configSchemaWith(registry, given).safeParse(input);
-  if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
+  const schema = configSchemaWith(registry, given);
+  const r = safeParseOf(schema, input, source);
+  if (!r.success) {
+    const issues = toConfigIssues(r.error, input, [], { schema, kinds: (k) => registry.get(k) });
+    throw new InvalidConfigError(source, [...issues, ...missedDuplicates(input, issues)]);
+  }
   // the launcher field's output is a launcher of a kind the registry checked (typed by `LauncherSpec`)
   return r.data as BatchjobConfig;
 }
@@ -245,8 +347,10 @@ export function parseJobType(
   launchers?: readonly LauncherDefinition[],
 ): JobTypeConfig {
   const registry = new LauncherRegistry(launchers ?? [], launchers === undefined);
-  const r = jobTypeSchemaWith(registry).safeParse(input);
-  if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
+  const schema = jobTypeSchemaWith(registry);
+  const r = safeParseOf(schema, input, source);
+  if (!r.success)
+    throw new InvalidConfigError(source, toConfigIssues(r.error, input, [], { schema, kinds: (k) => registry.get(k) }));
   return r.data as JobTypeConfig;
 }
 
@@ -264,8 +368,11 @@ export function parseLauncher(
   const known = resolvedLauncher(spec);
   if (known) return known;
   const input = { launcher: spec };
-  const r = z.object({ launcher: launcherField(new LauncherRegistry(launchers)) }).safeParse(input);
-  if (!r.success) throw new InvalidConfigError(source, toConfigIssues(r.error, input));
+  const registry = new LauncherRegistry(launchers);
+  const schema = z.object({ launcher: launcherField(registry) });
+  const r = schema.safeParse(input);
+  if (!r.success)
+    throw new InvalidConfigError(source, toConfigIssues(r.error, input, [], { schema, kinds: (k) => registry.get(k) }));
   const resolved = resolvedLauncher(r.data.launcher);
   if (!resolved) throw new Error("unreachable: a checked launcher has a definition");
   return resolved;

@@ -4,7 +4,7 @@
  * Launcher. The built-ins (inline, fork, spawn, http) are defined this way,
  * each next to its code; a code config adds its own kinds the same way.
  */
-import { defaults, type LauncherDefinition, z } from "@batchjob/core";
+import { defaults, durationMs, type LauncherDefinition, z } from "@batchjob/core";
 import type { Launcher } from "./types.js";
 
 /** Defines a launcher kind; give it to a config's `launchers` (or, for a built-in, to `builtinLaunchers`). */
@@ -16,8 +16,8 @@ export function defineLauncher<const K extends string, S extends z.ZodType>(
 
 /** Options several built-in kinds share. */
 export const commonOptions = {
-  /** Time one chunk may run before it is aborted and its items retried. */
-  timeoutMs: z.int().min(1).default(defaults.launcher.timeoutMs),
+  /** Time one chunk may run before it is aborted and its items retried; at most 2^31−1 ms (a Node timer). */
+  timeoutMs: durationMs(1).default(defaults.launcher.timeoutMs),
   /** The module export holding the job (inline, fork). */
   export: z.string().min(1).default(defaults.launcher.export),
 };

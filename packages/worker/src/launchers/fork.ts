@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { resolve } from "node:path";
-import { type Batch, defaults, type Logger, z } from "@batchjob/core";
+import { type Batch, defaults, type Logger, moduleFileProblem, z } from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { entryPath } from "./entry-path.js";
 import type { ChildMessage, ParentMessage } from "./fork-child.js";
@@ -339,6 +339,10 @@ export const forkDefinition = defineLauncher({
       memoryLimitMb: spec.memoryLimitMb,
       log: ctx.log,
     }),
+  check(spec, ctx) {
+    const problem = moduleFileProblem(ctx.baseDir, spec.module);
+    return problem ? [{ path: "module", message: problem }] : [];
+  },
 });
 
 declare module "@batchjob/core" {

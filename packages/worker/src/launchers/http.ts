@@ -9,7 +9,7 @@
  * It has no progress channel: its reports never name a running item.
  * Also the `http` kind's definition (its options and factory).
  */
-import { type Batch, defaults, ErrorCode, type Logger, z } from "@batchjob/core";
+import { type Batch, defaults, ErrorCode, type Logger, redactUrl, redactUrlsInText, z } from "@batchjob/core";
 import { signRequest } from "../signature.js";
 import { commonOptions, defineLauncher } from "./definition.js";
 import {
@@ -116,7 +116,9 @@ export class HttpLauncher implements Launcher {
       if (ctx.signal.aborted)
         return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
       if (timeout.aborted) return fatalReport(results, "timeout", `timed out after ${timeoutMs} ms`, null);
-      return fatalReport(results, "crashed", `cannot reach ${url}: ${fetchFailure(err)}`, null);
+      // item errors are stored in Redis: no URL password in them
+      const why = redactUrlsInText(fetchFailure(err));
+      return fatalReport(results, "crashed", `cannot reach ${redactUrl(url)}: ${why}`, null);
     }
 
     if (status < 200 || status > 299) {
@@ -129,7 +131,8 @@ export class HttpLauncher implements Launcher {
       : this.collect(answer, results);
     if (problem !== undefined) {
       const error = `HTTP ${status}: refused the answer: ${problem}`;
-      ctx.log.warn({ code: ErrorCode.LAUNCHER_OUTPUT, chunkId: batch.id, jobType: batch.jobType, url }, error);
+      const where = { code: ErrorCode.LAUNCHER_OUTPUT, chunkId: batch.id, jobType: batch.jobType, url: redactUrl(url) };
+      ctx.log.warn(where, error);
       // nothing of a refused answer counts (collect adds no result then): the whole chunk fails and is retried
       return { results: results.finish(), unreported: unreportedFailure(error), peakMemoryBytes: null };
     }
@@ -159,10 +162,17 @@ export class HttpLauncher implements Launcher {
 export const httpDefinition = defineLauncher({
   kind: "http",
   schema: z.strictObject({
-    url: z.url({ protocol: /^https?$/ }),
-    /** HMAC-SHA256 key shared with the receiver. */
-    secret: z.string().min(16, { message: "secret: use at least 16 characters" }),
-    headers: z.record(z.string(), z.string()).optional(),
+    /** Secret in part: a password in it would be shown as ***; but fetch refuses credentials in a URL. */
+    url: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+        message: "give credentials in headers (Authorization), not in the URL: fetch refuses a URL with credentials",
+      })
+      .meta({ secret: "url" }),
+    /** HMAC-SHA256 key shared with the receiver. Secret. */
+    secret: z.string().min(16, { message: "secret: use at least 16 characters" }).meta({ secret: true }),
+    /** Sent with every request; their values are secret (Authorization: Bearer ...). */
+    headers: z.record(z.string(), z.string().meta({ secret: true })).optional(),
     timeoutMs: commonOptions.timeoutMs,
     /** Largest 2xx response body read; a larger one fails the chunk (it never acks). @defaultValue 10485760 */
     maxResponseBytes: z.int().min(1).default(DEFAULT_MAX_RESPONSE_BYTES),

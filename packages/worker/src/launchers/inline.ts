@@ -6,7 +6,7 @@
  *   3. reports its results (or its error for every item, and the item it was on) and the daemon's peak RSS.
  * Also the `inline` kind's definition: the job in code (`job`) or a module's export, imported at create.
  */
-import { type Batch, type BatchJob, type WorkContext, z } from "@batchjob/core";
+import { type Batch, type BatchJob, moduleFileProblem, type WorkContext, z } from "@batchjob/core";
 import { isBatchJob, LauncherFailedError, runBatchJob } from "@batchjob/core/job";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { loadBatchJob } from "./job-module.js";
@@ -124,6 +124,10 @@ export const inlineDefinition = defineLauncher({
     if (spec.module === undefined)
       throw new LauncherFailedError(`launcher of ${ctx.jobType}: give either job or module`);
     return new InlineLauncher(await loadBatchJob(ctx.baseDir, spec.module, spec.export), spec.timeoutMs);
+  },
+  check(spec, ctx) {
+    const problem = spec.module === undefined ? undefined : moduleFileProblem(ctx.baseDir, spec.module);
+    return problem ? [{ path: "module", message: problem }] : [];
   },
 });
 

@@ -12,7 +12,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Batch, type Logger, z } from "@batchjob/core";
+import { type Batch, commandProblem, folderProblem, type Logger, z } from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { guardGroup } from "./group-guard.js";
 import { MemoryPoller } from "./proc-memory.js";
@@ -244,8 +244,8 @@ export const spawnDefinition = defineLauncher({
     args: z.array(z.string()).default([]),
     /** Working directory, relative to the config file. @defaultValue the config file's folder */
     cwd: z.string().optional(),
-    /** Added to the daemon's environment. */
-    env: z.record(z.string(), z.string()).optional(),
+    /** Added to the daemon's environment; the values are secret (API tokens). */
+    env: z.record(z.string(), z.string().meta({ secret: true })).optional(),
     timeoutMs: commonOptions.timeoutMs,
   }),
   create: (spec, ctx) =>
@@ -258,6 +258,14 @@ export const spawnDefinition = defineLauncher({
       timeoutMs: spec.timeoutMs,
       log: ctx.log,
     }),
+  check(spec, ctx) {
+    const noCwd = spec.cwd === undefined ? undefined : folderProblem(ctx.baseDir, spec.cwd);
+    if (noCwd) return [{ path: "cwd", message: noCwd }];
+    // a command path resolves from the cwd; a name is looked up in the PATH of the job's environment
+    const cwd = resolve(ctx.baseDir, spec.cwd ?? ".");
+    const noCommand = commandProblem(spec.command, cwd, { ...ctx.env, ...spec.env });
+    return noCommand ? [{ path: "command", message: noCommand }] : [];
+  },
 });
 
 declare module "@batchjob/core" {
