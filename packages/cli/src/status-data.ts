@@ -3,32 +3,46 @@
  * (StatusReport): per job type the queue counts, running workers against the
  * target and the last scaling decision; the load level and leader; the hosts
  * with heartbeat age, load and slots; recent worker history.
+ * Each read waits a bounded time and fails on its own: on a cluster with a
+ * slot range down, the types (or the control plane) whose slot cannot be
+ * read are named with their slot in `problems` and their row, and the rest
+ * is shown as usual.
  */
 import {
   defaults,
   HostRegistry,
+  hashSlot,
+  isCluster,
   type LiveHost,
   type QueueCounts,
+  type RedisClient,
   RedisWorkerHistory,
   RedisWorkerList,
   type WorkerHistoryItem,
+  type WorkerListItem,
 } from "@batchjob/core";
 import type { Session } from "./connect.js";
 
+/** How long one read of `status` may take before what it reads is reported unavailable. */
+export const STATUS_READ_MS = 2000;
+
 export interface StatusJobType {
   name: string;
-  pending: number;
-  leased: number;
-  delayed: number;
-  dead: number;
+  /** The counts are null when the type's slot could not be read (see `unavailable`). */
+  pending: number | null;
+  leased: number | null;
+  delayed: number | null;
+  dead: number | null;
   /** Workers running now (worker list). */
   running: number;
   /** Workers the manager aims for at the current level; null before a manager decided. */
   target: number | null;
   decision: { reason: string; at: number; start: number; stopTokens: number; level: string } | null;
-  enqueued: number;
-  acked: number;
-  died: number;
+  enqueued: number | null;
+  acked: number | null;
+  died: number | null;
+  /** Why the type's queue could not be read (its cluster slot, the error); null when it was. */
+  unavailable: string | null;
 }
 
 export interface StatusHost {
@@ -54,23 +68,33 @@ export interface StatusReport {
   jobTypes: StatusJobType[];
   hosts: StatusHost[];
   history: WorkerHistoryItem[];
+  /** What could not be read (a cluster slot down), one line each naming the slot; empty when all was read. */
+  problems: string[];
 }
 
+type Decision = StatusJobType["decision"] & { target: number };
+
 /** A job type's row: its counts, running workers and the manager's last decision. */
-function jobTypeRow(name: string, c: QueueCounts | undefined, raw: string | undefined, running: number): StatusJobType {
-  const d = raw ? (JSON.parse(raw) as StatusJobType["decision"] & { target: number }) : null;
+function jobTypeRow(
+  name: string,
+  c: QueueCounts | null,
+  d: Decision | null,
+  running: number,
+  unavailable: string | null,
+): StatusJobType {
   return {
     name,
-    pending: c?.pending ?? 0,
-    leased: c?.leased ?? 0,
-    delayed: c?.delayed ?? 0,
-    dead: c?.dead ?? 0,
+    pending: c?.pending ?? null,
+    leased: c?.leased ?? null,
+    delayed: c?.delayed ?? null,
+    dead: c?.dead ?? null,
     running,
     target: d?.target ?? null,
     decision: d ? { reason: d.reason, at: d.at, start: d.start, stopTokens: d.stopTokens, level: d.level } : null,
-    enqueued: c?.enqueued ?? 0,
-    acked: c?.acked ?? 0,
-    died: c?.died ?? 0,
+    enqueued: c?.enqueued ?? null,
+    acked: c?.acked ?? null,
+    died: c?.died ?? null,
+    unavailable,
   };
 }
 
@@ -96,41 +120,102 @@ function hostRows(hosts: { alive: LiveHost[]; dead: string[] }): StatusHost[] {
   ];
 }
 
-/** Every job type known: configured, published by the leader, or ever enqueued to. */
-async function typeNames(s: Session): Promise<string[]> {
-  const published = await s.client.get(s.keys.config);
-  const publishedTypes = published ? ((JSON.parse(published) as { jobTypes?: { name: string }[] }).jobTypes ?? []) : [];
-  const names = new Set<string>([
-    ...(s.config?.jobTypes.map((t) => t.name) ?? []),
-    ...publishedTypes.map((t) => t.name),
-    ...(await s.queue.jobTypes()),
+/** "slot N (node host:port)": where a key lives, as the client last knew it. */
+export function slotName(client: RedisClient, key: string): string {
+  const slot = hashSlot(key);
+  const node = isCluster(client) ? client.slots[slot]?.[0] : undefined;
+  return node ? `slot ${slot} (node ${node})` : `slot ${slot}`;
+}
+
+/** `read`, or its error (including no answer within STATUS_READ_MS), without throwing. */
+async function settle<T>(read: Promise<T>): Promise<{ value: T } | { error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ error: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `no answer within ${STATUS_READ_MS} ms` }), STATUS_READ_MS);
+  });
+  try {
+    return await Promise.race([read.then((value) => ({ value })), late]);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface ControlReads {
+  leader: string | null;
+  load: StatusReport["load"];
+  decisions: Record<string, string>;
+  workers: WorkerListItem[];
+  hosts: { alive: LiveHost[]; dead: string[] };
+  history: WorkerHistoryItem[];
+  /** Types published by the leader or ever enqueued to. */
+  types: string[];
+}
+
+/** The control plane's keys (one slot): each read on its own; what fails is empty and named in `problems`. */
+async function readControl(s: Session, historyLimit: number, problems: string[]): Promise<ControlReads> {
+  const { client, keys, config } = s;
+  const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
+  const [leader, load, decisions, workers, hosts, history, published, registered] = await Promise.all([
+    settle(client.get(keys.leader)),
+    settle(client.get(keys.load)),
+    settle(client.hgetall(keys.decisions)),
+    settle(new RedisWorkerList(client, keys).list()),
+    settle(new HostRegistry(client, keys).list(ttl)),
+    settle(new RedisWorkerHistory(client, keys).list({ limit: historyLimit })),
+    settle(client.get(keys.config)),
+    settle(s.queue.jobTypes()),
   ]);
-  return [...names].sort();
+  const failed = [leader, load, decisions, workers, hosts, history, published, registered].find((r) => "error" in r);
+  if (failed && "error" in failed) {
+    problems.push(
+      `control plane (${slotName(client, keys.control)}, keys ${keys.control}:*) cannot be read: ${failed.error}; leader, load, workers, hosts and history are not shown`,
+    );
+  }
+  const value = <T>(r: { value: T } | { error: string }, fallback: T): T => ("value" in r ? r.value : fallback);
+  const publishedRaw = value(published, null);
+  const publishedTypes = publishedRaw
+    ? ((JSON.parse(publishedRaw) as { jobTypes?: { name: string }[] }).jobTypes ?? []).map((t) => t.name)
+    : [];
+  const loadRaw = value(load, null);
+  return {
+    leader: value(leader, null),
+    load: loadRaw ? (JSON.parse(loadRaw) as StatusReport["load"]) : null,
+    decisions: value(decisions, {}),
+    workers: value(workers, []),
+    hosts: "value" in hosts ? { alive: hosts.value.alive, dead: hosts.value.dead } : { alive: [], dead: [] },
+    history: value(history, []),
+    types: [...publishedTypes, ...value(registered, [])],
+  };
 }
 
 export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
   const { client, keys, queue, config } = s;
-  const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
-  const [names, leader, loadRaw, decisionsRaw, workers, hosts, history] = await Promise.all([
-    typeNames(s),
-    client.get(keys.leader),
-    client.get(keys.load),
-    client.hgetall(keys.decisions),
-    new RedisWorkerList(client, keys).list(),
-    new HostRegistry(client, keys).list(ttl),
-    new RedisWorkerHistory(client, keys).list({ limit: options.historyLimit }),
-  ]);
-  const counts = await Promise.all(names.map((n) => queue.counts(n)));
-  const jobTypes = names.map((name, i) =>
-    jobTypeRow(name, counts[i], decisionsRaw[name], workers.filter((w) => w.jobType === name).length),
-  );
+  const problems: string[] = [];
+  const control = await readControl(s, options.historyLimit, problems);
+  const names = [...new Set([...(config?.jobTypes.map((t) => t.name) ?? []), ...control.types])].sort();
+  const counts = await Promise.all(names.map((n) => settle(queue.counts(n))));
+  const jobTypes = names.map((name, i) => {
+    const c = counts[i] ?? { error: "not read" };
+    let unavailable: string | null = null;
+    if ("error" in c) {
+      unavailable = `${slotName(client, keys.type(name).pending)} cannot be read: ${c.error}`;
+      problems.push(`job type ${name}: ${unavailable}`);
+    }
+    const raw = control.decisions[name];
+    const decision = raw ? (JSON.parse(raw) as Decision) : null;
+    const running = control.workers.filter((w) => w.jobType === name).length;
+    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, unavailable);
+  });
   return {
     at: new Date().toISOString(),
     prefix: keys.prefix,
-    leader,
-    load: loadRaw ? (JSON.parse(loadRaw) as StatusReport["load"]) : null,
+    leader: control.leader,
+    load: control.load,
     jobTypes,
-    hosts: hostRows(hosts),
-    history,
+    hosts: hostRows(control.hosts),
+    history: control.history,
+    problems,
   };
 }

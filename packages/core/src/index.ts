@@ -39,8 +39,10 @@ export {
 } from "./control/dispatch.js";
 export {
   type HostInfo,
+  type HostListing,
   type HostLoad,
   HostRegistry,
+  type HostRegistryOptions,
   type LiveHost,
   runningTotal,
   serves,
@@ -67,7 +69,7 @@ export {
   ScriptError,
   UsageError,
 } from "./errors.js";
-export { assertJobTypeName, DEFAULT_PREFIX, type Keys, makeKeys, type TypeKeys } from "./keys.js";
+export { assertJobTypeName, DEFAULT_PREFIX, hashSlot, type Keys, makeKeys, type TypeKeys } from "./keys.js";
 export {
   type AnyLauncherSpec,
   isLauncherDefinition,
@@ -100,8 +102,10 @@ export type {
   Supervisor,
 } from "./queue-contracts.js";
 export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
-export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
+export { deleteMatching } from "./storage/key-sweep.js";
 export {
   EXIT_REASONS,
   type ExitReason,

@@ -140,6 +140,13 @@ export interface ReclaimResult {
 
 /** What the manager needs of the queues. */
 export interface Supervisor {
+  /**
+   * Each type's activity count (items enqueued or revived, ever; null: none
+   * yet), one promise per type in the order asked, so a caller can wait on
+   * each alone: a type whose slot cannot be read fails alone. An idle type
+   * whose count did not move need not be read again.
+   */
+  activity(jobTypes: string[]): Promise<string | null>[];
   backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog>;
   counts(jobType: string): Promise<QueueCounts>;
   reclaim(jobType: string, options?: { chunkIds?: string[]; limit?: number; reason?: string }): Promise<ReclaimResult>;

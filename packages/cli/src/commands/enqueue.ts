@@ -2,7 +2,15 @@
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { assertJobTypeName, type EnqueueItem, UsageError } from "@batchjob/core";
+import {
+  assertJobTypeName,
+  type EnqueueItem,
+  InvalidArgumentError,
+  InvalidItemIdError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+  UsageError,
+} from "@batchjob/core";
 import { bool, str } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
@@ -69,6 +77,9 @@ Examples:
     const s = await openSession(p, io);
     try {
       const r = await s.queue.enqueue(type, items).catch((err: Error) => {
+        // Redis errors as they are: a call that timed out may still have taken effect
+        const input = [InvalidPayloadError, PayloadTooLargeError, InvalidItemIdError, InvalidArgumentError];
+        if (!input.some((c) => err instanceof c)) throw err;
         // the item index of a payload error is its position among the non-blank lines
         throw new UsageError(
           `${err.message.replace(/^item (\d+)/, (_m, i) => `item ${Number(i) + 1}`)}; nothing was enqueued`,

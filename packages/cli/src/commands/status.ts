@@ -9,19 +9,21 @@ export function renderStatus(r: StatusReport): string {
   const load = r.load
     ? `${r.load.level} (mean load ${r.load.value.toFixed(2)} over ${r.load.hosts} hosts)`
     : "unknown (no manager has run)";
+  const count = (n: number | null) => n ?? "?";
   const parts = [
     `batchjob status  prefix ${r.prefix}  leader ${r.leader ?? "none"}  load level ${load}`,
+    ...(r.problems.length > 0 ? ["", "Problems:", ...r.problems.map((p) => `  ${p}`)] : []),
     "",
     r.jobTypes.length === 0
       ? "No job types yet."
       : table(
           ["TYPE", "PENDING", "LEASED", "DELAYED", "DEAD", "WORKERS", "LAST DECISION"],
           r.jobTypes.map((t) => [
-            t.name,
-            t.pending,
-            t.leased,
-            t.delayed,
-            t.dead,
+            t.unavailable === null ? t.name : `${t.name} (unavailable)`,
+            count(t.pending),
+            count(t.leased),
+            count(t.delayed),
+            count(t.dead),
             `${t.running}/${t.target ?? "-"}`,
             t.decision?.reason ?? "-",
           ]),
@@ -95,7 +97,9 @@ export const statusCommand: Command = {
 Shows, per job type: pending, leased, delayed and dead items, running
 workers against the manager's target, and the last scaling decision with its
 reason; the load level and the leader; each host's heartbeat age, load and
-slots; and the most recent finished workers.
+slots; and the most recent finished workers. On a Redis Cluster with a slot
+range down, what cannot be read is listed under "Problems:" with its slot,
+and the rest is shown.
 
 Options:
 ${CONNECT_HELP}

@@ -17,6 +17,7 @@ import type {
   LauncherInputOf,
   LauncherSpec,
 } from "../launcher-definition.js";
+import { redactRedisUrl, redisUrlProblem } from "../redis-url.js";
 import { defaults } from "./defaults.js";
 import {
   LauncherRegistry,
@@ -44,6 +45,12 @@ const enqueuerSchema = z
   .refine((e) => (e.refill === undefined) !== (e.module === undefined), {
     message: "give either refill (a function in code) or module (a file exporting one)",
   });
+
+/** `redis.url`: what `connectRedis` accepts (one parser); an issue shows the URL with its password as `***`. */
+const redisUrlField = z.string().superRefine((url, ctx) => {
+  const problem = redisUrlProblem(url);
+  if (problem) ctx.addIssue({ code: "custom", message: problem, params: { shown: redactRedisUrl(url) } });
+});
 
 function jobTypeSchemaWith(launchers: LauncherRegistry) {
   return z.strictObject({
@@ -108,7 +115,7 @@ export const managerSchema = z.strictObject({
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {
   return z
     .strictObject({
-      redis: z.strictObject({ url: z.string().min(1).optional() }).default({}),
+      redis: z.strictObject({ url: redisUrlField.optional() }).default({}),
       prefix: z
         .string()
         .regex(/^[A-Za-z0-9._:-]{1,32}$/, { message: "use 1 to 32 characters from A-Z a-z 0-9 . _ : -" })
@@ -215,7 +222,9 @@ export function toConfigIssues(error: z.ZodError, input: unknown, basePath: Prop
     const path = [...basePath, ...issue.path];
     const at = valueAt(input, issue.path);
     const message = at.found || issue.code !== "invalid_type" ? issue.message : "required";
-    out.push(at.found ? { path: formatPath(path), message, value: at.value } : { path: formatPath(path), message });
+    // a check may give the value to show instead (a URL with its password hidden)
+    const shown = issue.code === "custom" && issue.params && "shown" in issue.params ? issue.params.shown : at.value;
+    out.push(at.found ? { path: formatPath(path), message, value: shown } : { path: formatPath(path), message });
   }
   return out;
 }

@@ -1,14 +1,15 @@
 /**
- * The Supervisor role (what the manager needs of the queues): the backlog a
- * planner reads, reclaiming expired or lost chunks (no attempt charged),
- * stop tokens set atomically with workers taking them, and the reservations
- * of dispatched starts.
+ * The Supervisor role (what the manager needs of the queues): each type's
+ * activity count and the backlog a planner reads, reclaiming expired or lost
+ * chunks (no attempt charged), stop tokens set atomically with workers taking
+ * them, and the reservations of dispatched starts. Every call touches one
+ * type's slot, so a type whose slot is down fails alone.
  */
 
 import type { ReclaimResult, Supervisor } from "../queue-contracts.js";
 import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
-import { execReplies } from "../redis.js";
+import { execReplies, isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
 import { positiveInt, type QueueContext } from "./context.js";
 
@@ -17,6 +18,26 @@ const NAMED_PER_CALL = 1000;
 
 export class RedisSupervisor implements Supervisor {
   constructor(private readonly ctx: QueueContext) {}
+
+  /**
+   * The activity counts of `jobTypes`: on one Redis, one MGET of them all
+   * (when it fails, say an ACL that leaves a type out, a GET per type, so
+   * each fails alone); on a cluster, one GET per type (their keys live in
+   * as many slots), so a type whose slot is down fails alone.
+   */
+  activity(jobTypes: string[]): Promise<string | null>[] {
+    if (jobTypes.length === 0) return [];
+    const keys = jobTypes.map((t) => this.ctx.keys.type(t).activity);
+    const { client } = this.ctx;
+    if (isCluster(client)) return keys.map((k) => client.get(k));
+    const all = client.mget(...keys);
+    return keys.map((k, i) =>
+      all.then(
+        (values) => values[i] ?? null,
+        () => client.get(k),
+      ),
+    );
+  }
 
   /**
    * What a planner needs of one type, in one script call (a client with
