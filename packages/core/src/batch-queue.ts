@@ -18,6 +18,7 @@ import type {
   AckResult,
   AcquireOptions,
   Acquirer,
+  ActivityGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,
@@ -130,7 +131,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
     return this.releaser.returnChunk(jobType, chunkId, splitDepth);
   }
 
-  activity(jobTypes: string[]): Promise<string | null>[] {
+  activity(jobTypes: string[]): ActivityGroup[] {
     return this.supervisor.activity(jobTypes);
   }
 

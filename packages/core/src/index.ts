@@ -85,6 +85,7 @@ export { createLogger, type Logger } from "./logger.js";
 export type {
   AckResult,
   AcquireOptions,
+  ActivityGroup,
   Acquirer,
   DeadLetterAdmin,
   EnqueueItem,

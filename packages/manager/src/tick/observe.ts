@@ -4,7 +4,7 @@
  * each on its own (per-type.ts: a type whose slot fails is skipped, the
  * others are observed):
  *   1. the activity count of each type seen idle before (one MGET on one
- *      Redis, a GET per type on a cluster), with the worker list: an idle
+ *      Redis, one per slot on a cluster), with the worker list: an idle
  *      type whose count did not move, and that runs no worker, is not read further;
  *   2. the backlog of every other type (ready items, earliest lease, which
  *      dispatched reservations still wait, workers leaving), with its
@@ -14,7 +14,7 @@
  */
 import type { Backlog } from "@batchjob/core";
 import type { TickContext, TickStep } from "./context.js";
-import { perTypeEach } from "./per-type.js";
+import { callable, perGroupEach, perTypeEach } from "./per-type.js";
 
 const EMPTY: Omit<Backlog, "activity"> = {
   pending: 0,
@@ -26,12 +26,8 @@ const EMPTY: Omit<Backlog, "activity"> = {
 
 /** 1. The activity count of each type seen idle before (read with the worker list: it does not wait for it). */
 function readIdleActivity(ctx: TickContext): Promise<Map<string, string | null>> {
-  const { idle, unanswered } = ctx.state;
-  const idleTypes = ctx.typeList.map((t) => t.name).filter((n) => idle.has(n));
-  const asked = idleTypes.filter((n) => !unanswered.has(n));
-  const counts = ctx.deps.reader.activity(asked);
-  const byName = new Map(asked.map((n, i) => [n, counts[i] as Promise<string | null>]));
-  return perTypeEach(ctx, idleTypes, "reading its activity", (n) => byName.get(n) ?? Promise.resolve(null));
+  const idle = ctx.typeList.map((t) => t.name).filter((n) => ctx.state.idle.has(n));
+  return perGroupEach(ctx, ctx.deps.reader.activity(callable(ctx, idle)), "reading its activity");
 }
 
 /** 2. The backlog of every type not still idle nor unavailable; a type found idle is marked with its count. */

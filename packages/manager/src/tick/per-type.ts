@@ -8,6 +8,8 @@
  *   3. a call that fails, or does not answer within the deadline, marks its
  *      type unavailable for the rest of the tick, with the reason and slot;
  * the later steps skip it, its decision says why, and the tick report lists it.
+ * Some reads answer for several types at once (the activity counts: one
+ * MGET on one Redis, one per slot on a cluster): a group fails or is late as one.
  */
 import { hashSlot } from "@batchjob/core";
 import type { TickContext } from "./context.js";
@@ -33,6 +35,62 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Rules 1 and 2: the types of `jobTypes` that may be called now; the ones still waiting for an answer are marked. */
+export function callable(ctx: TickContext, jobTypes: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const jobType of jobTypes) {
+    if (ctx.unavailable.has(jobType)) continue;
+    const since = ctx.state.unanswered.get(jobType);
+    if (since === undefined) {
+      out.push(jobType);
+      continue;
+    }
+    const s = ((performance.now() - since) / 1000).toFixed(1);
+    markUnavailable(ctx, jobType, `slot ${slotOf(ctx, jobType)} has not answered a call made ${s} s ago`);
+  }
+  return out;
+}
+
+type Settled<T> = { value: T } | { error: unknown } | undefined;
+
+/** The outcome of each of `pending` once all settled or the deadline passed (undefined: no answer yet); one callback each. */
+async function settleWithin<T>(ctx: TickContext, pending: Promise<T>[]): Promise<Settled<T>[]> {
+  const out = new Array<Settled<T>>(pending.length);
+  if (pending.length === 0) return out;
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    let left = pending.length;
+    timer = setTimeout(resolve, callDeadlineMs(ctx));
+    for (const [i, p] of pending.entries()) {
+      p.then(
+        (value) => {
+          out[i] = { value };
+          if (--left === 0) resolve();
+        },
+        (error: unknown) => {
+          out[i] = { error };
+          if (--left === 0) resolve();
+        },
+      );
+    }
+  });
+  clearTimeout(timer);
+  // what answers after this point is not used: the tick has moved on
+  return out.slice();
+}
+
+/** Rule 3 for a call that did not answer in time: its types wait for its answer before they are called again. */
+function late(ctx: TickContext, jobTypes: readonly string[], pending: Promise<unknown>, what: string, since: number) {
+  const { unanswered } = ctx.state;
+  for (const t of jobTypes) unanswered.set(t, since);
+  const done = () => {
+    for (const t of jobTypes) unanswered.delete(t);
+  };
+  pending.then(done, done);
+  const ms = callDeadlineMs(ctx);
+  for (const t of jobTypes) markUnavailable(ctx, t, `${what}: no answer within ${ms} ms from slot ${slotOf(ctx, t)}`);
+}
+
 /**
  * Calls `call` for each of `jobTypes` at once under the rules above (one
  * deadline for them all); returns the value of each call that answered in
@@ -44,66 +102,23 @@ export async function perTypeEach<T>(
   what: string,
   call: (jobType: string) => Promise<T>,
 ): Promise<Map<string, T>> {
-  const out = new Map<string, T>();
-  const failed = new Map<string, unknown>();
-  const { unanswered } = ctx.state;
-  const calls: { jobType: string; pending: Promise<T> }[] = [];
-  for (const jobType of jobTypes) {
-    if (ctx.unavailable.has(jobType)) continue;
-    const since = unanswered.get(jobType);
-    if (since === undefined) {
-      let pending: Promise<T>;
-      try {
-        pending = call(jobType);
-      } catch (err) {
-        pending = Promise.reject(err);
-      }
-      calls.push({ jobType, pending });
-      continue;
-    }
-    const s = ((performance.now() - since) / 1000).toFixed(1);
-    markUnavailable(ctx, jobType, `slot ${slotOf(ctx, jobType)} has not answered a call made ${s} s ago`);
-  }
-  if (calls.length === 0) return out;
-  const deadline = callDeadlineMs(ctx);
-  const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  // one callback per call, no promise per call: a tick reads a thousand types this way
-  await new Promise<void>((resolve) => {
-    let left = calls.length;
-    const settled = () => {
-      if (--left === 0) resolve();
-    };
-    timer = setTimeout(resolve, deadline);
-    for (const { jobType, pending } of calls) {
-      pending.then(
-        (v) => {
-          out.set(jobType, v);
-          settled();
-        },
-        (err: unknown) => {
-          failed.set(jobType, err);
-          settled();
-        },
-      );
+  const types = callable(ctx, jobTypes);
+  const since = performance.now();
+  const pending = types.map((t) => {
+    try {
+      return call(t);
+    } catch (err) {
+      return Promise.reject(err);
     }
   });
-  clearTimeout(timer);
-  // what answers after this point is not used: the tick has moved on
+  const settled = await settleWithin(ctx, pending);
   const answered = new Map<string, T>();
-  for (const { jobType, pending } of calls) {
-    if (failed.has(jobType)) {
-      markUnavailable(ctx, jobType, `${what} failed on slot ${slotOf(ctx, jobType)}: ${message(failed.get(jobType))}`);
-    } else if (out.has(jobType)) {
-      answered.set(jobType, out.get(jobType) as T);
-    } else {
-      unanswered.set(jobType, started);
-      // whatever it ends with, the type may be called again once it answered
-      const done = () => unanswered.delete(jobType);
-      pending.then(done, done);
-      markUnavailable(ctx, jobType, `${what}: no answer within ${deadline} ms from slot ${slotOf(ctx, jobType)}`);
-    }
-  }
+  types.forEach((t, i) => {
+    const s = settled[i];
+    if (s === undefined) late(ctx, [t], pending[i] as Promise<T>, what, since);
+    else if ("error" in s) markUnavailable(ctx, t, `${what} failed on slot ${slotOf(ctx, t)}: ${message(s.error)}`);
+    else answered.set(t, s.value);
+  });
   return answered;
 }
 
@@ -115,4 +130,36 @@ export async function perType<T>(
   call: () => Promise<T>,
 ): Promise<T | undefined> {
   return (await perTypeEach(ctx, [jobType], what, call)).get(jobType);
+}
+
+/**
+ * Reads made for groups of types at once (each group answers together, a
+ * value or an Error per type), under rule 3: a group that fails or is late
+ * marks all its types; an Error marks its type alone. Returns each value read.
+ */
+export async function perGroupEach<T>(
+  ctx: TickContext,
+  groups: readonly { jobTypes: string[]; counts: Promise<(T | Error)[]> }[],
+  what: string,
+): Promise<Map<string, T>> {
+  const since = performance.now();
+  const settled = await settleWithin(
+    ctx,
+    groups.map((g) => g.counts),
+  );
+  const answered = new Map<string, T>();
+  for (const [i, g] of groups.entries()) {
+    const s = settled[i];
+    if (s === undefined) {
+      late(ctx, g.jobTypes, g.counts, what, since);
+      continue;
+    }
+    g.jobTypes.forEach((t, k) => {
+      const v = "error" in s ? s.error : s.value[k];
+      if (v instanceof Error || "error" in s) {
+        markUnavailable(ctx, t, `${what} failed on slot ${slotOf(ctx, t)}: ${message(v)}`);
+      } else answered.set(t, v as T);
+    });
+  }
+  return answered;
 }
