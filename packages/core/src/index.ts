@@ -85,8 +85,8 @@ export { createLogger, type Logger } from "./logger.js";
 export type {
   AckResult,
   AcquireOptions,
-  ActivityGroup,
   Acquirer,
+  ActivityGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,

@@ -163,15 +163,22 @@ export function hashSlot(key: string): number {
   return crc16(Buffer.from(hashTag(key))) % 16384;
 }
 
+/** The keys of this many job types are kept built (a tick of 1,000 types builds none); past it, the set starts over. */
+const TYPE_KEYS_KEPT = 10_000;
+
 export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
   assertPrefix(prefix);
   const control = `${prefix}:{${prefix}:control}`;
+  // built once per type (and frozen: shared by every caller), not on every call of a hot path
+  const byType = new Map<string, TypeKeys>();
   return {
     prefix,
     type(jobType: string): TypeKeys {
+      const known = byType.get(jobType);
+      if (known) return known;
       assertJobTypeName(jobType);
       const base = `${prefix}:{${jobType}}`;
-      return {
+      const k: TypeKeys = Object.freeze({
         pending: `${base}:pending`,
         items: `${base}:items`,
         ids: `${base}:ids`,
@@ -189,7 +196,10 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         group: (groupId: string) => `${base}:group:${groupId}`,
         reserved: `${base}:reserved`,
         activity: `${base}:activity`,
-      };
+      });
+      if (byType.size >= TYPE_KEYS_KEPT) byType.clear();
+      byType.set(jobType, k);
+      return k;
     },
     control,
     types: `${control}:types`,

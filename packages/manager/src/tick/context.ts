@@ -62,7 +62,8 @@ export interface Observation {
   alive: LiveHost[];
   dead: string[];
   workers: WorkerListItem[];
-  backlog: Map<string, Backlog>;
+  /** Each type's backlog (a type seen idle and still idle: an empty one); none for a type skipped this tick. */
+  backlog: Map<string, Omit<Backlog, "activity">>;
   lastStart: Map<string, number>;
 }
 

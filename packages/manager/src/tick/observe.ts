@@ -35,15 +35,15 @@ async function readBacklogs(
   ctx: TickContext,
   now: number,
   idle: ReadonlySet<string>,
-): Promise<{ backlog: Map<string, Backlog>; taken: boolean }> {
+): Promise<{ backlog: Map<string, Omit<Backlog, "activity">>; taken: boolean }> {
   const { deps, state } = ctx;
   const inFlight = state.inFlight.byType();
   const toRead = ctx.typeList.map((t) => t.name).filter((n) => !idle.has(n) && !ctx.unavailable.has(n));
   const read = await perTypeEach(ctx, toRead, "reading its backlog", (name) =>
     deps.reader.backlog(name, now, inFlight.get(name)),
   );
-  const backlog = new Map<string, Backlog>();
-  for (const n of idle) backlog.set(n, { ...EMPTY, activity: state.idle.get(n) ?? null });
+  const backlog = new Map<string, Omit<Backlog, "activity">>();
+  for (const n of idle) backlog.set(n, EMPTY);
   let taken = false;
   for (const [name, b] of read) {
     backlog.set(name, b);

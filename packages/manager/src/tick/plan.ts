@@ -60,8 +60,8 @@ export const planStep: TickStep = {
         const reason = `skipped: ${why}; running ${n}`;
         return { jobType: t.name, level, target, running: n, pending: 0, start: 0, stopTokens: 0, reason };
       }
-      const state = { config: t, pending: obs.backlog.get(t.name)?.pending ?? 0, running: n };
-      return plan({ ...state, lastStartAt: obs.lastStart.get(t.name) }, level, obs.now);
+      const pending = obs.backlog.get(t.name)?.pending ?? 0;
+      return plan({ config: t, pending, running: n, lastStartAt: obs.lastStart.get(t.name) }, level, obs.now);
     });
   },
 };
