@@ -188,7 +188,17 @@ describe("batchjob CLI: queues", () => {
     const r = await runCli(["status", "--json"], { env });
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
-    expect(Object.keys(s).sort()).toEqual(["at", "history", "hosts", "jobTypes", "leader", "load", "prefix"]);
+    expect(Object.keys(s).sort()).toEqual([
+      "at",
+      "history",
+      "hosts",
+      "jobTypes",
+      "leader",
+      "load",
+      "prefix",
+      "problems",
+    ]);
+    expect(s.problems).toEqual([]);
     expect(s.prefix).toBe(config.prefix);
     expect(s.leader).toBe(m.managerId);
     expect(s.load).toMatchObject({ level: expect.stringMatching(/^(high|medium|low)$/), hosts: 1 });
@@ -205,8 +215,10 @@ describe("batchjob CLI: queues", () => {
       "pending",
       "running",
       "target",
+      "unavailable",
     ]);
     expect(inline).toMatchObject({
+      unavailable: null,
       pending: 0,
       leased: 0,
       acked: 30,

@@ -92,8 +92,8 @@ export async function deleteTestKeys(url: string = redisUrl()): Promise<void> {
   if (prefixes.size === 0) return;
   const c = new Redis(url);
   try {
-    // the prefix's own keys and its BullMQ inboxes ({prefix:bull}:...)
-    for (const pattern of [...prefixes].flatMap((p) => [`${p}:*`, `{${p}:bull}:*`])) {
+    // every key starts with the prefix: a type's, the control plane's and its BullMQ inboxes (<p>:{<p>:control}:bull:...)
+    for (const pattern of [...prefixes].map((p) => `${p}:*`)) {
       let cursor = "0";
       do {
         const [next, keys] = await c.scan(cursor, "MATCH", pattern, "COUNT", 1000);

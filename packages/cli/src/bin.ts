@@ -72,12 +72,36 @@ const io: Io = {
   stdin: process.stdin,
 };
 
+/**
+ * Once the command is over, whatever it may have left behind (a connection
+ * still retrying a dead node, a signal handler of a step that failed) must
+ * not keep SIGTERM or Ctrl-C from ending the process.
+ */
+function exitOnSignal(): void {
+  for (const sig of ["SIGTERM", "SIGINT"] as const) {
+    process.removeAllListeners(sig);
+    process.once(sig, () => process.exit(typeof process.exitCode === "number" ? process.exitCode : 1));
+  }
+}
+
+/**
+ * The command is over: exit shortly even if a closed connection left a timer
+ * behind (ioredis waits 2 s on a socket that is already gone before it lets go).
+ */
+function exitSoon(code: number): void {
+  setTimeout(() => process.exit(code), 100).unref();
+}
+
 main(process.argv.slice(2), io).then(
   (code) => {
     process.exitCode = code;
+    exitOnSignal();
+    exitSoon(code);
   },
   (err) => {
     process.stderr.write(`batchjob: ${redactUrlsInText(String(err))}\n`);
     process.exitCode = 1;
+    exitOnSignal();
+    exitSoon(1);
   },
 );

@@ -46,5 +46,6 @@ export async function findConfig(flag: string | undefined, io: Io): Promise<Load
 
 export const CONFIG_FLAG_HELP = `  --config FILE        the deployment's config (.ts .js .mjs .json .yaml); default: $BATCHJOB_CONFIG,
                        else batchjob.config.* in the working folder
-  --redis URL          Redis to use (redis://host:port/db, redis-cluster://h1:p1,h2:p2);
+  --redis URL          Redis to use (redis://host:port/db, redis-cluster://h1:p1,h2:p2,
+                       redis-sentinel://h1:p1,h2:p2/master-name);
                        default: $REDIS_URL, else the config's redis.url, else redis://127.0.0.1:6379`;

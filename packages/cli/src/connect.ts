@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   type BatchjobConfig,
+  BatchjobError,
   BatchQueue,
   connectRedis,
   DEFAULT_REDIS_URL,
@@ -16,7 +17,7 @@ import {
   makeKeys,
   type RedisClient,
   RedisUnavailableError,
-  redactUrl,
+  redactRedisUrl,
   redactUrlsInText,
 } from "@batchjob/core";
 import { type Parsed, str } from "./args.js";
@@ -47,14 +48,15 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
   const config = found ? (await findConfig(found, io)).config : undefined;
   const url = str(p, "redis") ?? io.env.REDIS_URL ?? config?.redis.url ?? DEFAULT_REDIS_URL;
   const prefix = str(p, "prefix") ?? io.env.BATCHJOB_PREFIX ?? config?.prefix ?? defaults.prefix;
+  // fail-fast: every command waits at most a few seconds, then rejects with one RedisUnavailableError line
   const client = connectRedis(url, { connectionName: "batchjob-cli" });
-  client.on("error", () => {});
   try {
     await client.ping();
   } catch (err) {
     client.disconnect();
+    if (err instanceof BatchjobError) throw err;
     throw new RedisUnavailableError(
-      `cannot reach Redis at ${redactUrl(url)}: ${redactUrlsInText(err instanceof Error ? err.message : String(err))}`,
+      `cannot reach Redis at ${redactRedisUrl(url)}: ${redactUrlsInText(err instanceof Error ? err.message : String(err))}`,
     );
   }
   const keys = makeKeys(prefix);
@@ -68,10 +70,17 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
     keys,
     queue,
     config,
-    close: async () => {
-      await client.quit().catch(() => client.disconnect());
-    },
+    close: () => closeClient(client),
   };
+}
+
+/** QUIT when connected; else (Redis went away meanwhile) drop the connection at once rather than wait. */
+async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status !== "ready") {
+    client.disconnect();
+    return;
+  }
+  await client.quit().catch(() => client.disconnect());
 }
 
 /** Runs `fn` with an open session and closes it, whatever happens. */

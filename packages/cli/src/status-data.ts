@@ -2,36 +2,50 @@
  * The data behind `batchjob status` and its documented `--json` shape
  * (StatusReport): per job type the queue counts, running workers against the
  * target and the last scaling decision; the load level and leader; the hosts
- * with heartbeat age, load and slots; recent worker history. A corrupt value
- * in Redis (the published config, a decision, the load, a history, worker or
- * host entry, a type name) is left out and named in `problems`, one line each.
+ * with heartbeat age, load and slots; recent worker history.
+ * Each read waits a bounded time and fails on its own: on a cluster with a
+ * slot range down, the types (or the control plane) whose slot cannot be
+ * read are named with their slot in `problems` and their row, and the rest
+ * is shown as usual. A corrupt value in Redis (the published config, a
+ * decision, the load, a history, worker or host entry, a type name) is left
+ * out and named in `problems` too, one line each.
  */
 import {
   defaults,
   HostRegistry,
+  hashSlot,
+  isCluster,
   isJobTypeName,
   type LiveHost,
   type QueueCounts,
+  type RedisClient,
   RedisWorkerList,
   type WorkerHistoryItem,
+  type WorkerListItem,
 } from "@batchjob/core";
 import type { Session } from "./connect.js";
 import { type Problems, readHistory, readStored, wrongField } from "./stored.js";
 
+/** How long one read of `status` may take before what it reads is reported unavailable. */
+export const STATUS_READ_MS = 2000;
+
 export interface StatusJobType {
   name: string;
-  pending: number;
-  leased: number;
-  delayed: number;
-  dead: number;
+  /** The counts are null when the type's slot could not be read (see `unavailable`). */
+  pending: number | null;
+  leased: number | null;
+  delayed: number | null;
+  dead: number | null;
   /** Workers running now (worker list). */
   running: number;
   /** Workers the manager aims for at the current level; null before a manager decided. */
   target: number | null;
   decision: { reason: string; at: number; start: number; stopTokens: number; level: string } | null;
-  enqueued: number;
-  acked: number;
-  died: number;
+  enqueued: number | null;
+  acked: number | null;
+  died: number | null;
+  /** Why the type's queue could not be read (its cluster slot, the error); null when it was. */
+  unavailable: string | null;
 }
 
 export interface StatusHost {
@@ -57,8 +71,12 @@ export interface StatusReport {
   jobTypes: StatusJobType[];
   hosts: StatusHost[];
   history: WorkerHistoryItem[];
-  /** Values in Redis that could not be read, one line each naming its key; absent when there are none. */
-  problems?: string[];
+  /**
+   * What could not be read, one line each: a value in Redis that is not what
+   * batchjob writes (naming its key), a cluster slot down (naming the slot).
+   * Empty when all was read.
+   */
+  problems: string[];
 }
 
 type Decision = NonNullable<StatusJobType["decision"]> & { target: number };
@@ -95,19 +113,26 @@ function loadOf(key: string, raw: string | null, problems: Problems): StatusRepo
 }
 
 /** A job type's row: its counts, running workers and the manager's last decision. */
-function jobTypeRow(name: string, c: QueueCounts | undefined, d: Decision | null, running: number): StatusJobType {
+function jobTypeRow(
+  name: string,
+  c: QueueCounts | null,
+  d: Decision | null,
+  running: number,
+  unavailable: string | null,
+): StatusJobType {
   return {
     name,
-    pending: c?.pending ?? 0,
-    leased: c?.leased ?? 0,
-    delayed: c?.delayed ?? 0,
-    dead: c?.dead ?? 0,
+    pending: c?.pending ?? null,
+    leased: c?.leased ?? null,
+    delayed: c?.delayed ?? null,
+    dead: c?.dead ?? null,
     running,
     target: d?.target ?? null,
     decision: d ? { reason: d.reason, at: d.at, start: d.start, stopTokens: d.stopTokens, level: d.level } : null,
-    enqueued: c?.enqueued ?? 0,
-    acked: c?.acked ?? 0,
-    died: c?.died ?? 0,
+    enqueued: c?.enqueued ?? null,
+    acked: c?.acked ?? null,
+    died: c?.died ?? null,
+    unavailable,
   };
 }
 
@@ -133,37 +158,105 @@ function hostRows(hosts: { alive: LiveHost[]; dead: string[] }): StatusHost[] {
   ];
 }
 
+/** "slot N (node host:port)": where a key lives, as the client last knew it. */
+export function slotName(client: RedisClient, key: string): string {
+  const slot = hashSlot(key);
+  const node = isCluster(client) ? client.slots[slot]?.[0] : undefined;
+  return node ? `slot ${slot} (node ${node})` : `slot ${slot}`;
+}
+
+/** `read`, or its error (including no answer within STATUS_READ_MS), without throwing. */
+async function settle<T>(read: Promise<T>): Promise<{ value: T } | { error: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<{ error: string }>((resolve) => {
+    timer = setTimeout(() => resolve({ error: `no answer within ${STATUS_READ_MS} ms` }), STATUS_READ_MS);
+  });
+  try {
+    return await Promise.race([read.then((value) => ({ value })), late]);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The job type names the leader published with the config; none (and a problem) when it is corrupt. */
-async function publishedNames(s: Session, problems: Problems): Promise<unknown[]> {
-  const raw = await s.client.get(s.keys.config);
+function publishedNames(key: string, raw: string | null, problems: Problems): unknown[] {
   if (!raw) return [];
   const r = readStored<{ jobTypes: unknown[] }>(raw, (v) =>
     Array.isArray(v.jobTypes) ? undefined : "jobTypes is not a list",
   );
   if ("value" in r)
     return r.value.jobTypes.map((t) => (typeof t === "object" && t !== null ? (t as { name?: unknown }).name : t));
-  problems.push(`${s.keys.config} ${r.problem}: the job types it lists are not shown`);
+  problems.push(`${key} ${r.problem}: the job types it lists are not shown`);
   return [];
 }
 
-/** Every job type known: configured, published by the leader, or ever enqueued to; names that cannot be one are skipped. */
-async function typeNames(s: Session, problems: Problems): Promise<string[]> {
-  const names = new Set<string>(s.config?.jobTypes.map((t) => t.name) ?? []);
-  const sources: [string, unknown[]][] = [
-    [s.keys.config, await publishedNames(s, problems)],
-    [s.keys.types, await s.queue.jobTypes()],
-  ];
-  for (const [key, found] of sources) {
-    const bad = found.filter((n) => !isJobTypeName(n));
-    for (const n of found) if (isJobTypeName(n)) names.add(n);
-    if (bad.length > 0) {
-      const shown = bad.slice(0, 3).map((n) => JSON.stringify(n) ?? String(n));
-      problems.push(
-        `${key} names ${bad.length} job type${bad.length > 1 ? "s" : ""} that cannot be one, not shown: ${shown.join(", ")}`,
-      );
-    }
+/** The names of `found` that can be job types; the others make one problem line naming `key`. */
+function typeNamesOf(key: string, found: unknown[], problems: Problems): string[] {
+  const bad = found.filter((n) => !isJobTypeName(n));
+  if (bad.length > 0) {
+    const shown = bad.slice(0, 3).map((n) => JSON.stringify(n) ?? String(n));
+    problems.push(
+      `${key} names ${bad.length} job type${bad.length > 1 ? "s" : ""} that cannot be one, not shown: ${shown.join(", ")}`,
+    );
   }
-  return [...names].sort();
+  return found.filter(isJobTypeName);
+}
+
+interface ControlReads {
+  leader: string | null;
+  load: StatusReport["load"];
+  decisions: Record<string, string>;
+  workers: WorkerListItem[];
+  hosts: { alive: LiveHost[]; dead: string[] };
+  history: WorkerHistoryItem[];
+  /** Types published by the leader or ever enqueued to. */
+  types: string[];
+}
+
+/**
+ * The control plane's keys (one slot): each read on its own; what fails is
+ * empty and named in `problems`, and so is each corrupt value or entry.
+ */
+async function readControl(s: Session, historyLimit: number, problems: Problems): Promise<ControlReads> {
+  const { client, keys, config } = s;
+  const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
+  const badWorkers: [string, string][] = [];
+  const badHosts: [string, string][] = [];
+  const corrupt: Problems = [];
+  const [leader, load, decisions, workers, hosts, history, published, registered] = await Promise.all([
+    settle(client.get(keys.leader)),
+    settle(client.get(keys.load)),
+    settle(client.hgetall(keys.decisions)),
+    settle(new RedisWorkerList(client, keys).list({}, (id, error) => badWorkers.push([id, error]))),
+    settle(new HostRegistry(client, keys).list(ttl, (id, error) => badHosts.push([id, error]))),
+    settle(readHistory(client, keys.history, historyLimit, corrupt)),
+    settle(client.get(keys.config)),
+    settle(s.queue.jobTypes()),
+  ]);
+  const failed = [leader, load, decisions, workers, hosts, history, published, registered].find((r) => "error" in r);
+  if (failed && "error" in failed) {
+    problems.push(
+      `control plane (${slotName(client, keys.control)}, keys ${keys.control}:*) cannot be read: ${failed.error}; leader, load, workers, hosts and history are not shown`,
+    );
+  }
+  problems.push(...corrupt);
+  skipped(problems, keys.workers, badWorkers);
+  skipped(problems, keys.hostInfo, badHosts);
+  const value = <T>(r: { value: T } | { error: string }, fallback: T): T => ("value" in r ? r.value : fallback);
+  return {
+    leader: value(leader, null),
+    load: loadOf(keys.load, value(load, null), problems),
+    decisions: value(decisions, {}),
+    workers: value(workers, []),
+    hosts: "value" in hosts ? { alive: hosts.value.alive, dead: hosts.value.dead } : { alive: [], dead: [] },
+    history: value(history, []),
+    types: [
+      ...typeNamesOf(keys.config, publishedNames(keys.config, value(published, null), problems), problems),
+      ...typeNamesOf(keys.types, value(registered, []), problems),
+    ],
+  };
 }
 
 /** One problem line for the entries of `key` that were skipped. */
@@ -177,38 +270,29 @@ function skipped(problems: Problems, key: string, bad: [string, string][]): void
 
 export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
   const { client, keys, queue, config } = s;
-  const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
   const problems: Problems = [];
-  const badWorkers: [string, string][] = [];
-  const badHosts: [string, string][] = [];
-  const [names, leader, loadRaw, decisionsRaw, workers, hosts, history] = await Promise.all([
-    typeNames(s, problems),
-    client.get(keys.leader),
-    client.get(keys.load),
-    client.hgetall(keys.decisions),
-    new RedisWorkerList(client, keys).list({}, (id, error) => badWorkers.push([id, error])),
-    new HostRegistry(client, keys).list(ttl, (id, error) => badHosts.push([id, error])),
-    readHistory(client, keys.history, options.historyLimit, problems),
-  ]);
-  skipped(problems, keys.workers, badWorkers);
-  skipped(problems, keys.hostInfo, badHosts);
-  const counts = await Promise.all(names.map((n) => queue.counts(n)));
-  const jobTypes = names.map((name, i) =>
-    jobTypeRow(
-      name,
-      counts[i],
-      decisionOf(keys.decisions, name, decisionsRaw[name], problems),
-      workers.filter((w) => w.jobType === name).length,
-    ),
-  );
+  const control = await readControl(s, options.historyLimit, problems);
+  const names = [...new Set([...(config?.jobTypes.map((t) => t.name) ?? []), ...control.types])].sort();
+  const counts = await Promise.all(names.map((n) => settle(queue.counts(n))));
+  const jobTypes = names.map((name, i) => {
+    const c = counts[i] ?? { error: "not read" };
+    let unavailable: string | null = null;
+    if ("error" in c) {
+      unavailable = `${slotName(client, keys.type(name).pending)} cannot be read: ${c.error}`;
+      problems.push(`job type ${name}: ${unavailable}`);
+    }
+    const decision = decisionOf(keys.decisions, name, control.decisions[name], problems);
+    const running = control.workers.filter((w) => w.jobType === name).length;
+    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, unavailable);
+  });
   return {
     at: new Date().toISOString(),
     prefix: keys.prefix,
-    leader,
-    load: loadOf(keys.load, loadRaw, problems),
+    leader: control.leader,
+    load: control.load,
     jobTypes,
-    hosts: hostRows(hosts),
-    history,
-    ...(problems.length > 0 ? { problems } : {}),
+    hosts: hostRows(control.hosts),
+    history: control.history,
+    problems,
   };
 }

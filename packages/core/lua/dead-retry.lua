@@ -1,5 +1,6 @@
 -- dead-retry: moves dead items back to pending with their attempts reset.
--- KEYS: pending items fails dead stats
+-- KEYS: pending items fails dead stats activity
+--   activity  STRING: items enqueued or revived (the manager's signal to read the type again)
 -- ARGV[1] limit: most items moved when no ids are given
 -- ARGV[2..] ids to retry; none = the oldest `limit` dead items
 -- Returns {moved, more (1 if dead items remain)}.
@@ -21,6 +22,7 @@ if #moved > 0 then
   sliced('HDEL', K.fails, moved, 1000)
   sliced('RPUSH', K.pending, entries, 1000)
   redis.call('HINCRBY', K.stats, 'revived', #moved)
+  redis.call('INCRBY', K.activity, #moved)
 end
 local more = 0
 if redis.call('ZCARD', K.dead) > 0 then more = 1 end

@@ -7,6 +7,7 @@
 import type { Batch } from "./batch.js";
 import { defaults } from "./config/defaults.js";
 import { type Keys, makeKeys } from "./keys.js";
+import type { Logger } from "./logger.js";
 import { RedisAcquirer } from "./queue/acquirer.js";
 import { QueueContext, type QueueTypeSettings } from "./queue/context.js";
 import { RedisDeadLetters } from "./queue/dead-letters.js";
@@ -17,6 +18,7 @@ import type {
   AckResult,
   AcquireOptions,
   Acquirer,
+  ActivityGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,
@@ -49,6 +51,8 @@ export interface BatchQueueOptions {
   jobTypes?: Array<{ name: string } & Partial<QueueTypeSettings>>;
   /** Settings of unnamed types. @defaultValue the job type defaults */
   defaultSettings?: Partial<QueueTypeSettings>;
+  /** Where the queue reports what it recovers from (a job type it could not register). @defaultValue a pino logger "batchjob-queue" */
+  logger?: Logger;
 }
 
 export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, DeadLetterAdmin {
@@ -68,7 +72,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
     this.ownsClient = typeof r !== "object";
     this.client = typeof r === "object" ? r : connectRedis(r);
     this.keys = makeKeys(options.prefix ?? defaults.prefix);
-    this.ctx = new QueueContext(this.client, this.keys, options.defaultSettings);
+    this.ctx = new QueueContext(this.client, this.keys, options.defaultSettings, options.logger);
     for (const t of options.jobTypes ?? []) this.ctx.configure(t.name, t);
     this.producer = new RedisEnqueuer(
       this.ctx,
@@ -125,6 +129,10 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
 
   returnChunk(jobType: string, chunkId: string, splitDepth?: number): Promise<number> {
     return this.releaser.returnChunk(jobType, chunkId, splitDepth);
+  }
+
+  activity(jobTypes: string[]): ActivityGroup[] {
+    return this.supervisor.activity(jobTypes);
   }
 
   backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog> {

@@ -62,8 +62,10 @@ export {
 } from "./control/dispatch.js";
 export {
   type HostInfo,
+  type HostListing,
   type HostLoad,
   HostRegistry,
+  type HostRegistryOptions,
   type LiveHost,
   runningTotal,
   serves,
@@ -93,6 +95,7 @@ export {
 export {
   assertJobTypeName,
   DEFAULT_PREFIX,
+  hashSlot,
   isJobTypeName,
   type Keys,
   makeKeys,
@@ -115,6 +118,7 @@ export type {
   AckResult,
   AcquireOptions,
   Acquirer,
+  ActivityGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,
@@ -131,8 +135,10 @@ export type {
   Supervisor,
 } from "./queue-contracts.js";
 export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
-export { connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
+export { deleteMatching } from "./storage/key-sweep.js";
 export {
   EXIT_REASONS,
   type ExitReason,

@@ -1,6 +1,12 @@
 /**
- * Every Redis key batchjob uses, built by name in one place. Keys of one job
- * type share the hash tag `{T}` so each Lua script touches one cluster slot.
+ * Every Redis key batchjob uses, built by name in one place. Two kinds:
+ *   1. a job type's keys, `<prefix>:{T}:...`: one hash tag per type, so each
+ *      Lua script of the type touches one cluster slot, and a type whose slot
+ *      is down stops that type only;
+ *   2. the control plane, `<prefix>:{<prefix>:control}:...` (workers, hosts,
+ *      leader, history, decisions, the BullMQ inboxes, ...): one hash tag for
+ *      all, so only that slot's master is critical to the control plane. The
+ *      tag holds a ":", which no job type name may: no type shares its keys.
  * The layout is documented for operators in packages/core/README.md.
  */
 import { InvalidJobTypeError } from "./errors.js";
@@ -81,15 +87,20 @@ export interface TypeKeys {
   group(groupId: string): string;
   /** SET of the reservation ids the manager dispatched that no worker has taken yet. */
   reserved: string;
+  /**
+   * STRING: items enqueued or revived, ever; moved in the same MULTI or
+   * script as the items, so the manager can skip a type whose count did not move.
+   */
+  activity: string;
 }
 
 export interface Keys {
   prefix: string;
   type(jobType: string): TypeKeys;
-  /** SET of every job type name that was ever enqueued to. */
+  /** `<prefix>:{<prefix>:control}`: what every control-plane key starts with (one hash tag, one cluster slot). */
+  control: string;
+  /** SET of every job type name that was ever enqueued to (written after the items, best effort). */
   types: string;
-  /** HASH job type -> count of items enqueued or revived: the manager skips types whose count did not move. */
-  activity: string;
   /** HASH worker id -> JSON `WorkerListItem`: the running workers. */
   workers: string;
   /** LIST of every worker history entry, newest first, capped. */
@@ -108,7 +119,7 @@ export interface Keys {
   load: string;
   /** HASH job type -> last start time (ms, Redis clock). */
   lastStart: string;
-  /** The BullMQ prefix of dispatch inboxes (hash-tagged: one cluster slot). */
+  /** The BullMQ prefix of dispatch inboxes (in the control plane's slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
   inbox(hostId: string): string;
@@ -149,14 +160,45 @@ export function typeKeysOf(k: TypeKeys, extra?: ScriptKeyValues): Record<TypeKey
   return out as Record<TypeKeyName, string> & ScriptKeyValues;
 }
 
+/** The hash tag of a key: the text between the first `{` and the next `}`, when not empty; else the whole key. */
+export function hashTag(key: string): string {
+  const open = key.indexOf("{");
+  if (open < 0) return key;
+  const close = key.indexOf("}", open + 1);
+  return close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** CRC16-XMODEM, the checksum of Redis Cluster's key slots. */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Redis Cluster slot of `key` (0..16383), as `CLUSTER KEYSLOT` computes it. */
+export function hashSlot(key: string): number {
+  return crc16(Buffer.from(hashTag(key))) % 16384;
+}
+
+/** The keys of this many job types are kept built (a tick of 1,000 types builds none); past it, the set starts over. */
+const TYPE_KEYS_KEPT = 10_000;
+
 export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
   assertPrefix(prefix);
+  const control = `${prefix}:{${prefix}:control}`;
+  // built once per type (and frozen: shared by every caller), not on every call of a hot path
+  const byType = new Map<string, TypeKeys>();
   return {
     prefix,
     type(jobType: string): TypeKeys {
+      const known = byType.get(jobType);
+      if (known) return known;
       assertJobTypeName(jobType);
       const base = `${prefix}:{${jobType}}`;
-      return {
+      const k: TypeKeys = Object.freeze({
         pending: `${base}:pending`,
         items: `${base}:items`,
         ids: `${base}:ids`,
@@ -173,20 +215,24 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         groups: `${base}:groups`,
         group: (groupId: string) => `${base}:group:${groupId}`,
         reserved: `${base}:reserved`,
-      };
+        activity: `${base}:activity`,
+      });
+      if (byType.size >= TYPE_KEYS_KEPT) byType.clear();
+      byType.set(jobType, k);
+      return k;
     },
-    types: `${prefix}:types`,
-    activity: `${prefix}:activity`,
-    workers: `${prefix}:workers`,
-    history: `${prefix}:history`,
-    hostBeats: `${prefix}:{hosts}:beats`,
-    hostInfo: `${prefix}:{hosts}:info`,
-    leader: `${prefix}:leader`,
-    config: `${prefix}:config`,
-    decisions: `${prefix}:decisions`,
-    load: `${prefix}:load`,
-    lastStart: `${prefix}:last-start`,
-    bullPrefix: `{${prefix}:bull}`,
+    control,
+    types: `${control}:types`,
+    workers: `${control}:workers`,
+    history: `${control}:history`,
+    hostBeats: `${control}:hosts:beats`,
+    hostInfo: `${control}:hosts:info`,
+    leader: `${control}:leader`,
+    config: `${control}:config`,
+    decisions: `${control}:decisions`,
+    load: `${control}:load`,
+    lastStart: `${control}:last-start`,
+    bullPrefix: `${control}:bull`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };
 }

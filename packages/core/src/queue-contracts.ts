@@ -139,7 +139,25 @@ export interface ReclaimResult {
 }
 
 /** What the manager needs of the queues. */
+/**
+ * The activity counts of some job types that are read together (one command):
+ * all of them on one Redis, those of one hash slot on a cluster. Each count
+ * is items enqueued or revived, ever (null: none yet), in the order of
+ * `jobTypes`, or the error of that type alone.
+ */
+export interface ActivityGroup {
+  jobTypes: string[];
+  counts: Promise<(string | null | Error)[]>;
+}
+
 export interface Supervisor {
+  /**
+   * The activity counts of `jobTypes`, in groups that answer together (one
+   * on one Redis, one per slot on a cluster), so a type whose slot is down
+   * fails with its slot alone. An idle type whose count did not move need
+   * not be read again.
+   */
+  activity(jobTypes: string[]): ActivityGroup[];
   backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog>;
   counts(jobType: string): Promise<QueueCounts>;
   reclaim(jobType: string, options?: { chunkIds?: string[]; limit?: number; reason?: string }): Promise<ReclaimResult>;

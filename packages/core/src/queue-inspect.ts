@@ -59,6 +59,8 @@ export interface Backlog {
   waiting: string[];
   /** Ids of workers that took a stop token and are leaving. */
   stopping: string[];
+  /** The type's activity count when this was read (items enqueued or revived, ever; null: none yet). */
+  activity: string | null;
 }
 
 export interface DeadItem<P = unknown> {

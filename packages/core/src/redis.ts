@@ -1,11 +1,27 @@
 /**
- * Redis connections: one URL form for a single node (`redis://host:port/db`,
- * `rediss://` for TLS) and one for a cluster (`redis-cluster://h1:p1,h2:p2`).
- * A message quoting a URL shows it without its password (`redactUrl`).
+ * Redis connections, the one place the system opens them: a single node
+ * (`redis://`, `rediss://`), a Redis Cluster (`redis-cluster://`) or a
+ * Sentinel-managed master (`redis-sentinel://`, `rediss-sentinel://`); the URL
+ * grammar is in redis-url.ts. Two behaviours:
+ *   - daemon connections wait for Redis as long as it takes (commands queue,
+ *     reconnects never stop) and follow a failover on their own: Sentinel is
+ *     asked for the master on every reconnect, and a READONLY reply (the node
+ *     became a replica) reconnects and resends the command;
+ *   - CLI and API connections fail fast: each command waits at most
+ *     `defaults.redis.commandTimeoutMs`, then rejects with one clear
+ *     `RedisUnavailableError` (redis-failures.ts).
  */
-import { Cluster, Redis, type RedisOptions } from "ioredis";
-import { redactUrl } from "./config/secret-urls.js";
-import { errorFromLua, InvalidArgumentError, ScriptError } from "./errors.js";
+import { Cluster, Redis } from "ioredis";
+import { defaults } from "./config/defaults.js";
+import { errorFromLua, ScriptError } from "./errors.js";
+import {
+  type ClusterConnectOptions,
+  FailFastCluster,
+  FailFastRedis,
+  type FailureContext,
+  type NodeOptions,
+} from "./redis-failures.js";
+import { parseRedisUrl, type RedisTarget, redactRedisUrl } from "./redis-url.js";
 
 export type RedisClient = Redis | Cluster;
 
@@ -19,40 +35,81 @@ export interface ConnectOptions {
   connectionName?: string;
   /** Batch commands issued in the same event-loop turn into one write (many small reads). */
   autoPipelining?: boolean;
+  /** Not for daemons: longest wait of one command. @defaultValue defaults.redis.commandTimeoutMs (5000) */
+  commandTimeoutMs?: number;
+}
+
+/** A READONLY reply: the node we talk to is a replica now (a failover); reconnect and resend. */
+function reconnectOnReadOnly(err: Error): false | 2 {
+  return /^READONLY\b/.test(err.message) ? 2 : false;
+}
+
+/** Exponential from 50 ms to `defaults.redis.maxReconnectDelayMs`, with jitter; never gives up. */
+function reconnectDelay(times: number): number {
+  const max = defaults.redis.maxReconnectDelayMs;
+  return Math.min(50 * 2 ** Math.min(times - 1, 10), max) + Math.floor(Math.random() * 50);
 }
 
 export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOptions = {}): RedisClient {
-  const common: RedisOptions = {
-    maxRetriesPerRequest: options.daemon ? null : 3,
+  const target = parseRedisUrl(url);
+  const daemon = options.daemon === true;
+  const commandTimeoutMs = options.commandTimeoutMs ?? defaults.redis.commandTimeoutMs;
+  const common: NodeOptions = {
+    ...(daemon
+      ? { maxRetriesPerRequest: null }
+      : {
+          // one failed reconnect flushes the waiting commands; commandTimeout bounds the rest
+          maxRetriesPerRequest: 1,
+          connectTimeout: defaults.redis.connectTimeoutMs,
+          commandTimeout: commandTimeoutMs,
+          // a socket already gone is not waited for (ioredis's 2 s would hold the CLI's exit)
+          disconnectTimeout: 200,
+        }),
     ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
     ...(options.connectionName ? { connectionName: options.connectionName } : {}),
+    ...credentials(target),
   };
-  if (url.startsWith("redis-cluster://")) {
-    const hosts = url.slice("redis-cluster://".length).split(",").filter(Boolean);
-    if (hosts.length === 0) {
-      throw new InvalidArgumentError(`redis URL ${redactUrl(url)}: name at least one host:port after redis-cluster://`);
-    }
-    const nodes = hosts.map((h) => {
-      const [host, port] = h.split(":");
-      const p = Number(port ?? 6379);
-      if (!host || !Number.isInteger(p))
-        throw new InvalidArgumentError(`redis URL ${redactUrl(url)}: bad node "${redactUrl(h)}", expected host:port`);
-      return { host, port: p };
-    });
-    return new Cluster(nodes, {
+  const ctx: FailureContext = {
+    url: redactRedisUrl(url),
+    cluster: target.kind === "cluster",
+    commandTimeoutMs,
+    ...(target.kind === "sentinel" ? { masterName: target.masterName } : {}),
+  };
+  if (target.kind === "cluster") {
+    const clusterOptions: ClusterConnectOptions = {
       redisOptions: common,
+      // reconnect forever; a fail-fast connection bounds each command instead, so a
+      // long-lived service's client still recovers when the cluster is back
+      clusterRetryStrategy: reconnectDelay,
       ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
-    });
+    };
+    return daemon ? new Cluster(target.nodes, clusterOptions) : new FailFastCluster(target.nodes, clusterOptions, ctx);
   }
-  if (!/^rediss?:\/\//.test(url)) {
-    throw new InvalidArgumentError(
-      `redis URL ${JSON.stringify(redactUrl(url))}: expected redis://host:port[/db], rediss://... or redis-cluster://host:port,host:port`,
-    );
-  }
-  return new Redis(url, common);
+  // a cluster handles a lost node itself (MOVED, slots refresh): these are for one node or Sentinel
+  const single: NodeOptions = { ...common, retryStrategy: reconnectDelay, reconnectOnError: reconnectOnReadOnly };
+  const nodeOptions: NodeOptions =
+    target.kind === "single"
+      ? { ...single, host: target.host, port: target.port, db: target.db, ...(target.tls ? { tls: {} } : {}) }
+      : {
+          ...single,
+          sentinels: target.sentinels,
+          name: target.masterName,
+          db: target.db,
+          sentinelCommandTimeout: defaults.redis.sentinelTimeoutMs,
+          sentinelRetryStrategy: (times: number) => Math.min(times * 50, defaults.redis.maxReconnectDelayMs),
+          ...(target.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
+        };
+  return daemon ? new Redis(nodeOptions) : new FailFastRedis(nodeOptions, ctx);
 }
 
-/** Connection settings BullMQ needs to open its own connections like `client`. */
+function credentials(target: RedisTarget): NodeOptions {
+  return {
+    ...(target.username !== undefined ? { username: target.username } : {}),
+    ...(target.password !== undefined ? { password: target.password } : {}),
+  };
+}
+
+/** True for a Redis Cluster connection. */
 export function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { waitFor } from "../../../test/harness/index.js";
+import { untilRedisTimePasses, waitFor } from "../../../test/harness/index.js";
 import { testQueue } from "../../../test/harness/queue.js";
 import { type HostInfo, HostRegistry, runningTotal, serves } from "../src/index.js";
 
@@ -37,6 +37,29 @@ describe("host registry", () => {
     expect(l.alive.map((h) => h.id)).toEqual(["h2"]);
     await reg.remove("h1");
     expect((await reg.list(200)).dead).toEqual([]);
+    await t.close();
+  });
+
+  it("judges a host only on time the lister could see Redis; a host marked gone is dead at once", async () => {
+    const t = testQueue();
+    let blindUntil = 0;
+    // a lister that could not see Redis until `blindUntil` (its own outage)
+    const reg = new HostRegistry(t.client, t.keys, { reachableSince: () => blindUntil });
+    const beatAt = await reg.beat(host("quiet"));
+    await reg.beat(host("leaving"));
+    await reg.markGone("leaving");
+    await untilRedisTimePasses(t.client, beatAt + 300);
+    // the beat is 300 ms old, but the lister has seen Redis only for the last moment: not dead
+    const now = (await reg.list(60_000)).now;
+    blindUntil = now;
+    let l = await reg.list(200);
+    expect(l.reachableSince).toBe(blindUntil);
+    expect(l.alive.map((h) => h.id)).toEqual(["quiet"]);
+    expect(l.dead).toEqual(["leaving"]);
+    // a whole TTL of sight without a beat: dead
+    await untilRedisTimePasses(t.client, blindUntil + 200);
+    l = await reg.list(200);
+    expect(l.dead.sort()).toEqual(["leaving", "quiet"]);
     await t.close();
   });
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assertJobTypeName, InvalidJobTypeError, makeKeys } from "../src/index.js";
+import { assertJobTypeName, hashSlot, InvalidJobTypeError, makeKeys } from "../src/index.js";
+import { hashTag } from "../src/keys.js";
 
 describe("job type names and keys", () => {
   it.each(["email", "a", "A.b_c-9", "x".repeat(64)])("accepts %s", (name) => {
@@ -24,5 +25,45 @@ describe("job type names and keys", () => {
 
   it("validates the type name before building a key", () => {
     expect(() => makeKeys().type("bad name")).toThrow(InvalidJobTypeError);
+  });
+
+  it("puts every control-plane key under one hash tag, which no job type can have", () => {
+    const keys = makeKeys("bj");
+    const control = [
+      keys.types,
+      keys.workers,
+      keys.history,
+      keys.hostBeats,
+      keys.hostInfo,
+      keys.leader,
+      keys.config,
+      keys.decisions,
+      keys.load,
+      keys.lastStart,
+      `${keys.bullPrefix}:${keys.inbox("h1")}:wait`,
+    ];
+    for (const key of control) {
+      expect(key).toMatch(/^bj:\{bj:control\}:/);
+      expect(hashTag(key)).toBe("bj:control");
+    }
+    expect(new Set(control.map(hashSlot)).size).toBe(1);
+    expect(new Set(control).size).toBe(control.length);
+    // a type named like the prefix (or "control") keeps keys of its own: its tag has no ":"
+    for (const name of ["bj", "control", "hosts"]) {
+      const k = makeKeys("bj").type(name);
+      for (const key of Object.values(k)) if (typeof key === "string") expect(control).not.toContain(key);
+      expect(hashTag(k.pending)).toBe(name);
+    }
+  });
+
+  it("computes a key's cluster slot as CLUSTER KEYSLOT does", () => {
+    // values from the Redis Cluster specification and CLUSTER KEYSLOT
+    expect(hashSlot("somekey")).toBe(11058);
+    expect(hashSlot("foo{hash_tag}")).toBe(2515);
+    expect(hashSlot("foo")).toBe(12182);
+    expect(hashSlot("{user1000}.following")).toBe(hashSlot("{user1000}.followers"));
+    expect(hashSlot("foo{}{bar}")).toBe(hashSlot("foo{}{bar}")); // an empty tag: the whole key
+    expect(hashTag("foo{}{bar}")).toBe("foo{}{bar}");
+    expect(hashTag("foo{{bar}}zap")).toBe("{bar");
   });
 });

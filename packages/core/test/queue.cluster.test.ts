@@ -2,7 +2,15 @@ import type { Cluster } from "ioredis";
 import { describe, expect, it } from "vitest";
 import { fakeHost } from "../../../test/harness/daemons.js";
 import { useRedisCluster } from "../../../test/harness/index.js";
-import { BatchQueue, connectRedis, HostRegistry, makeKeys, RedisWorkerHistory, RedisWorkerList } from "../src/index.js";
+import {
+  BatchQueue,
+  connectRedis,
+  HostRegistry,
+  hashSlot,
+  makeKeys,
+  RedisWorkerHistory,
+  RedisWorkerList,
+} from "../src/index.js";
 import { leaderReleaseScript, leaderRenewScript } from "../src/internal.js";
 
 const cluster = useRedisCluster();
@@ -19,7 +27,8 @@ describe("on a 3-master Redis Cluster", () => {
     const types = ["alpha", "beta", "gamma", "delta"];
     const slots = new Set<number>();
     for (const type of types) {
-      const s = (await client.nodes("master")[0]?.call("CLUSTER", "KEYSLOT", q.keys.type(type).pending)) as number;
+      const s = Number(await client.cluster("KEYSLOT", q.keys.type(type).pending));
+      expect(hashSlot(q.keys.type(type).pending)).toBe(s);
       slots.add(s);
       const e = await q.enqueue(
         type,
@@ -73,6 +82,23 @@ describe("on a 3-master Redis Cluster", () => {
     }
     expect(slots.size).toBeGreaterThan(1);
     expect(await q.jobTypes()).toEqual([...types].sort());
+    // the activity counts: one read per slot, each moved with the items (121 enqueued, 1 revived)
+    const groups = q.activity(types);
+    expect(groups.length).toBe(slots.size);
+    expect(groups.flatMap((g) => g.jobTypes).sort()).toEqual([...types].sort());
+    for (const g of groups) for (const c of await g.counts) expect(Number(c)).toBe(122);
+    // every control-plane key in one slot
+    const keysOf = makeKeys("cl");
+    const control = [
+      keysOf.workers,
+      keysOf.hostBeats,
+      keysOf.leader,
+      keysOf.types,
+      `${keysOf.bullPrefix}:inbox-h:wait`,
+    ];
+    const controlSlots = new Set<number>();
+    for (const key of control) controlSlots.add(Number(await client.cluster("KEYSLOT", key)));
+    expect([...controlSlots]).toEqual([hashSlot(keysOf.control)]);
 
     const keys = makeKeys("cl");
     const list = new RedisWorkerList(client, keys);

@@ -217,14 +217,14 @@ describe("secret values, for text nobody parsed", () => {
   it("collects the marked values of a config (long enough to be credentials) and scrubs them from text", () => {
     const config = parseConfig(
       {
-        redis: { url: "redis://bjuser:r3dis-pw-long@127.0.0.1:6379?password=q-pw-long-1" },
+        redis: { url: "redis://bjuser:r3dis-pw-long@127.0.0.1:6379" },
         launchers: [webhook],
         jobTypes: [
           {
             name: "hook",
             launcher: {
               kind: "webhook",
-              url: "https://h/x",
+              url: "https://h/x?token=q-pw-long-1",
               token: TOKEN,
               headers: { A: "short", B: 'quo"ted-secret' },
             },
@@ -235,8 +235,9 @@ describe("secret values, for text nobody parsed", () => {
     );
     const values = secretValuesOf(configSchema, config);
     expect(values.sort()).toEqual(["q-pw-long-1", 'quo"ted-secret', "r3dis-pw-long", TOKEN].sort());
+    // the launcher's own: its url's credential query value too
     expect(launcherSecretValues(config.jobTypes[0]?.launcher as never).sort()).toEqual(
-      ['quo"ted-secret', TOKEN].sort(),
+      ["q-pw-long-1", 'quo"ted-secret', TOKEN].sort(),
     );
     const text = `failed with ${TOKEN}; ${JSON.stringify({ h: 'quo"ted-secret' })}; short stays`;
     expect(scrubSecretValues(text, values)).toBe(`failed with ${REDACTED}; {"h":"${REDACTED}"}; short stays`);

@@ -1,6 +1,7 @@
 /**
  * The manager daemon's lifecycle:
- *   1. connect; build the queue, registry, storages, dispatcher, allocator, refiller,
+ *   1. connect; build the queue, registry (judging hosts only on time this
+ *      manager could see Redis: reachability.ts), storages, dispatcher, allocator, refiller,
  *   2. every tickMs: refresh the leader lease; the leader runs a tick, the others wait,
  *   3. on stop() or SIGTERM/SIGINT: finish the tick in progress, wait for refills,
  *      give the lease up (another manager takes over at once), close.
@@ -24,6 +25,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { LeaderLease } from "./leader.js";
 import { startLeaderLoop } from "./leader-loop.js";
 import { Manager, type TickReport } from "./manager.js";
+import { gapFor, Reachability } from "./reachability.js";
 import { Refiller } from "./refiller.js";
 
 export interface ManagerOptions {
@@ -37,7 +39,11 @@ export interface ManagerOptions {
   /** A custom allocator (code only); else config.manager.allocator. */
   allocator?: Allocator;
   logger?: Logger;
-  /** Install SIGTERM/SIGINT handlers (the CLI does). @defaultValue false */
+  /**
+   * The daemon owns its process (the CLI's): install SIGTERM/SIGINT handlers,
+   * and log console output, unhandled rejections, uncaught exceptions and
+   * process warnings as JSON (Lifecycle.handleProcessFaults). @defaultValue false
+   */
   handleSignals?: boolean;
   /** Called after each tick this manager ran as leader (tests, benchmarks). */
   onTick?: (report: TickReport) => void;
@@ -64,6 +70,8 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
     redisUrl: options.redisUrl,
     log,
   });
+  // what Node or a library would print raw (a stray rejection, a warning, console) goes to the log as JSON
+  if (options.handleSignals) life.handleProcessFaults();
 
   try {
     // the many small reads of a tick go through an auto-pipelining connection
@@ -71,15 +79,19 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       redis: connect("manager-reader", { autoPipelining: true }),
       prefix: config.prefix,
     });
-    const dispatcher = new Dispatcher(client, keys, managerId);
+    const dispatcher = new Dispatcher(client, keys, managerId, log);
     life.add("dispatcher", () => dispatcher.close());
     const refiller = new Refiller(queue, options.baseDir ?? process.cwd(), log);
+    const reachability = new Reachability(
+      gapFor({ hostTtlMs: config.worker.hostTtlMs, tickMs: config.manager.tickMs }),
+    );
     const manager = new Manager({
       client,
       reader,
       keys,
       queue,
-      registry: new HostRegistry(client, keys),
+      // hosts are judged on the time this manager could see Redis, never on its own outage
+      registry: new HostRegistry(client, keys, { reachableSince: (now) => reachability.seen(now) }),
       list: new RedisWorkerList(client, keys),
       history: new RedisWorkerHistory(client, keys, { cap: config.history.cap }),
       dispatcher,

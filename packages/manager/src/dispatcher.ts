@@ -1,16 +1,23 @@
 /**
  * Sends "start a worker of type T" (a reservation) to a host's inbox (a
  * BullMQ queue of that host), and lists the dispatches a host has not taken
- * yet (when it died). One BullMQ Queue object per host, kept open.
+ * yet (when it died). One BullMQ Queue object per host, kept open; each
+ * sends its errors (a Redis outage) to the logger, never raw to stderr.
  */
 import {
   DISPATCH_JOB_NAME,
   type DispatchMessage,
   type Keys,
+  type Logger,
   parseDispatchMessage,
   type RedisClient,
 } from "@batchjob/core";
 import { Queue } from "bullmq";
+
+/** An error as one line for the log (a connection error's stack says nothing more). */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
 
 export class Dispatcher {
   private readonly queues = new Map<string, Queue>();
@@ -19,12 +26,17 @@ export class Dispatcher {
     private readonly connection: RedisClient,
     private readonly keys: Keys,
     private readonly from: string,
+    /** Where the inbox queues' errors go (debug). @defaultValue none: they are dropped */
+    private readonly log?: Logger,
   ) {}
 
   private inbox(hostId: string): Queue {
     let q = this.queues.get(hostId);
     if (!q) {
       q = new Queue(this.keys.inbox(hostId), { connection: this.connection, prefix: this.keys.bullPrefix });
+      // without a listener BullMQ prints each error raw to stderr; these are the shared
+      // connection's errors, which its owner logs once (openDaemon): one line per queue would flood
+      q.on("error", (err) => this.log?.debug({ err: errorText(err), hostId }, "dispatch inbox error"));
       this.queues.set(hostId, q);
     }
     return q;

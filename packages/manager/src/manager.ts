@@ -4,6 +4,9 @@
  * daemon), each timed (`TickReport.stepsMs`):
  *   1. observe:  live and dead hosts, running workers, queue backlogs, last starts
  *                (a malformed entry is skipped and counted, never fatal)
+ * Every per-type call (backlog, stop tokens, reservations, reclaims) fails
+ * for its type alone (tick/per-type.ts): a type whose cluster slot is down is
+ * skipped and reported (`TickReport.skipped`, its decision's reason).
  *   2. level:    the load level from the hosts' load, with hysteresis
  *   3. plan:     per job type, start or stop workers, with a reason
  *   4. stop:     set stop tokens (scale down after the current chunk)
@@ -47,6 +50,8 @@ export interface TickReport {
   refilled: string[];
   /** Steps that failed this tick, with their error. */
   failed: { step: string; error: string }[];
+  /** Job types skipped this tick because their slot failed or did not answer, with why (the others went on). */
+  skipped: { jobType: string; reason: string }[];
   durationMs: number;
   /** Time spent in each step (ms). */
   stepsMs: Record<string, number>;
@@ -60,6 +65,7 @@ function freshState(): LeaderState {
     published: new Map(),
     publishedConfigAt: 0,
     idle: new Map(),
+    unanswered: new Map(),
   };
 }
 
@@ -99,6 +105,7 @@ export class Manager {
       reclaimedItems: 0,
       refilled: [],
       quarantined: 0,
+      unavailable: new Map(),
     };
     const { failed, stepsMs } = await runSteps(this.steps, ctx, stillLeader, this.d.log);
     if (ctx.quarantined > 0) this.d.log.warn({ entries: ctx.quarantined }, "malformed Redis entries skipped this tick");
@@ -114,6 +121,7 @@ export class Manager {
       deadHosts: ctx.observation?.dead ?? [],
       refilled: ctx.refilled,
       failed,
+      skipped: [...ctx.unavailable].map(([jobType, reason]) => ({ jobType, reason })),
       durationMs: performance.now() - t0,
       stepsMs,
     };

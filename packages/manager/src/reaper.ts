@@ -6,8 +6,10 @@
  * starts them elsewhere) and forgets the host; (3) for each worker whose host
  * is gone, or was restarted under the same id, gives back the chunk it held
  * (at once, not at lease expiry, no attempt charged) and moves it from the
- * list to the history with exit reason `lost`. A host that comes back cannot
- * ack what was reclaimed: the queue fences it by chunk id.
+ * list to the history with exit reason `lost`, and so does each ghost: an
+ * entry its live host no longer runs (missing from a beat taken after the
+ * entry was written), so the manager never counts it as running. A host that
+ * comes back cannot ack what was reclaimed: the queue fences it by chunk id.
  */
 import {
   type HostRegistry,
@@ -43,32 +45,65 @@ export async function reclaimExpired(queue: Supervisor, types: string[], log: Lo
   return items;
 }
 
+/** A lost worker's list entry and why it is taken for lost (kept in its history entry). */
+export type LostWorker = WorkerListItem & { lostBecause: string };
+
 /**
- * Workers whose host is gone: dead, unknown for longer than a host TTL (a
- * leftover entry), or alive but restarted since (another pid under the same
- * host id, the entry older than the process).
+ * Why the worker of entry `w` is lost, or undefined while it may be running:
+ *   - its host is dead (gone, or silent for a whole TTL the manager could see);
+ *   - its host is unknown and the entry older than a host TTL (a leftover);
+ *   - its host is alive but restarted since (another pid, the entry older than the process);
+ *   - a ghost: its host, in a beat taken after the entry was last written
+ *     (both times on the host's clock), does not name it among the workers
+ *     it runs, those still leaving the list included.
  */
+function whyLost(
+  w: WorkerListItem,
+  host: LiveHost | undefined,
+  dead: ReadonlySet<string>,
+  ttlMs: number,
+  nowMs: number,
+): string | undefined {
+  if (dead.has(w.hostId)) return `host ${w.hostId} (pid ${w.pid}) stopped sending heartbeats`;
+  if (!host) return nowMs - Date.parse(w.updatedAt) > ttlMs ? `host ${w.hostId} is not registered` : undefined;
+  if (host.pid !== w.pid) {
+    return Date.parse(w.createdAt) < Date.parse(host.startedAt)
+      ? `host ${w.hostId} restarted (pid ${w.pid} -> ${host.pid})`
+      : undefined;
+  }
+  const ghost =
+    host.workers !== undefined &&
+    host.sampledAt !== undefined &&
+    !host.workers.includes(w.id) &&
+    Date.parse(w.updatedAt) < Date.parse(host.sampledAt);
+  return ghost ? `host ${w.hostId} (pid ${w.pid}) no longer runs it (missing from its heartbeat)` : undefined;
+}
+
+/** The listed workers that are lost (see `whyLost`), each with why. */
 export function lostWorkers(
   workers: WorkerListItem[],
   alive: readonly LiveHost[],
   dead: ReadonlySet<string>,
   ttlMs: number,
   nowMs: number,
-): WorkerListItem[] {
+): LostWorker[] {
   const byId = new Map(alive.map((h) => [h.id, h]));
-  return workers.filter((w) => {
-    if (dead.has(w.hostId)) return true;
-    const host = byId.get(w.hostId);
-    if (!host) return nowMs - Date.parse(w.updatedAt) > ttlMs;
-    return host.pid !== w.pid && Date.parse(w.createdAt) < Date.parse(host.startedAt);
-  });
+  const out: LostWorker[] = [];
+  for (const w of workers) {
+    const why = whyLost(w, byId.get(w.hostId), dead, ttlMs, nowMs);
+    if (why !== undefined) out.push({ ...w, lostBecause: why });
+  }
+  return out;
 }
 
 /** Hands back each lost worker's chunk and moves it to the history; returns how many were moved. */
-export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Promise<number> {
+export async function reapWorkers(
+  deps: ReapDeps,
+  workers: readonly (WorkerListItem & { lostBecause?: string })[],
+): Promise<number> {
   const { queue, list, history, log } = deps;
   let moved = 0;
-  for (const w of workers) {
+  for (const { lostBecause, ...w } of workers) {
     if (w.currentChunkId)
       await queue.reclaim(w.jobType, { chunkIds: [w.currentChunkId], reason: `host ${w.hostId} lost` });
     // only the one who removes the entry writes the history
@@ -78,13 +113,13 @@ export async function reapWorkers(deps: ReapDeps, workers: WorkerListItem[]): Pr
           exitReason: "lost",
           durationMs: Math.max(0, Date.parse(w.updatedAt) - Date.parse(w.createdAt)),
           peakMemoryBytes: null,
-          error: `host ${w.hostId} (pid ${w.pid}) stopped sending heartbeats`,
+          error: lostBecause ?? `host ${w.hostId} (pid ${w.pid}) stopped sending heartbeats`,
         }),
       );
       moved++;
     }
   }
-  if (moved > 0) log.warn({ workers: moved }, "workers lost with their hosts: their chunks were handed back");
+  if (moved > 0) log.warn({ workers: moved }, "lost workers moved to the history: their chunks were handed back");
   return moved;
 }
 

@@ -3,7 +3,9 @@
  *   1. allocate: a host for each planned worker, types interleaved for
  *      fairness; a type no host can take now gets no more starts this tick,
  *   2. reserve: one reservation id per placed worker, recorded in the type's
- *      `reserved` set (the manager counts it as starting until a worker takes it),
+ *      `reserved` set (the manager counts it as starting until a worker takes
+ *      it); each type on its own: a type whose reservation fails (its slot is
+ *      down) starts nothing this tick, the others go on,
  *   3. dispatch them all at once; a failed dispatch tries another host; a
  *      start no host can take drops its reservation.
  * Nothing is leased here: the worker acquires its chunks itself once it runs.
@@ -23,6 +25,8 @@ export interface StartOutcome {
   started: Started[];
   /** Planned starts no host could take, by type. */
   unplaced: Map<string, number>;
+  /** Types whose starts could not be reserved, with the error. */
+  refused: Map<string, string>;
 }
 
 interface Placement {
@@ -70,14 +74,20 @@ export async function startWorkers(decisions: Decision[], deps: StartDeps): Prom
   const { hosts, allocator, dispatcher, queue, log } = deps;
   const started: Started[] = [];
   const unplaced = new Map<string, number>();
+  const refused = new Map<string, string>();
   const placements = allocate(decisions, hosts, allocator, unplaced);
-  // 2. reserve, per type
+  // 2. reserve, per type, each on its own
   const byType = new Map<string, string[]>();
   for (const p of placements) byType.set(p.jobType, [...(byType.get(p.jobType) ?? []), p.reservationId]);
-  await Promise.all([...byType].map(([jobType, ids]) => queue.reserve(jobType, ids)));
+  const reserved = await Promise.allSettled([...byType].map(([jobType, ids]) => queue.reserve(jobType, ids)));
+  [...byType.keys()].forEach((jobType, i) => {
+    const r = reserved[i];
+    if (r?.status === "rejected") refused.set(jobType, r.reason instanceof Error ? r.reason.message : String(r.reason));
+  });
+  for (const p of placements) if (refused.has(p.jobType)) allocator.uncommit(p.hostId);
 
   // 3. dispatch; a failure is allocated again without the host that failed it
-  let round = placements;
+  let round = placements.filter((p) => !refused.has(p.jobType));
   while (round.length > 0) {
     const results = await Promise.allSettled(
       round.map((p) => dispatcher.dispatch(p.hostId, { jobType: p.jobType, reservationId: p.reservationId })),
@@ -97,11 +107,14 @@ export async function startWorkers(decisions: Decision[], deps: StartDeps): Prom
         allocator.commit(next);
         retry.push({ ...p, hostId: next });
       } else {
-        await queue.dropReservation(p.jobType, p.reservationId);
+        // a reservation that cannot be dropped now expires with its set
+        await queue.dropReservation(p.jobType, p.reservationId).catch((err: unknown) => {
+          log.warn({ err, jobType: p.jobType, reservationId: p.reservationId }, "could not drop a reservation");
+        });
         unplaced.set(p.jobType, (unplaced.get(p.jobType) ?? 0) + 1);
       }
     }
     round = retry;
   }
-  return { started, unplaced };
+  return { started, unplaced, refused };
 }

@@ -46,7 +46,11 @@ export interface WorkerOptions {
   /** A file holding a number that overrides the reported load (drills, tests). */
   loadFile?: string;
   logger?: Logger;
-  /** Install SIGTERM/SIGINT handlers (the CLI does). @defaultValue false */
+  /**
+   * The daemon owns its process (the CLI's): install SIGTERM/SIGINT handlers,
+   * and log console output, unhandled rejections, uncaught exceptions and
+   * process warnings as JSON (Lifecycle.handleProcessFaults). @defaultValue false
+   */
   handleSignals?: boolean;
 }
 
@@ -97,6 +101,7 @@ function poolAndHeartbeat(
       jobTypes: p.served,
       startedAt: new Date().toISOString(),
       running: () => pool.runningByType(),
+      workerIds: () => pool.workerIds(),
       draining: () => pool.isDraining,
     },
     config.worker.heartbeatMs,
@@ -150,6 +155,14 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     redisUrl: options.redisUrl,
     log,
   });
+  let started: WorkerPool | undefined;
+  // what Node or a library would print raw (a stray rejection, a warning, console) goes to the log as JSON;
+  // after an uncaught exception the running chunks are given back at once
+  if (options.handleSignals)
+    life.handleProcessFaults(() => {
+      started?.abortAll("uncaught exception");
+      return life.stop();
+    });
 
   try {
     // 2. pool, heartbeat, inbox
@@ -164,6 +177,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
       registry,
       log,
     });
+    started = pool;
     await heartbeat.start();
     // gone, not forgotten: the manager's reaper then sweeps any dispatch that raced the shutdown
     life.add("deregister", () => registry.markGone(hostId));

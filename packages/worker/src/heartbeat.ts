@@ -1,6 +1,7 @@
 /**
  * The heartbeat loop: every `heartbeatMs`, writes this host's HostInfo
- * (slots, running workers per type, served types, load) to the registry.
+ * (slots, running workers per type and their ids, served types, load, and
+ * when it was taken on this host's clock) to the registry.
  * A failed beat is logged and retried at the next tick; it never stops the daemon.
  */
 import { type HostInfo, type HostRegistry, type Logger, VERSION } from "@batchjob/core";
@@ -13,6 +14,8 @@ export interface HeartbeatSource {
   jobTypes: string[] | null;
   startedAt: string;
   running(): Record<string, number>;
+  /** Ids of the workers this host runs, those still leaving the worker list included. */
+  workerIds(): string[];
   draining(): boolean;
 }
 
@@ -42,6 +45,9 @@ export class Heartbeat {
       version: VERSION,
       startedAt: s.startedAt,
       draining: s.draining(),
+      workers: s.workerIds(),
+      // the clock of this host's worker list entries: the manager compares the two
+      sampledAt: new Date().toISOString(),
     };
   }
 

@@ -3,7 +3,8 @@
  * worker of type T" messages (reservations) to. BullMQ carries these few
  * control messages; the item queues carry the data. On close, the
  * reservations of messages still waiting are dropped, so the manager plans
- * those starts again; they held no item.
+ * those starts again; they held no item. Every BullMQ object here has an
+ * error listener: its errors go to the log as JSON, never raw to stderr.
  */
 import {
   type Acquirer,
@@ -54,6 +55,8 @@ export class Inbox {
     await this.worker?.close();
     this.worker = undefined;
     const q = new Queue(this.queueName, { connection: this.connection, prefix: this.keys.bullPrefix });
+    // the shared connection's errors, logged by its owner; without a listener BullMQ prints them raw
+    q.on("error", (err) => this.log.debug({ err: err.message }, "inbox queue error while closing"));
     try {
       const waiting = await q.getJobs(["wait", "delayed", "prioritized"]);
       for (const job of waiting) {

@@ -4,7 +4,9 @@
  * reservation, so the manager plans the start again), gives each its own
  * launcher, and on shutdown stops them all: gracefully within the grace
  * period, then by aborting their chunks. Nothing is leased before a worker
- * runs, so a refused or failed start holds no item.
+ * runs, so a refused or failed start holds no item. A worker that ended but
+ * could not leave the worker list yet (Redis not answering) is kept among
+ * the ids the heartbeat reports until it has (`Leaving`), its slot free.
  */
 import type {
   Acquirer,
@@ -17,7 +19,26 @@ import type {
   WorkerListStorage,
 } from "@batchjob/core";
 import { createLauncher } from "./launchers/create.js";
+import type { Leaving } from "./leaving.js";
 import { Runner } from "./runner.js";
+
+/** On shutdown, the longest wait for workers still leaving the list (one more try each) before they are given up. */
+export const LEAVE_ON_STOP_MS = 2000;
+/** On shutdown, the longest wait for aborted chunks to settle (Redis may not answer) before the daemon goes on. */
+export const ABORTED_WAIT_MS = 10_000;
+
+/** Whether `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const over = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), over]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export interface PoolDeps {
   /** The roles a worker uses: it takes reservations and chunks, and releases them. */
@@ -39,8 +60,12 @@ export type StartResult = "started" | "refused" | "failed";
 
 export class WorkerPool {
   private readonly runners = new Map<string, { runner: Runner; done: Promise<WorkerHistoryItem | undefined> }>();
+  /** Workers that ended and are still leaving the list, by id. */
+  private readonly leaving = new Map<string, Leaving>();
   private readonly types: Map<string, JobTypeConfig>;
   private draining = false;
+  /** Drained: a worker that ends from now on and cannot leave the list is given up at once. */
+  private closed = false;
 
   constructor(private readonly deps: PoolDeps) {
     this.types = new Map(deps.config.jobTypes.map((t) => [t.name, t]));
@@ -62,6 +87,11 @@ export class WorkerPool {
     const out: Record<string, number> = {};
     for (const { runner } of this.runners.values()) out[runner.jobType] = (out[runner.jobType] ?? 0) + 1;
     return out;
+  }
+
+  /** Ids of the workers this host runs, and of those that ended and are still leaving the list. */
+  workerIds(): string[] {
+    return [...this.runners.keys(), ...this.leaving.keys()];
   }
 
   serves(jobType: string): boolean {
@@ -111,11 +141,24 @@ export class WorkerPool {
       .finally(async () => {
         await launcher.close().catch((err) => log.warn({ err }, "launcher close failed"));
         this.runners.delete(runner.id);
+        if (runner.leaving) this.keepLeaving(runner.id, runner.leaving);
         this.deps.onChange?.();
       });
     this.runners.set(runner.id, { runner, done });
     this.deps.onChange?.();
     return "started";
+  }
+
+  private keepLeaving(id: string, leaving: Leaving): void {
+    if (this.closed) {
+      leaving.abandon();
+      return;
+    }
+    this.leaving.set(id, leaving);
+    void leaving.done.then(() => {
+      this.leaving.delete(id);
+      this.deps.onChange?.();
+    });
   }
 
   /** Takes no new workers from now on (dispatches are handed back). */
@@ -131,18 +174,38 @@ export class WorkerPool {
   /**
    * Shutdown: no new workers; running ones finish their chunk within
    * `graceMs`, then their chunks are aborted and unreported items returned.
+   * An aborted chunk still settles; when Redis does not answer that within
+   * ABORTED_WAIT_MS the daemon goes on (the chunk comes back at lease expiry).
    */
   async drain(graceMs: number): Promise<void> {
     this.startDraining();
     for (const { runner } of this.runners.values()) runner.requestStop();
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<"grace">((resolve) => {
-      timer = setTimeout(() => resolve("grace"), graceMs);
-    });
-    const all = this.idle().then(() => "idle" as const);
-    if ((await Promise.race([all, graceOver])) === "grace") this.abortAll("shutdown: grace period over");
-    clearTimeout(timer);
-    await all;
+    if (!(await within(this.idle(), graceMs))) {
+      this.abortAll("shutdown: grace period over");
+      if (!(await within(this.idle(), ABORTED_WAIT_MS)))
+        this.deps.log.warn(
+          { workers: [...this.runners.keys()] },
+          "stopping while workers wait for Redis: their chunks come back when their leases expire",
+        );
+    }
+    await this.stopLeaving(LEAVE_ON_STOP_MS);
+    this.closed = true;
+  }
+
+  /**
+   * Shutdown: the workers still leaving the list try once more at once, and
+   * get up to `ms`; then they are given up (their entries are the reaper's,
+   * which moves them once this host is gone), so a Redis that does not
+   * answer cannot hold the shutdown.
+   */
+  private async stopLeaving(ms: number): Promise<void> {
+    if (this.leaving.size === 0) return;
+    const pending = [...this.leaving.values()];
+    for (const l of pending) l.hurry();
+    await within(Promise.all(pending.map((l) => l.done)), ms);
+    for (const l of pending) l.abandon();
+    if (this.leaving.size > 0)
+      this.deps.log.warn({ workers: [...this.leaving.keys()] }, "stopping while workers could not leave the list");
   }
 
   /** Aborts every running chunk at once (second signal, or grace over). */

@@ -8,10 +8,12 @@
  *   2. run it through the launcher while a LeaseKeeper extends its lease,
  *   3. settle each item by whose fault its outcome is (outcome.ts) and, in
  *      the same round trip, acquire the next chunk (or take a stop token),
- * then write the history entry and leave the list. Every item it holds ends
- * acked, charged (retry or dead), given back, requeued, split, or left to
- * lease expiry. An error text it stores (a job's, a launcher's) shows no
- * secret of the launcher and no URL password.
+ * then leave the list and write the history entry, whatever ended it: when
+ * Redis does not answer, that is retried in the background with backoff
+ * (`Leaving`) until it does, so no entry outlives its worker. Every item it
+ * holds ends acked, charged (retry or dead), given back, requeued, split, or
+ * left to lease expiry. An error text it stores (a job's, a launcher's) shows
+ * no secret of the launcher and no URL password.
  */
 import {
   type Acquirer,
@@ -33,6 +35,7 @@ import {
 } from "@batchjob/core";
 import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { Leaving } from "./leaving.js";
 import { type Settlement, settlementOf } from "./outcome.js";
 
 export interface RunnerDeps {
@@ -64,6 +67,10 @@ async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Pr
 
 export class Runner {
   readonly id = newId();
+  /** Set when the worker ended but is still leaving the list (its first try did not succeed in time). */
+  leaving: Leaving | undefined;
+  /** The last update of the list entry, not awaited by the chunk; the worker leaves only after it. */
+  private entryWritten: Promise<void> = Promise.resolve();
   private stopRequested = false;
   private chunkAbort: AbortController | undefined;
   private abortReason: string | undefined;
@@ -176,7 +183,7 @@ export class Runner {
     e.currentChunkId = batch.id;
     e.currentChunkSize = batch.size;
     e.updatedAt = new Date().toISOString();
-    this.deps.list.put({ ...e }).catch((err) => log.warn({ err }, "worker list update failed"));
+    this.noteEntry({ ...e });
 
     const { report, leaseLost } = await this.launch(batch);
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
@@ -210,6 +217,19 @@ export class Runner {
     // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
     if (r.next) await queue.returnChunk(r.next.jobType, r.next.id, r.next.splitDepth);
     return { next: null, end };
+  }
+
+  /**
+   * Updates the list entry without holding the chunk up. Updates go one
+   * after the other, and leaving waits for the last: an update retried
+   * through a failover can otherwise land after the removal and bring the
+   * entry back (a ghost).
+   */
+  private noteEntry(entry: WorkerListItem): void {
+    const { list, log } = this.deps;
+    this.entryWritten = this.entryWritten.then(() =>
+      list.put(entry).catch((err) => log.warn({ err, workerId: this.id }, "worker list update failed")),
+    );
   }
 
   /** Runs one chunk through the launcher while a LeaseKeeper extends its lease; a lost lease aborts it. */
@@ -263,28 +283,29 @@ export class Runner {
   }
 
   private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {
-    const { list, history, log } = this.deps;
+    const { list, history } = this.deps;
     const item = historyItemOf(this.entry, {
       exitReason: reason,
       durationMs: Math.round(performance.now() - this.started),
       peakMemoryBytes: this.peakMemory,
       error: error === undefined ? undefined : this.hide(error),
     });
+    const log = this.deps.log.child({ workerId: this.id });
     // only the one who removes the entry writes the history (the reaper may have moved a lost worker)
-    try {
-      if (await list.remove(this.id)) await history.add(item);
-    } catch (err) {
-      log.error({ err, workerId: this.id }, "could not write the worker history");
+    let removed = false;
+    const leaving = new Leaving(async () => {
+      await this.entryWritten;
+      removed ||= await list.remove(this.id);
+      if (removed) await history.add(item);
+    }, log);
+    // as a rule Redis answers at once; else the worker ends now and leaves in the background
+    const left = await leaving.firstTry;
+    if (!left) {
+      log.warn("could not leave the worker list yet; retrying in the background");
+      this.leaving = leaving;
     }
     log.info(
-      {
-        workerId: this.id,
-        jobType: item.jobType,
-        reason,
-        chunks: item.chunks,
-        done: item.itemsDone,
-        failed: item.itemsFailed,
-      },
+      { jobType: item.jobType, reason, chunks: item.chunks, done: item.itemsDone, failed: item.itemsFailed, left },
       "worker finished",
     );
     return item;

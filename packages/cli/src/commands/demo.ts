@@ -5,8 +5,11 @@
  *      examples/demo/batchjob.config.mjs (inline, fork and spawn job types),
  *   3. enqueue the items (200,000 by default) and show live progress,
  *   4. when every queue is drained, print a summary from the worker history,
- *   5. stop everything (SIGTERM, then wait), delete the demo's keys; Ctrl-C
- *      takes the same way out. Nothing is left running.
+ *   5. stop everything (SIGTERM, then wait), delete the demo's keys (per
+ *      master and slot: on a cluster too); Ctrl-C takes the same way out, a
+ *      second Ctrl-C (or SIGTERM) kills the daemons and exits at once. Every
+ *      step of the way out runs even when one before it failed. Nothing is
+ *      left running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync } from "node:fs";
@@ -16,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import {
   BatchQueue,
   connectRedis,
+  deleteMatching,
   type JobTypeConfig,
   type Keys,
   makeKeys,
@@ -130,23 +134,49 @@ async function watchProgress(w: Watch): Promise<TypeProgress[]> {
   }
 }
 
-/** 5. Stops the daemons (SIGTERM, SIGKILL after 15 s) and deletes the demo's keys from a shared Redis. */
-async function stopAll(daemons: Daemon[], client: RedisClient, keys: Keys, sharedRedis: boolean): Promise<void> {
+/** Kills every daemon still running at once (SIGKILL). */
+function killAll(daemons: Daemon[]): void {
+  for (const d of daemons) if (d.child.exitCode === null && d.child.signalCode === null) d.child.kill("SIGKILL");
+}
+
+/** 5. Stops the daemons: SIGTERM, SIGKILL after 15 s. */
+async function stopDaemons(daemons: Daemon[]): Promise<void> {
   for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGTERM");
-  const timeout = setTimeout(() => {
-    for (const d of daemons) if (d.child.exitCode === null) d.child.kill("SIGKILL");
-  }, 15_000);
+  const timeout = setTimeout(() => killAll(daemons), 15_000);
   await Promise.all(daemons.map((d) => d.exited));
   clearTimeout(timeout);
-  if (!sharedRedis) return;
-  for (const pattern of [`${keys.prefix}:*`, `${keys.bullPrefix}:*`]) {
-    let cursor = "0";
-    do {
-      const [next, found] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-      cursor = next;
-      if (found.length > 0) await client.unlink(...found);
-    } while (cursor !== "0");
-  }
+}
+
+/**
+ * 5. The way out, each step on its own so a failing one (a cluster node
+ * down) cannot keep the others from running: stop the daemons, delete the
+ * demo's keys from a shared Redis (every key starts with the prefix, the
+ * BullMQ inboxes too), close the connection (dropped if it does not close
+ * within 2 s), stop a private Redis. Returns what failed.
+ */
+async function wayOut(o: {
+  daemons: Daemon[];
+  client: RedisClient;
+  keys: Keys;
+  redis: { private: boolean; stop(): Promise<void> };
+}): Promise<string[]> {
+  const failed: string[] = [];
+  const step = async (what: string, run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (err) {
+      failed.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  await step("stopping the daemons", () => stopDaemons(o.daemons));
+  if (!o.redis.private) await step("deleting the demo's keys", () => deleteMatching(o.client, `${o.keys.prefix}:*`));
+  await step("closing the Redis connection", async () => {
+    const dropped = new Promise<void>((r) => setTimeout(r, 2000).unref());
+    await Promise.race([o.client.quit().catch(() => undefined), dropped]);
+    o.client.disconnect();
+  });
+  await step("stopping the private Redis", () => o.redis.stop());
+  return failed;
 }
 
 export const demoCommand: Command = {
@@ -188,14 +218,21 @@ Options:
     client.on("error", () => {});
     const keys = makeKeys(prefix);
     const queue = new BatchQueue({ redis: client, prefix });
-    let interrupted = false;
-    const onSigint = () => {
-      interrupted = true;
-    };
-    process.on("SIGINT", onSigint);
-    process.on("SIGTERM", onSigint);
-    const started = performance.now();
     const daemons: Daemon[] = [];
+    let interrupted = false;
+    // the first signal takes the way out; a second one (the way out is stuck) kills everything and exits
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (!interrupted) {
+        interrupted = true;
+        return;
+      }
+      killAll(daemons);
+      void redis.stop();
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    const started = performance.now();
     try {
       daemons.push(startDaemon("manager", ["manager"], env, logDir));
       for (const n of [1, 2])
@@ -217,12 +254,11 @@ Options:
       }
       return interrupted ? 130 : 0;
     } finally {
-      await stopAll(daemons, client, keys, !redis.private);
-      await client.quit().catch(() => client.disconnect());
-      await redis.stop();
-      process.off("SIGINT", onSigint);
-      process.off("SIGTERM", onSigint);
+      const failed = await wayOut({ daemons, client, keys, redis });
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
       say(`stopped the manager, ${daemons.length - 1} workers${redis.private ? " and Redis" : ""}.`);
+      for (const f of failed) io.err(`batchjob demo: ${f}`);
     }
   },
 };

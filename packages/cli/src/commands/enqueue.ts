@@ -2,7 +2,15 @@
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { assertJobTypeName, type EnqueueItem, UsageError } from "@batchjob/core";
+import {
+  assertJobTypeName,
+  type EnqueueItem,
+  InvalidArgumentError,
+  InvalidItemIdError,
+  InvalidPayloadError,
+  PayloadTooLargeError,
+  UsageError,
+} from "@batchjob/core";
 import { bool, str } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
@@ -74,6 +82,9 @@ Examples:
     const s = await openSession(p, io);
     try {
       const r = await s.queue.enqueue(type, items).catch((err: Error) => {
+        // Redis errors as they are: a call that timed out may still have taken effect
+        const input = [InvalidPayloadError, PayloadTooLargeError, InvalidItemIdError, InvalidArgumentError];
+        if (!input.some((c) => err instanceof c)) throw err;
         // an item error names the item's index: say its line
         const message = err.message.replace(/^item (\d+)/, (_m, i) => `line ${lineOf[Number(i)] ?? "?"}`);
         const hint = / is -?Infinity,/.test(message)

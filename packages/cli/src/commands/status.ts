@@ -9,6 +9,7 @@ export function renderStatus(r: StatusReport): string {
   const load = r.load
     ? `${r.load.level} (mean load ${r.load.value.toFixed(2)} over ${r.load.hosts} hosts)`
     : "unknown (no manager has run)";
+  const count = (n: number | null) => n ?? "?";
   const parts = [
     `batchjob status  prefix ${r.prefix}  leader ${r.leader ?? "none"}  load level ${load}`,
     "",
@@ -17,11 +18,11 @@ export function renderStatus(r: StatusReport): string {
       : table(
           ["TYPE", "PENDING", "LEASED", "DELAYED", "DEAD", "WORKERS", "LAST DECISION"],
           r.jobTypes.map((t) => [
-            t.name,
-            t.pending,
-            t.leased,
-            t.delayed,
-            t.dead,
+            t.unavailable === null ? t.name : `${t.name} (unavailable)`,
+            count(t.pending),
+            count(t.leased),
+            count(t.delayed),
+            count(t.dead),
             `${t.running}/${t.target ?? "-"}`,
             t.decision?.reason ?? "-",
           ]),
@@ -97,7 +98,9 @@ workers against the manager's target, and the last scaling decision with its
 reason; the load level and the leader; each host's heartbeat age, load and
 slots; and the most recent finished workers. A value in Redis that cannot
 be read (not JSON, not of its shape) is left out and named on stderr, one
-line each, and status exits 1.
+line each, and status exits 1. On a Redis Cluster with a slot range down,
+what cannot be read is listed under "Problems:" with its slot, and the rest
+is shown.
 
 Options:
 ${CONNECT_HELP}
@@ -122,7 +125,7 @@ ${CONNECT_HELP}
       let problems: string[] = [];
       const once = async () => {
         const r = await collectStatus(s, { historyLimit });
-        problems = r.problems ?? [];
+        problems = r.problems;
         return bool(p, "json") ? JSON.stringify(r, null, 2) : renderStatus(r);
       };
       if (bool(p, "watch")) {

@@ -7,6 +7,21 @@
 export const defaults = {
   /** Key prefix of every Redis key. @defaultValue "bj" */
   prefix: "bj",
+  redis: {
+    /**
+     * CLI and API connections (not the daemons'): longest wait for one
+     * command, a reconnect included, before it fails with a
+     * RedisUnavailableError. Daemons wait for Redis as long as it takes.
+     * @defaultValue 5000
+     */
+    commandTimeoutMs: 5000,
+    /** CLI and API connections: longest TCP (and TLS) connect. @defaultValue 3000 (daemons: 10000) */
+    connectTimeoutMs: 3000,
+    /** Longest wait for a sentinel's answer to "which node is the master". @defaultValue 2000 */
+    sentinelTimeoutMs: 2000,
+    /** Longest pause between two reconnect attempts (exponential from 50 ms). @defaultValue 1000 */
+    maxReconnectDelayMs: 1000,
+  },
   queue: {
     /** Largest payload accepted by enqueue, as JSON bytes. @defaultValue 524288 (512 KiB) */
     maxPayloadBytes: 512 * 1024,
@@ -60,8 +75,14 @@ export const defaults = {
     slots: 4,
     /** Interval between heartbeats. @defaultValue 2000 */
     heartbeatMs: 2000,
-    /** A host whose heartbeat is older than this is dead. @defaultValue 10000 */
-    hostTtlMs: 10_000,
+    /**
+     * A host is dead once this long passed without a heartbeat while the
+     * manager could see Redis (time the manager itself could not reach Redis
+     * does not count: docs/scaling.md). At least twice heartbeatMs. 20 s
+     * outlasts a default Redis Cluster failover (`cluster-node-timeout` 15 s)
+     * that only a host's own connection sat out. @defaultValue 20000
+     */
+    hostTtlMs: 20_000,
     /** SIGTERM: time running chunks get to finish before their items are released. @defaultValue 30000 */
     shutdownGraceMs: 30_000,
   },

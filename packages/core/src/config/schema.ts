@@ -18,6 +18,7 @@ import type {
   LauncherInputOf,
   LauncherSpec,
 } from "../launcher-definition.js";
+import { redactRedisUrl, redisUrlProblem } from "../redis-url.js";
 import { defaults } from "./defaults.js";
 import { durationMs, durationSeconds } from "./durations.js";
 import {
@@ -69,6 +70,12 @@ const enqueuerSchema = z
   .refine((e) => (e.refill === undefined) !== (e.module === undefined), {
     message: "give either refill (a function in code) or module (a file exporting one)",
   });
+
+/** `redis.url`: what `connectRedis` accepts (one parser); an issue shows the URL with its password as `***`. */
+const redisUrlField = z.string().superRefine((url, ctx) => {
+  const problem = redisUrlProblem(url);
+  if (problem) ctx.addIssue({ code: "custom", message: problem, params: { shown: redactRedisUrl(url) } });
+});
 
 function jobTypeSchemaWith(launchers: LauncherRegistry) {
   return z.strictObject({
@@ -143,7 +150,7 @@ export const managerSchema = z.strictObject({
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {
   return z
     .strictObject({
-      redis: z.strictObject({ url: z.string().min(1).meta({ secret: "url" }).optional() }).default({}),
+      redis: z.strictObject({ url: redisUrlField.meta({ secret: "url" }).optional() }).default({}),
       prefix: z
         .string()
         .regex(/^[A-Za-z0-9._:-]{1,32}$/, { message: "use 1 to 32 characters from A-Z a-z 0-9 . _ : -" })
@@ -312,8 +319,14 @@ export function toConfigIssues(
     const path = [...basePath, ...issue.path];
     const at = valueAt(input, issue.path);
     const message = at.found || issue.code !== "invalid_type" ? issue.message : "required";
-    const value = secrets ? redactAt(secrets.schema, input, issue.path, at.value, secrets) : at.value;
-    out.push(at.found ? { path: formatPath(path), message, value } : { path: formatPath(path), message });
+    // a check may give the value to show (a URL it could not parse, its password hidden); else the schema's marks
+    const shown =
+      issue.code === "custom" && issue.params && "shown" in issue.params
+        ? issue.params.shown
+        : secrets
+          ? redactAt(secrets.schema, input, issue.path, at.value, secrets)
+          : at.value;
+    out.push(at.found ? { path: formatPath(path), message, value: shown } : { path: formatPath(path), message });
   }
   return out;
 }

@@ -56,6 +56,7 @@ export function openDaemon(
     prefix: config.prefix,
     maxPayloadBytes: config.queue.maxPayloadBytes,
     jobTypes: config.jobTypes,
+    logger: o.log,
   });
   return { url, life, keys: makeKeys(config.prefix), client, queue, connect };
 }

@@ -1,7 +1,9 @@
 /**
  * The host registry: each worker daemon's heartbeat (what it runs, its slots
  * and load) in one ZSET scored by the Redis time of the beat plus a HASH of
- * the last HostInfo. A host whose last beat is older than the TTL is dead.
+ * the last HostInfo. A host is dead when it marked itself gone, or when a
+ * whole TTL passed without a beat while the one judging could see Redis:
+ * `now - max(beatAt, reachableSince) > ttl` (docs/scaling.md, "Host liveness").
  */
 import { parseEntryObject } from "../json-entry.js";
 import type { Keys } from "../keys.js";
@@ -33,6 +35,18 @@ export interface HostInfo {
   startedAt: string;
   /** Draining for shutdown: takes no new work. */
   draining: boolean;
+  /**
+   * Ids of the workers it runs, those still leaving the worker list
+   * included: a listed worker of this host missing here is a ghost. Absent
+   * from hosts of earlier releases.
+   */
+  workers?: string[];
+  /**
+   * When this info was taken (ISO), on the host's own clock: the clock of
+   * its workers' list entries (`createdAt`, `updatedAt`), so the two compare
+   * without clock skew. Absent from hosts of earlier releases.
+   */
+  sampledAt?: string;
 }
 
 export interface LiveHost extends HostInfo {
@@ -62,13 +76,38 @@ export function parseHostInfo(raw: string): HostInfo | string {
   if (typeof h.running !== "object" || h.running === null) return "no running counts";
   if (h.jobTypes !== null && !Array.isArray(h.jobTypes)) return "jobTypes is neither null nor a list";
   if (typeof h.load !== "object" || h.load === null) return "no load";
+  if (h.workers !== undefined && !(Array.isArray(h.workers) && h.workers.every((w) => typeof w === "string")))
+    return "workers is not a list of ids";
+  if (h.sampledAt !== undefined && (typeof h.sampledAt !== "string" || Number.isNaN(Date.parse(h.sampledAt))))
+    return "sampledAt is not a time";
   return h as HostInfo;
+}
+
+export interface HostRegistryOptions {
+  /**
+   * The lister's own blind spells (the manager's): told the Redis time of
+   * each listing, returns the Redis time since when the lister has seen Redis
+   * without a gap. A host is not judged on time the lister could not see.
+   * Without it, every beat is judged on its age alone (`status`).
+   */
+  reachableSince?: (now: number) => number;
+}
+
+export interface HostListing {
+  /** Redis time of the listing (ms). */
+  now: number;
+  /** Since when the lister has seen Redis without a gap (ms, Redis clock); 0 without `reachableSince`. */
+  reachableSince: number;
+  alive: LiveHost[];
+  /** Hosts gone (marked so) or silent for a whole TTL the lister could see. */
+  dead: string[];
 }
 
 export class HostRegistry {
   constructor(
     private readonly client: RedisClient,
     private readonly keys: Keys,
+    private readonly options: HostRegistryOptions = {},
   ) {}
 
   /** Records a heartbeat; returns its time (ms, Redis clock). */
@@ -77,19 +116,20 @@ export class HostRegistry {
   }
 
   /**
-   * Hosts alive within `ttlMs`, and the ids of those whose beat is older
-   * (dead); ages on the Redis clock that scored the beats. A host whose info
-   * is malformed is skipped (neither alive nor dead) and told to `onMalformed`.
+   * Hosts alive and dead, on the Redis clock that scored the beats. A host is
+   * dead when it marked itself gone (beat 0), or when its last beat and the
+   * time since when the lister sees Redis (`reachableSince`) are both more
+   * than `ttlMs` ago: it had a whole TTL in which it could have beaten and
+   * the lister would have seen it. A host whose info is malformed is skipped
+   * (neither alive nor dead) and told to `onMalformed`.
    */
-  async list(
-    ttlMs: number,
-    onMalformed: (hostId: string, error: string) => void = () => {},
-  ): Promise<{ now: number; alive: LiveHost[]; dead: string[] }> {
+  async list(ttlMs: number, onMalformed: (hostId: string, error: string) => void = () => {}): Promise<HostListing> {
     const { now, hosts } = await hostListScript(this.client, this.keys.hostBeats, this.keys.hostInfo);
+    const reachableSince = this.options.reachableSince?.(now) ?? 0;
     const alive: LiveHost[] = [];
     const dead: string[] = [];
     for (const h of hosts) {
-      if (now - h.beatAt > ttlMs || !h.info) {
+      if (h.beatAt === 0 || now - Math.max(h.beatAt, reachableSince) > ttlMs || !h.info) {
         dead.push(h.id);
         continue;
       }
@@ -97,7 +137,7 @@ export class HostRegistry {
       if (typeof info === "string") onMalformed(h.id, info);
       else alive.push({ ...info, beatAt: h.beatAt, beatAgeMs: now - h.beatAt });
     }
-    return { now, alive, dead };
+    return { now, reachableSince, alive, dead };
   }
 
   /**

@@ -2,10 +2,15 @@
  * A daemon's lifecycle, shared by the worker and the manager: release
  * functions collected while starting and run in reverse on stop (each
  * guarded, so one failure is logged and the rest still run), a `closed`
- * promise, and SIGTERM/SIGINT handling where the first signal stops and a
- * later one calls `onRepeat` (the worker releases its chunks at once).
+ * promise, SIGTERM/SIGINT handling where the first signal stops and a
+ * later one calls `onRepeat` (the worker releases its chunks at once), and,
+ * for a daemon that owns its process, its faults logged as JSON.
  */
+import { format } from "node:util";
 import type { Logger } from "../logger.js";
+
+/** After an uncaught exception, the longest wait for the daemon to stop before the process exits. */
+export const FATAL_STOP_MS = 10_000;
 
 export class Lifecycle {
   private readonly releases: Array<[string, () => unknown]> = [];
@@ -54,5 +59,57 @@ export class Lifecycle {
         process.off("SIGINT", onSignal);
       },
     ]);
+  }
+
+  /**
+   * For a daemon that owns its process (the CLI's): what Node or a library
+   * would print raw is logged as JSON instead. An unhandled rejection is
+   * logged and the daemon goes on; a process warning is logged (Node's own
+   * printer is removed until stop); what goes to `console` (a library's
+   * notice, ioredis's "Unhandled error event", an inline job's print) is
+   * logged at the matching level; an uncaught exception is logged as fatal,
+   * then the process exits 1 once `stop` (the daemon's quickest stop)
+   * settled, or after `FATAL_STOP_MS` at the latest. Removed on stop.
+   */
+  handleProcessFaults(stop: () => Promise<unknown> = () => this.stop()): void {
+    const onRejection = (reason: unknown) => this.log.error({ err: reason }, "unhandled promise rejection");
+    const onException = (err: unknown) => {
+      this.log.fatal({ err }, "uncaught exception: stopping");
+      process.exitCode = 1;
+      setTimeout(() => process.exit(1), FATAL_STOP_MS).unref();
+      void stop()
+        .catch(() => undefined)
+        .finally(() => process.exit(1));
+    };
+    const onWarning = (w: Error) => this.log.warn({ warning: { name: w.name, message: w.message } }, "process warning");
+    const printers = process.listeners("warning");
+    for (const p of printers) process.off("warning", p);
+    process.on("unhandledRejection", onRejection);
+    process.on("uncaughtException", onException);
+    process.on("warning", onWarning);
+    const restoreConsole = this.consoleToLog();
+    this.releases.unshift([
+      "process faults",
+      () => {
+        restoreConsole();
+        process.off("unhandledRejection", onRejection);
+        process.off("uncaughtException", onException);
+        process.off("warning", onWarning);
+        for (const p of printers) process.on("warning", p);
+      },
+    ]);
+  }
+
+  /** Sends `console` output to the log, one record per call; returns the undo. */
+  private consoleToLog(): () => void {
+    const methods = ["log", "info", "debug", "warn", "error"] as const;
+    const saved = methods.map((m) => [m, console[m]] as const);
+    const level = { log: "info", info: "info", debug: "debug", warn: "warn", error: "error" } as const;
+    for (const m of methods) {
+      console[m] = (...args: unknown[]) => this.log[level[m]]({ source: "console" }, format(...args));
+    }
+    return () => {
+      for (const [m, f] of saved) console[m] = f;
+    };
   }
 }

@@ -1,6 +1,6 @@
 /**
  * What every queue role shares: the Redis client, the keys, each job type's
- * retry policy and lease, the activity signal the manager watches, and the
+ * retry policy and lease, the logger for what a role recovers from, and the
  * decoding of a chunk reply into a Batch (payloads parsed, or left as JSON
  * text for launchers that pass them on; a corrupt payload dies at once).
  */
@@ -8,6 +8,7 @@ import { type Batch, newChunkId, type QueueItem } from "../batch.js";
 import { defaults } from "../config/defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { Keys, TypeKeys } from "../keys.js";
+import { createLogger, type Logger } from "../logger.js";
 import type { RedisClient } from "../redis.js";
 import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
 
@@ -42,12 +43,15 @@ export function chunkIdOr(given: string | undefined): string {
 export class QueueContext {
   private readonly settings = new Map<string, QueueTypeSettings>();
   private readonly fallback: QueueTypeSettings;
+  private logger: Logger | undefined;
 
   constructor(
     readonly client: RedisClient,
     readonly keys: Keys,
     defaultSettings: Partial<QueueTypeSettings> = {},
+    logger?: Logger,
   ) {
+    this.logger = logger;
     const d = defaults.jobType;
     this.fallback = {
       maxAttempts: d.maxAttempts,
@@ -72,12 +76,10 @@ export class QueueContext {
     return positiveInt("leaseMs", given ?? this.settingsOf(jobType).leaseMs);
   }
 
-  /**
-   * Counts activity of a type in `bj:activity` (its own command: another
-   * cluster slot), so the manager can skip reading the queues of idle types.
-   */
-  async touch(jobType: string, n: number): Promise<void> {
-    await this.client.hincrby(this.keys.activity, jobType, n);
+  /** Where a role reports what it recovered from; a pino logger of its own unless one was given (made when first used). */
+  get log(): Logger {
+    this.logger ??= createLogger("batchjob-queue");
+    return this.logger;
   }
 
   /**

@@ -21,9 +21,8 @@ export class RedisDeadLetters implements DeadLetterAdmin {
 
   /** Moves dead items back to pending with fresh attempts: the named ones, or all. */
   async retryDead(jobType: string, ids?: string[]): Promise<number> {
-    const n = await deadAction(this.ctx.client, this.ctx.keys.type(jobType), "dead-retry", ids);
-    if (n > 0) await this.ctx.touch(jobType, n);
-    return n;
+    // the script moves the type's activity count with the items (the manager reads the type again)
+    return deadAction(this.ctx.client, this.ctx.keys.type(jobType), "dead-retry", ids);
   }
 
   /** Deletes dead items for good: the named ones, or all. */

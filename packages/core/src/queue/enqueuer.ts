@@ -1,13 +1,17 @@
 /**
  * The producer role (the concept's Enqueuer): adds items in bulk, dedupes
- * caller ids, registers the type and signals activity. Every item is checked
- * before anything is written, so a failing enqueue writes nothing.
+ * caller ids, signals activity and registers the type. Every item is checked
+ * before anything is written, so a failing enqueue writes nothing; the items
+ * and the activity signal are written in one MULTI or script of the type's
+ * slot, so an enqueue succeeds exactly when its items are queued. The type's
+ * registration (`types`, in the control plane's slot) comes after, best
+ * effort: a failure is logged and retried on the next enqueue of the type.
  */
 import { encodeItems } from "../enqueue-input.js";
 import { InvalidArgumentError } from "../errors.js";
 import type { TypeKeys } from "../keys.js";
 import type { EnqueueItem, EnqueueResult, Enqueuer } from "../queue-contracts.js";
-import { execReplies, isCluster } from "../redis.js";
+import { execReplies } from "../redis.js";
 import { enqueueArgs, enqueueKeys, parseEnqueueReply, runScript } from "../scripts/commands.js";
 import { commandName, scriptCommand } from "../scripts/loader.js";
 import type { QueueContext } from "./context.js";
@@ -16,6 +20,7 @@ import type { QueueContext } from "./context.js";
 const ID_BLOCK = 10_000;
 
 export class RedisEnqueuer implements Enqueuer {
+  /** Types registered in `types`, or being registered now. */
   private readonly registered = new Set<string>();
   private readonly idBlocks = new Map<string, { next: number; end: number }>();
 
@@ -38,11 +43,24 @@ export class RedisEnqueuer implements Enqueuer {
     const n = items.length;
     const { ids, payloads, callerIds } = encodeItems(items, this.maxPayloadBytes);
     if (n === 0) return { added: 0, ids: [], deduped: [] };
-    await this.registerType(jobType);
     const ranges: [number, number][] = [];
     for (let i = 0; i < n; i += this.enqueueBatch) ranges.push([i, Math.min(n, i + this.enqueueBatch)]);
-    if (callerIds === 0) return this.enqueueGenerated(jobType, k, payloads, ranges);
+    const result =
+      callerIds === 0
+        ? await this.enqueueGenerated(jobType, k, payloads, ranges)
+        : await this.enqueueScripted(k, ids, payloads, ranges);
+    this.registerType(jobType);
+    return result;
+  }
 
+  /** Items of which some have caller ids: the enqueue script dedupes them, one call per range, in one MULTI. */
+  private async enqueueScripted(
+    k: TypeKeys,
+    ids: string[],
+    payloads: string[],
+    ranges: [number, number][],
+  ): Promise<EnqueueResult> {
+    const n = ids.length;
     const keys = enqueueKeys(k);
     const replies: unknown[] = [];
     if (ranges.length === 1) {
@@ -66,7 +84,6 @@ export class RedisEnqueuer implements Enqueuer {
       const [from, to] = ranges[r] as [number, number];
       for (let i = from; i < to; i++) if (ids[i] === "") ids[i] = `#${seq++}`;
     });
-    if (added > 0) await this.ctx.touch(jobType, added);
     return { added, ids, deduped };
   }
 
@@ -106,23 +123,28 @@ export class RedisEnqueuer implements Enqueuer {
     }
     const multi = this.ctx.client.multi();
     for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
-    multi.hincrby(k.stats, "enqueued", n);
-    const pushed = multi.exec();
-    if (isCluster(this.ctx.client)) {
-      execReplies(await pushed, "enqueue");
-      await this.ctx.touch(jobType, n);
-    } else {
-      // one connection runs its commands in order: the touch lands after the items without a round trip of its own
-      const [replies] = await Promise.all([pushed, this.ctx.touch(jobType, n)]);
-      execReplies(replies, "enqueue");
-    }
+    multi.hincrby(k.stats, "enqueued", n).incrby(k.activity, n);
+    execReplies(await multi.exec(), "enqueue");
     return { added: n, ids, deduped: [] };
   }
 
-  private async registerType(jobType: string): Promise<void> {
+  /**
+   * Adds the type to `types` (what `status` lists) once per process, after
+   * its items are queued and without holding up the call: the key lives in
+   * the control plane's slot, and its failure must not turn a done enqueue
+   * into an error (a retrying caller would queue the items twice). A failed
+   * write is logged and tried again on the next enqueue of the type.
+   */
+  private registerType(jobType: string): void {
     if (this.registered.has(jobType)) return;
-    await this.ctx.client.sadd(this.ctx.keys.types, jobType);
     this.registered.add(jobType);
+    this.ctx.client.sadd(this.ctx.keys.types, jobType).catch((err: unknown) => {
+      this.registered.delete(jobType);
+      this.ctx.log.warn(
+        { err, jobType, key: this.ctx.keys.types },
+        "the items were enqueued, but the job type could not be registered; trying again on its next enqueue",
+      );
+    });
   }
 
   /** Every job type ever enqueued to, sorted. */

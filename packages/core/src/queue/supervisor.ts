@@ -1,22 +1,53 @@
 /**
- * The Supervisor role (what the manager needs of the queues): the backlog a
- * planner reads, reclaiming expired or lost chunks (no attempt charged),
- * stop tokens set atomically with workers taking them, and the reservations
- * of dispatched starts.
+ * The Supervisor role (what the manager needs of the queues): each type's
+ * activity count and the backlog a planner reads, reclaiming expired or lost
+ * chunks (no attempt charged), stop tokens set atomically with workers taking
+ * them, and the reservations of dispatched starts. Every call touches one
+ * type's slot, so a type whose slot is down fails alone.
  */
 
-import type { ReclaimResult, Supervisor } from "../queue-contracts.js";
+import { hashSlot } from "../keys.js";
+import type { ActivityGroup, ReclaimResult, Supervisor } from "../queue-contracts.js";
 import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
-import { execReplies } from "../redis.js";
+import { execReplies, isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
 import { positiveInt, type QueueContext } from "./context.js";
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
 
 /** Chunk ids passed to one reclaim call at most. */
 const NAMED_PER_CALL = 1000;
 
 export class RedisSupervisor implements Supervisor {
   constructor(private readonly ctx: QueueContext) {}
+
+  /**
+   * The activity counts of `jobTypes`: on one Redis, one MGET of them all
+   * (when it fails, say an ACL that leaves a type out, a GET per type, so
+   * each fails alone); on a cluster, one MGET per hash slot, so a type whose
+   * slot is down fails with its slot alone.
+   */
+  activity(jobTypes: string[]): ActivityGroup[] {
+    if (jobTypes.length === 0) return [];
+    const { client, keys } = this.ctx;
+    const keyOf = (t: string) => keys.type(t).activity;
+    if (!isCluster(client)) {
+      const all = jobTypes.map(keyOf);
+      const each = () => Promise.all(all.map((k) => client.get(k).catch((err: unknown) => toError(err))));
+      return [{ jobTypes, counts: client.mget(...all).catch(each) }];
+    }
+    const bySlot = new Map<number, string[]>();
+    for (const t of jobTypes) {
+      const slot = hashSlot(keyOf(t));
+      const group = bySlot.get(slot);
+      if (group) group.push(t);
+      else bySlot.set(slot, [t]);
+    }
+    return [...bySlot.values()].map((types) => ({ jobTypes: types, counts: client.mget(...types.map(keyOf)) }));
+  }
 
   /**
    * What a planner needs of one type, in one script call (a client with

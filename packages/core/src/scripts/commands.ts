@@ -305,17 +305,26 @@ export async function leaderReleaseScript(client: RedisClient, key: string, id: 
 /**
  * Ready items (pending, split groups, due retries), the earliest lease
  * deadline (null: none) and all delayed items of one type; which of
- * `reservations` still wait for a worker; ids of workers leaving (stop token).
+ * `reservations` still wait for a worker; ids of workers leaving (stop
+ * token); the type's activity count, read with the rest.
  */
 export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, reservations: string[]) {
   const reply = await callScript(client, "backlog", typeKeysOf(k), [now, ...reservations]);
-  const [ready, first, delayed, waiting, stopping] = reply as [number, number, number, number[], string[]];
+  const [ready, first, delayed, waiting, stopping, activity] = reply as [
+    number,
+    number,
+    number,
+    number[],
+    string[],
+    string | null,
+  ];
   return {
     pending: ready,
     earliestLeaseDeadline: first < 0 ? null : first,
     delayed,
     waiting: reservations.filter((_, i) => waiting[i] === 1),
     stopping,
+    activity: activity ?? null,
   };
 }
 

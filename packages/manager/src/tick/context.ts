@@ -50,7 +50,9 @@ export interface LeaderState {
   published: Map<string, string>;
   publishedConfigAt: number;
   /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
-  idle: Map<string, string | undefined>;
+  idle: Map<string, string | null>;
+  /** Types with a call that has not answered yet, since when (performance.now()): not called again until it does. */
+  unanswered: Map<string, number>;
 }
 
 /** What the observe step read. */
@@ -60,7 +62,8 @@ export interface Observation {
   alive: LiveHost[];
   dead: string[];
   workers: WorkerListItem[];
-  backlog: Map<string, Backlog>;
+  /** Each type's backlog (a type seen idle and still idle: an empty one); none for a type skipped this tick. */
+  backlog: Map<string, Omit<Backlog, "activity">>;
   lastStart: Map<string, number>;
 }
 
@@ -79,6 +82,8 @@ export interface TickContext {
   refilled: string[];
   /** Malformed Redis entries skipped this tick. */
   quarantined: number;
+  /** Job types skipped for the rest of this tick (their slot failed or did not answer), with why. */
+  unavailable: Map<string, string>;
 }
 
 export interface TickStep {

@@ -1,39 +1,57 @@
 /**
- * Step 1, observe: live and dead hosts, the worker list, each type's backlog
- * (ready items, earliest lease, which dispatched reservations still wait),
- * activity and last starts. Each entry is parsed on its own: a malformed one
- * is skipped and counted, never fatal. An idle type is read again only when
- * its activity count moves or a worker of it runs.
+ * Step 1, observe: live and dead hosts, the worker list and last starts (the
+ * control plane's slot: without it there is no tick), then per job type,
+ * each on its own (per-type.ts: a type whose slot fails is skipped, the
+ * others are observed):
+ *   1. the activity count of each type seen idle before (one MGET on one
+ *      Redis, one per slot on a cluster), with the worker list: an idle
+ *      type whose count did not move, and that runs no worker, is not read further;
+ *   2. the backlog of every other type (ready items, earliest lease, which
+ *      dispatched reservations still wait, workers leaving), with its
+ *      activity count read in the same script: a type found idle keeps that
+ *      count as its mark, so an enqueue after the read moves it.
+ * Each entry is parsed on its own: a malformed one is skipped and counted, never fatal.
  */
 import type { Backlog } from "@batchjob/core";
 import type { TickContext, TickStep } from "./context.js";
+import { callable, perGroupEach, perTypeEach } from "./per-type.js";
 
-const EMPTY: Backlog = { pending: 0, earliestLeaseDeadline: null, delayed: 0, waiting: [], stopping: [] };
+const EMPTY: Omit<Backlog, "activity"> = {
+  pending: 0,
+  earliestLeaseDeadline: null,
+  delayed: 0,
+  waiting: [],
+  stopping: [],
+};
 
+/** 1. The activity count of each type seen idle before (read with the worker list: it does not wait for it). */
+function readIdleActivity(ctx: TickContext): Promise<Map<string, string | null>> {
+  const idle = ctx.typeList.map((t) => t.name).filter((n) => ctx.state.idle.has(n));
+  return perGroupEach(ctx, ctx.deps.reader.activity(callable(ctx, idle)), "reading its activity");
+}
+
+/** 2. The backlog of every type not still idle nor unavailable; a type found idle is marked with its count. */
 async function readBacklogs(
   ctx: TickContext,
   now: number,
-  activity: Record<string, string>,
-  busy: ReadonlySet<string>,
-): Promise<{ backlog: Map<string, Backlog>; taken: boolean }> {
+  idle: ReadonlySet<string>,
+): Promise<{ backlog: Map<string, Omit<Backlog, "activity">>; taken: boolean }> {
   const { deps, state } = ctx;
   const inFlight = state.inFlight.byType();
-  const toRead = ctx.typeList.filter(
-    (t) => !state.idle.has(t.name) || state.idle.get(t.name) !== activity[t.name] || busy.has(t.name),
+  const toRead = ctx.typeList.map((t) => t.name).filter((n) => !idle.has(n) && !ctx.unavailable.has(n));
+  const read = await perTypeEach(ctx, toRead, "reading its backlog", (name) =>
+    deps.reader.backlog(name, now, inFlight.get(name)),
   );
-  const read = await Promise.all(toRead.map((t) => deps.reader.backlog(t.name, now, inFlight.get(t.name))));
-  const backlog = new Map<string, Backlog>();
-  for (const t of ctx.typeList) if (state.idle.has(t.name)) backlog.set(t.name, EMPTY);
+  const backlog = new Map<string, Omit<Backlog, "activity">>();
+  for (const n of idle) backlog.set(n, EMPTY);
   let taken = false;
-  toRead.forEach((t, i) => {
-    const b = read[i] as Backlog;
-    backlog.set(t.name, b);
-    if (b.pending === 0 && b.earliestLeaseDeadline === null && b.delayed === 0)
-      state.idle.set(t.name, activity[t.name]);
-    else state.idle.delete(t.name);
+  for (const [name, b] of read) {
+    backlog.set(name, b);
+    if (b.pending === 0 && b.earliestLeaseDeadline === null && b.delayed === 0) state.idle.set(name, b.activity);
+    else state.idle.delete(name);
     // a reservation no longer waiting was taken by a worker (listed from then on) or refused
-    taken = state.inFlight.keepWaiting(inFlight.get(t.name) ?? [], new Set(b.waiting)) || taken;
-  });
+    taken = state.inFlight.keepWaiting(inFlight.get(name) ?? [], new Set(b.waiting)) || taken;
+  }
   return { backlog, taken };
 }
 
@@ -48,13 +66,16 @@ export const observe: TickStep = {
     };
     // the host list gives the Redis time the backlog counts due retries by
     const hosts = await d.registry.list(d.config.worker.hostTtlMs, skip(d.keys.hostInfo));
-    let [workers, activity, lastRaw] = await Promise.all([
+    let [workers, lastRaw, activity] = await Promise.all([
       d.list.list({}, skip(d.keys.workers)),
-      d.client.hgetall(d.keys.activity),
       d.client.hgetall(d.keys.lastStart),
+      readIdleActivity(ctx),
     ]);
+    // still idle: its count did not move since it was seen idle, and no worker of it runs or is on its way
     const busy = new Set([...workers.map((w) => w.jobType), ...ctx.state.inFlight.byType().keys()]);
-    const { backlog, taken } = await readBacklogs(ctx, hosts.now, activity, busy);
+    const idle = new Set<string>();
+    for (const [n, count] of activity) if (ctx.state.idle.get(n) === count && !busy.has(n)) idle.add(n);
+    const { backlog, taken } = await readBacklogs(ctx, hosts.now, idle);
     // a worker may have listed itself and taken its reservation after the list was read: read it again
     if (taken) workers = await d.list.list({}, () => {});
     const lastStart = new Map<string, number>();

@@ -2,7 +2,8 @@
  * Steps 2 and 3, level and plan: the load level from the hosts' load (with
  * hysteresis), then per job type the pure planner's decision. Workers count
  * as running when listed on a live host and not leaving (they took a stop
- * token), plus dispatches no worker has claimed yet.
+ * token), plus dispatches no worker has claimed yet. A type observe could not
+ * read is not planned: its decision starts and stops nothing and says why.
  */
 import type { WorkerListItem } from "@batchjob/core";
 import { runningTotal } from "@batchjob/core";
@@ -50,17 +51,17 @@ export const planStep: TickStep = {
   run(ctx) {
     const obs = observed(ctx);
     const running = runningByType(ctx, obs.workers, obs.now, new Set(obs.dead));
-    ctx.decisions = ctx.typeList.map((t) =>
-      plan(
-        {
-          config: t,
-          pending: obs.backlog.get(t.name)?.pending ?? 0,
-          running: running.get(t.name) ?? 0,
-          lastStartAt: obs.lastStart.get(t.name),
-        },
-        ctx.level.level,
-        obs.now,
-      ),
-    );
+    const level = ctx.level.level;
+    ctx.decisions = ctx.typeList.map((t) => {
+      const why = ctx.unavailable.get(t.name);
+      const n = running.get(t.name) ?? 0;
+      if (why !== undefined) {
+        const target = t.parallel[level];
+        const reason = `skipped: ${why}; running ${n}`;
+        return { jobType: t.name, level, target, running: n, pending: 0, start: 0, stopTokens: 0, reason };
+      }
+      const pending = obs.backlog.get(t.name)?.pending ?? 0;
+      return plan({ config: t, pending, running: n, lastStartAt: obs.lastStart.get(t.name) }, level, obs.now);
+    });
   },
 };

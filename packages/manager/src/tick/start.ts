@@ -2,24 +2,39 @@
  * Steps 5 and 6, allocate and start (starter.ts): a host for each planned
  * start, a reservation for each placed one, dispatched to its host. The
  * decisions are corrected to what was started, with the reason when no host
- * could take a start; the type's last start time feeds the cooldown.
+ * could take a start or the type's reservation failed (its slot: the type is
+ * skipped, the others start); the type's last start time feeds the cooldown.
  */
+import type { Supervisor } from "@batchjob/core";
 import { startWorkers } from "../starter.js";
-import { observed, type TickStep } from "./context.js";
+import { observed, type TickContext, type TickStep } from "./context.js";
+import { perTypeEach } from "./per-type.js";
+
+/** The queue calls of a start, each type's under the per-type rules (a deadline, skipped once unavailable). */
+function guardedQueue(ctx: TickContext): Pick<Supervisor, "reserve" | "dropReservation"> {
+  const q = ctx.deps.queue;
+  return {
+    async reserve(jobType, ids) {
+      const done = await perTypeEach(ctx, [jobType], "reserving its starts", () => q.reserve(jobType, ids));
+      if (!done.has(jobType)) throw new Error(ctx.unavailable.get(jobType) ?? "skipped");
+    },
+    dropReservation: (jobType, id) => q.dropReservation(jobType, id),
+  };
+}
 
 export const start: TickStep = {
   name: "start",
   async run(ctx) {
     const d = ctx.deps;
     d.allocator.reset();
-    const planned = ctx.decisions.filter((dec) => dec.start > 0);
+    const planned = ctx.decisions.filter((dec) => dec.start > 0 && !ctx.unavailable.has(dec.jobType));
     if (planned.length === 0) return;
     const now = observed(ctx).now;
     const out = await startWorkers(planned, {
       hosts: ctx.hosts,
       allocator: d.allocator,
       dispatcher: d.dispatcher,
-      queue: d.queue,
+      queue: guardedQueue(ctx),
       log: d.log,
     });
     ctx.started = out.started.length;
@@ -35,6 +50,8 @@ export const start: TickStep = {
       const n = out.started.filter((s) => s.jobType === dec.jobType).length;
       const u = out.unplaced.get(dec.jobType) ?? 0;
       if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
+      const refused = out.refused.get(dec.jobType);
+      if (refused !== undefined) dec.reason += `; not started: ${refused}`;
       if (dec.start > 0) dec.start = n;
     }
     d.log.info({ started: out.started.length }, "workers dispatched");

@@ -2,14 +2,18 @@
  * Step 4, stop: the stop tokens of the types above target, or that still
  * hold some, set in one script per type from the listed workers, so a worker
  * that takes a token meanwhile is counted as leaving, never stopped twice.
+ * Each type on its own: a type whose slot fails keeps its tokens as they were.
  */
 import { observed, type TickStep } from "./context.js";
+import { perTypeEach } from "./per-type.js";
 
 export const stopTokens: TickStep = {
   name: "stop",
   async run(ctx) {
     const { tokens } = ctx.state;
-    const touched = ctx.decisions.filter((dec) => dec.stopTokens > 0 || (tokens.get(dec.jobType) ?? -1) !== 0);
+    const touched = ctx.decisions.filter(
+      (dec) => !ctx.unavailable.has(dec.jobType) && (dec.stopTokens > 0 || (tokens.get(dec.jobType) ?? -1) !== 0),
+    );
     if (touched.length === 0) return;
     const obs = observed(ctx);
     const dead = new Set(obs.dead);
@@ -18,15 +22,24 @@ export const stopTokens: TickStep = {
       if (!dead.has(w.hostId)) listed.set(w.jobType, [...(listed.get(w.jobType) ?? []), w.id]);
     }
     const dispatched = ctx.state.inFlight.perType();
-    await Promise.all(
-      touched.map(async (dec) => {
-        const r = await ctx.deps.queue.setStopTokens(dec.jobType, dec.target, {
-          listed: listed.get(dec.jobType) ?? [],
-          dispatched: dispatched.get(dec.jobType) ?? 0,
-        });
-        dec.stopTokens = r.tokens;
-        tokens.set(dec.jobType, r.tokens);
+    const byType = new Map(touched.map((dec) => [dec.jobType, dec]));
+    const set = await perTypeEach(ctx, [...byType.keys()], "setting its stop tokens", (jobType) =>
+      ctx.deps.queue.setStopTokens(jobType, byType.get(jobType)?.target ?? 0, {
+        listed: listed.get(jobType) ?? [],
+        dispatched: dispatched.get(jobType) ?? 0,
       }),
     );
+    for (const dec of touched) {
+      const r = set.get(dec.jobType);
+      if (r) {
+        dec.stopTokens = r.tokens;
+        tokens.set(dec.jobType, r.tokens);
+      } else {
+        // the tokens written before stay; forget them, so the next tick writes them again
+        tokens.delete(dec.jobType);
+        dec.stopTokens = 0;
+        dec.reason += `; stop tokens not set: ${ctx.unavailable.get(dec.jobType)}`;
+      }
+    }
   },
 };
