@@ -14,6 +14,8 @@ export interface Row {
   recover: (number | null)[];
   /** Items the victims were running at the faults (a bound for duplicates). */
   inFlight?: number;
+  /** Other figures a scenario checks, by name (hosts declared dead, non-JSON log lines...). */
+  counts?: Record<string, number>;
   drained: boolean;
   totalS: number;
   notes: string[];

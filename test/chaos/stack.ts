@@ -1,6 +1,7 @@
 /**
  * One scenario's system: its own queue redis-server (AOF, appendfsync
- * always) on a free port, its key prefix, a config file in a temp folder,
+ * always) on a free port, or a deployment the scenario started (a Sentinel
+ * set, a cluster: `queueRedis`), its key prefix, a config file in a temp folder,
  * the real daemons (`batchjob worker` / `batchjob manager` of the tree under
  * test) tracked in a ProcessGroup, a control connection for enqueueing and
  * inspecting, and its view of the sink. `close()` kills every process it
@@ -15,6 +16,12 @@ import { type Proc, ProcessGroup } from "./procs.js";
 import { type SinkServer, SinkView } from "./sink.js";
 import { waitUntil } from "./util.js";
 
+/** A queue Redis deployment a scenario started: the URL the daemons and the stack connect to, and its stop. */
+export interface QueueRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
 export type RawJobType = Record<string, unknown> & { name: string };
 
 export interface StackOptions {
@@ -27,6 +34,8 @@ export interface StackOptions {
   manager?: Record<string, unknown>;
   /** Extra redis-server arguments (another bind address). */
   redisArgs?: string[];
+  /** The queue Redis when it is not one server of the stack's own (a Sentinel set, a cluster); stopped by `close`. */
+  queueRedis?: QueueRedis;
   /** Folder for this run's logs and config files. */
   runDir: string;
   /** BATCHJOB_LOG_LEVEL of the daemons. */
@@ -71,15 +80,21 @@ export class Stack {
   private workerSeq = 0;
   private managerSeq = 0;
 
+  /** The URL the daemons are given. */
+  readonly url: string;
+
   private constructor(
     readonly opts: StackOptions,
-    readonly redis: RedisServer,
+    /** The stack's own queue redis-server; null on a deployment the scenario gave (`queueRedis`). */
+    readonly redis: RedisServer | null,
     readonly client: RedisClient,
     readonly queue: BatchQueue,
     readonly configPath: string,
     dir: string,
+    private readonly stopRedis: () => Promise<void>,
   ) {
     this.dir = dir;
+    this.url = redis?.url ?? (opts.queueRedis as QueueRedis).url;
     this.prefix = `chaos-${opts.name}`;
     this.keys = opts.code.core.makeKeys(this.prefix);
     this.sinkView = new SinkView(opts.sink.client, `sink:${opts.name}`);
@@ -97,9 +112,18 @@ export class Stack {
     const { core } = opts.code;
     const dir = join(opts.runDir, opts.name);
     mkdirSync(dir, { recursive: true });
-    const redis = await startRedisServer({
-      args: ["--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no", ...(opts.redisArgs ?? [])],
-    });
+    const redis = opts.queueRedis
+      ? null
+      : await startRedisServer({
+          args: ["--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no", ...(opts.redisArgs ?? [])],
+        });
+    const stopRedis = async () => {
+      if (redis) {
+        redis.process.kill("SIGCONT");
+        await redis.stop();
+        servers.delete(redis);
+      } else await opts.queueRedis?.stop();
+    };
     const raw = {
       prefix: `chaos-${opts.name}`,
       jobTypes: opts.jobTypes,
@@ -110,16 +134,19 @@ export class Stack {
     try {
       config = core.parseConfig(raw, `${opts.name} chaos config`);
     } catch (err) {
-      await redis.stop();
+      await stopRedis();
       throw err;
     }
     const configPath = join(dir, "batchjob.config.json");
     writeFileSync(configPath, JSON.stringify(raw, null, 2));
-    const client = core.connectRedis(redis.url);
+    const client = core.connectRedis(redis?.url ?? (opts.queueRedis as QueueRedis).url, {
+      // on a deployment that fails over, the stack's own reads wait for the new master as the daemons do
+      daemon: opts.queueRedis !== undefined,
+    });
     client.on("error", () => {});
     const queue = new core.BatchQueue({ redis: client, prefix: raw.prefix, jobTypes: config.jobTypes });
-    const stack = new Stack(opts, redis, client, queue, configPath, dir);
-    servers.add(redis);
+    const stack = new Stack(opts, redis, client, queue, configPath, dir, stopRedis);
+    if (redis) servers.add(redis);
     try {
       await stack.sinkView.clear();
     } catch (err) {
@@ -133,7 +160,7 @@ export class Stack {
   startWorker(options: { slots?: number; hostId?: string; netns?: string; redisUrl?: string } = {}): Proc {
     const hostId = options.hostId ?? `w${++this.workerSeq}`;
     const args = [this.opts.code.cli, "worker", "--config", this.configPath, "--host-id", hostId];
-    args.push("--slots", String(options.slots ?? 2), "--redis", options.redisUrl ?? this.redis.url);
+    args.push("--slots", String(options.slots ?? 2), "--redis", options.redisUrl ?? this.url);
     if (options.netns)
       return this.procs.spawn(hostId, "ip", ["netns", "exec", options.netns, process.execPath, ...args]);
     return this.procs.spawn(hostId, process.execPath, args);
@@ -142,7 +169,7 @@ export class Stack {
   startManager(id?: string): Proc {
     const managerId = id ?? `m${++this.managerSeq}`;
     const args = [this.opts.code.cli, "manager", "--config", this.configPath, "--id", managerId];
-    return this.procs.spawn(managerId, process.execPath, [...args, "--redis", this.redis.url]);
+    return this.procs.spawn(managerId, process.execPath, [...args, "--redis", this.url]);
   }
 
   /** Waits until every host in `hostIds` has a heartbeat. */
@@ -162,13 +189,17 @@ export class Stack {
     return this.client.get(this.keys.leader);
   }
 
+  /** The stack's own redis-server, for a scenario that injects faults into it. */
+  server(): RedisServer {
+    if (!this.redis) throw new Error(`${this.opts.name}: no redis-server of the stack's own (a queueRedis was given)`);
+    return this.redis;
+  }
+
   /** Kills every process, closes the connection, stops the Redis (resuming it first if it was stopped). */
   async close(): Promise<void> {
     await this.procs.dispose();
     this.client.disconnect();
-    this.redis.process.kill("SIGCONT");
-    await this.redis.stop();
-    servers.delete(this.redis);
+    await this.stopRedis();
   }
 }
 

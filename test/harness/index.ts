@@ -8,8 +8,10 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, inject } from "vitest";
 import { type RedisCluster, startRedisCluster } from "./redis-server.js";
+import { waitFor } from "./wait.js";
 
 export { freePort, type RedisCluster, type RedisServer, startRedisCluster, startRedisServer } from "./redis-server.js";
+export { waitFor } from "./wait.js";
 
 /** A 3-master cluster for the tests of one file: started before them, stopped after. `cluster()` returns it. */
 export function useRedisCluster(): () => RedisCluster {
@@ -104,22 +106,6 @@ export async function deleteTestKeys(url: string = redisUrl()): Promise<void> {
   } finally {
     prefixes.clear();
     c.disconnect();
-  }
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
-export async function waitFor<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  timeoutMs = 10_000,
-  everyMs = 25,
-): Promise<Exclude<T, null | undefined | false | 0 | "">> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as Exclude<T, null | undefined | false | 0 | "">;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

@@ -1,5 +1,6 @@
 /** The scenarios of `pnpm chaos`, in the order they run. */
 import type { Scenario } from "../scenario.js";
+import { clusterControl, clusterSlotLost, clusterType, sentinelFailover, sentinelLagging } from "./failovers.js";
 import { forkKills } from "./fork-kills.js";
 import { frozenWorker } from "./frozen-worker.js";
 import { killStorm } from "./kill-storm.js";
@@ -19,4 +20,9 @@ export const SCENARIOS = [
   leaderKills,
   poisonMix,
   partition,
+  sentinelFailover,
+  sentinelLagging,
+  clusterType,
+  clusterControl,
+  clusterSlotLost,
 ] as unknown as Scenario<unknown>[];

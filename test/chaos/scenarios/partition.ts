@@ -70,7 +70,7 @@ export const partition: Scenario<PartitionParams> = {
             hostId: "netns-w",
             slots: p.slots,
             netns: netns.name,
-            redisUrl: `redis://${netns.hostAddr}:${stack.redis.port}`,
+            redisUrl: `redis://${netns.hostAddr}:${stack.server().port}`,
           });
           const others = Array.from({ length: p.hostDaemons }, () => stack.startWorker({ slots: p.slots }));
           stack.startManager();

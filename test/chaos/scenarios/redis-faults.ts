@@ -32,7 +32,8 @@ export interface RedisFaultParams {
 }
 
 async function inject(stack: Stack, fault: Fault, ms: number): Promise<void> {
-  const p = stack.redis.process;
+  const server = stack.server();
+  const p = server.process;
   const exited = new Promise<void>((resolve) => {
     if (p.exitCode !== null || p.signalCode !== null) resolve();
     else p.once("exit", () => resolve());
@@ -46,14 +47,14 @@ async function inject(stack: Stack, fault: Fault, ms: number): Promise<void> {
   if (fault === "shutdown") {
     // redis-cli exits non-zero when the server closes the connection on SHUTDOWN; the exit below is what counts
     try {
-      execFileSync("redis-cli", ["-p", String(stack.redis.port), "SHUTDOWN"], { stdio: "ignore" });
+      execFileSync("redis-cli", ["-p", String(server.port), "SHUTDOWN"], { stdio: "ignore" });
     } catch {
       // checked by waiting for the exit
     }
   } else p.kill("SIGKILL");
   await exited;
   await sleep(ms);
-  await stack.redis.restart();
+  await server.restart();
 }
 
 function redisFault(name: string, fault: Fault, title: string, faultMs: number): Scenario<RedisFaultParams> {
