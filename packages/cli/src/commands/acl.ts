@@ -52,10 +52,8 @@ Examples:
     const user = str(p, "user");
     if (user !== undefined && roles.length !== 1) throw new UsageError("--user names the user of one ROLE: name it");
     const prefix = await prefixOf(p, io);
-    for (const role of roles) {
-      io.out(`# ${role}: ${ACL_ROLE_SUMMARY[role]}`);
-      io.out(aclSetUserLine(user ?? aclUserName(role, prefix), aclRules(role, prefix)));
-    }
+    // commands only, no comment lines: the output is meant to be piped into redis-cli
+    for (const role of roles) io.out(aclSetUserLine(user ?? aclUserName(role, prefix), aclRules(role, prefix)));
     return 0;
   },
 };
