@@ -18,6 +18,7 @@ const SUBCOMMANDS = [
   "dead retry",
   "dead purge",
   "config check",
+  "acl",
   "demo",
 ];
 

@@ -1,6 +1,15 @@
 /** @batchjob/core: what any service imports to enqueue and inspect, and what the daemons build on. */
 /** The zod of the config schema: for the schema of a launcher definition. */
 export { z } from "zod";
+export {
+  ACL_ROLE_SUMMARY,
+  ACL_ROLES,
+  type AclRole,
+  aclRules,
+  aclSetUserLine,
+  aclUserName,
+  isAclRole,
+} from "./acl-rules.js";
 export { type Batch, newChunkId, newId, type QueueItem } from "./batch.js";
 export {
   type BatchJob,

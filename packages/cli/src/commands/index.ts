@@ -1,5 +1,6 @@
 /** Every command of the CLI, in the order `batchjob --help` lists them. */
 import type { Command } from "../command.js";
+import { aclCommand } from "./acl.js";
 import { configCheckCommand } from "./config-check.js";
 import { deadListCommand, deadPurgeCommand, deadRetryCommand } from "./dead.js";
 import { demoCommand } from "./demo.js";
@@ -19,5 +20,6 @@ export const commands: Command[] = [
   deadRetryCommand,
   deadPurgeCommand,
   configCheckCommand,
+  aclCommand,
   demoCommand,
 ];
