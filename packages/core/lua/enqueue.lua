@@ -7,21 +7,31 @@
 --   seq       STRING counter for generated ids
 --   stats     HASH of counters
 --   activity  STRING: items enqueued or revived (the manager's signal to read the type again)
--- ARGV[1]          how many ids to generate
--- ARGV[2..]        pairs of id ('' = generate one) and payload
+-- ARGV[1]          the producer protocol version the caller speaks: '1'
+--                  (docs/protocol.md); another is refused (BJLUA:2) before anything is written
+-- ARGV[2]          how many ids to generate
+-- ARGV[3..]        pairs of id ('' = generate one) and payload
 -- Returns {added, firstSeq, dedupedIds}: generated ids are '#'..seq from
 -- firstSeq upwards in input order; a caller id still present is skipped.
+-- This script is the producer protocol: clients/ ship byte-identical copies.
 --- @include "error"
 --- @include "entry"
 --- @include "sliced"
 
-local autos = tonumber(ARGV[1])
-if not autos or #ARGV % 2 ~= 1 then return bjError(1, 'enqueue expects a count and pairs of id and payload') end
+local PROTOCOL = '1'
+if ARGV[1] ~= PROTOCOL then
+  return bjError(2, 'enqueue protocol version ' .. tostring(ARGV[1]) .. ' is not supported: this script speaks version '
+    .. PROTOCOL .. ' (docs/protocol.md); use a client of the same batchjob release')
+end
+local autos = tonumber(ARGV[2])
+if not autos or #ARGV % 2 ~= 0 then
+  return bjError(1, 'enqueue expects a protocol version, a count and pairs of id and payload')
+end
 local seq = 0
 if autos > 0 then seq = redis.call('INCRBY', K.seq, autos) - autos end
 local firstSeq = seq + 1
 local push, deduped = {}, {}
-for i = 2, #ARGV, 2 do
+for i = 3, #ARGV, 2 do
   local id = ARGV[i]
   if id == '' then
     seq = seq + 1

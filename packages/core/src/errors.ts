@@ -20,6 +20,7 @@ export const ErrorCode = {
   LAUNCHER_TIMEOUT: "BJ_ERR_LAUNCHER_TIMEOUT",
   LAUNCHER_OUTPUT: "BJ_ERR_LAUNCHER_OUTPUT",
   USAGE: "BJ_ERR_USAGE",
+  PROTOCOL_VERSION: "BJ_ERR_PROTOCOL_VERSION",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -142,12 +143,21 @@ export class UsageError extends BatchjobError {
   }
 }
 
+/** A producer called the enqueue script with a protocol version it does not speak (docs/protocol.md). */
+export class ProtocolVersionError extends BatchjobError {
+  constructor(message: string) {
+    super(ErrorCode.PROTOCOL_VERSION, message);
+  }
+}
+
 /**
  * Error codes that Lua scripts raise, as `BJLUA:<code>:<detail>`. One enum;
  * `errorFromLua` maps a code to its typed class.
  */
 export const LuaErrorCode = {
   BAD_ARGUMENT: 1,
+  /** The enqueue script was called with another producer protocol version (docs/protocol.md). */
+  PROTOCOL_VERSION: 2,
 } as const;
 
 const LUA_ERROR = /BJLUA:(\d+):(.*)$/s;
@@ -157,6 +167,9 @@ export function errorFromLua(err: unknown, script: string): Error {
   const m = LUA_ERROR.exec(message);
   if (m && Number(m[1]) === LuaErrorCode.BAD_ARGUMENT) {
     return new InvalidArgumentError(`${script}: ${m[2]}`);
+  }
+  if (m && Number(m[1]) === LuaErrorCode.PROTOCOL_VERSION) {
+    return new ProtocolVersionError(`${script}: ${m[2]}`);
   }
   if (err instanceof BatchjobError) return err;
   return new ScriptError(`${script} failed: ${message}`, { cause: err });

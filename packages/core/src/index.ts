@@ -97,6 +97,7 @@ export {
   LauncherTimeoutError,
   LuaErrorCode,
   PayloadTooLargeError,
+  ProtocolVersionError,
   RedisUnavailableError,
   ScriptError,
   UsageError,
@@ -147,6 +148,7 @@ export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
 export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
 export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
+export { ENQUEUE_PROTOCOL_VERSION } from "./scripts/commands.js";
 export { deleteMatching } from "./storage/key-sweep.js";
 export {
   EXIT_REASONS,

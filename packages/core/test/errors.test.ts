@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type BatchjobError, ErrorCode, errorFromLua, InvalidArgumentError, ScriptError } from "../src/index.js";
+import {
+  type BatchjobError,
+  ErrorCode,
+  errorFromLua,
+  InvalidArgumentError,
+  ProtocolVersionError,
+  ScriptError,
+} from "../src/index.js";
 
 describe("errors", () => {
   it("maps a Lua error code to its typed class", () => {
@@ -8,6 +15,13 @@ describe("errors", () => {
     expect((e as BatchjobError).code).toBe(ErrorCode.INVALID_ARGUMENT);
     expect(e.message).toBe("acquire: acquire expects max >= 1");
     expect(e.name).toBe("InvalidArgumentError");
+  });
+
+  it("maps the enqueue script's protocol version refusal to its own code", () => {
+    const e = errorFromLua(new Error("BJLUA:2:enqueue protocol version 9 is not supported"), "enqueue");
+    expect(e).toBeInstanceOf(ProtocolVersionError);
+    expect((e as BatchjobError).code).toBe("BJ_ERR_PROTOCOL_VERSION");
+    expect(e.message).toBe("enqueue: enqueue protocol version 9 is not supported");
   });
 
   it("wraps any other script failure with the script's name", () => {

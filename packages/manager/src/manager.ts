@@ -65,6 +65,7 @@ function freshState(): LeaderState {
     published: new Map(),
     publishedConfigAt: 0,
     idle: new Map(),
+    ticks: 0,
     unanswered: new Map(),
   };
 }

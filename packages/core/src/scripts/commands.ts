@@ -86,15 +86,24 @@ export function enqueueKeys(k: TypeKeys): string[] {
   return keysFor("enqueue", typeKeysOf(k));
 }
 
-/** ARGV of one enqueue script call: the count of ids to generate, then pairs of id ('' = generate) and payload. */
+/**
+ * The producer protocol version the enqueue script speaks (its ARGV[1];
+ * docs/protocol.md). Moves only when its keys, arguments, reply or entries change.
+ */
+export const ENQUEUE_PROTOCOL_VERSION = 1;
+
+/**
+ * ARGV of one enqueue script call: the protocol version, the count of ids to
+ * generate, then pairs of id ('' = generate) and payload.
+ */
 export function enqueueArgs(ids: string[], payloads: string[], from: number, to: number): Arg[] {
-  const args: Arg[] = [0];
+  const args: Arg[] = [ENQUEUE_PROTOCOL_VERSION, 0];
   let autos = 0;
   for (let i = from; i < to; i++) {
     if (ids[i] === "") autos++;
     args.push(ids[i] as string, payloads[i] as string);
   }
-  args[0] = autos;
+  args[1] = autos;
   return args;
 }
 

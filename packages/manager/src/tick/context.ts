@@ -51,6 +51,8 @@ export interface LeaderState {
   publishedConfigAt: number;
   /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
   idle: Map<string, string | null>;
+  /** Ticks observed as leader: every SWEEP_EVERY_TICKS-th reads every type, idle or not (tick/observe.ts). */
+  ticks: number;
   /** Types with a call that has not answered yet, since when (performance.now()): not called again until it does. */
   unanswered: Map<string, number>;
 }

@@ -10,11 +10,17 @@
  *      dispatched reservations still wait, workers leaving), with its
  *      activity count read in the same script: a type found idle keeps that
  *      count as its mark, so an enqueue after the read moves it.
+ * Every SWEEP_EVERY_TICKS-th tick skips 1 and reads every type's backlog: a
+ * push made around the producer protocol (a raw RPUSH that does not move the
+ * activity count, docs/protocol.md) is still noticed within that many ticks.
  * Each entry is parsed on its own: a malformed one is skipped and counted, never fatal.
  */
 import type { Backlog } from "@batchjob/core";
 import type { TickContext, TickStep } from "./context.js";
 import { callable, perGroupEach, perTypeEach } from "./per-type.js";
+
+/** Every this many ticks, every known type's backlog is read, its activity count moved or not. */
+export const SWEEP_EVERY_TICKS = 5;
 
 const EMPTY: Omit<Backlog, "activity"> = {
   pending: 0,
@@ -24,8 +30,12 @@ const EMPTY: Omit<Backlog, "activity"> = {
   stopping: [],
 };
 
-/** 1. The activity count of each type seen idle before (read with the worker list: it does not wait for it). */
-function readIdleActivity(ctx: TickContext): Promise<Map<string, string | null>> {
+/**
+ * 1. The activity count of each type seen idle before (read with the worker
+ * list: it does not wait for it); none on a sweep, which reads every type.
+ */
+function readIdleActivity(ctx: TickContext, sweep: boolean): Promise<Map<string, string | null>> {
+  if (sweep) return Promise.resolve(new Map());
   const idle = ctx.typeList.map((t) => t.name).filter((n) => ctx.state.idle.has(n));
   return perGroupEach(ctx, ctx.deps.reader.activity(callable(ctx, idle)), "reading its activity");
 }
@@ -64,12 +74,13 @@ export const observe: TickStep = {
       ctx.quarantined++;
       d.log.warn({ key, field, error }, "malformed entry skipped");
     };
+    const sweep = ctx.state.ticks++ % SWEEP_EVERY_TICKS === SWEEP_EVERY_TICKS - 1;
     // the host list gives the Redis time the backlog counts due retries by
     const hosts = await d.registry.list(d.config.worker.hostTtlMs, skip(d.keys.hostInfo));
     let [workers, lastRaw, activity] = await Promise.all([
       d.list.list({}, skip(d.keys.workers)),
       d.client.hgetall(d.keys.lastStart),
-      readIdleActivity(ctx),
+      readIdleActivity(ctx, sweep),
     ]);
     // still idle: its count did not move since it was seen idle, and no worker of it runs or is on its way
     const busy = new Set([...workers.map((w) => w.jobType), ...ctx.state.inFlight.byType().keys()]);
