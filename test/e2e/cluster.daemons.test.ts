@@ -36,7 +36,9 @@ describe("daemons on the cluster", () => {
     await d.dispatch(w.hostId, { jobType: "ct", reservationId });
     await waitFor("the queue to drain", async () => (await q.counts("ct")).acked === 100);
     expect(await q.counts("ct")).toMatchObject({ acked: 100, total: 0, acquired: 100 });
-    const [h] = await new RedisWorkerHistory(client, makeKeys("clw")).list();
+    // the history entry is written once the worker found the queue empty, after its last ack
+    const history = new RedisWorkerHistory(client, makeKeys("clw"));
+    const h = await waitFor("the worker's history entry", async () => (await history.list())[0]);
     expect(h).toMatchObject({ exitReason: "drained", reservationId, chunks: 5, itemsDone: 100 });
     expect(await client.scard(makeKeys("clw").type("ct").reserved)).toBe(0);
     await w.stop();
