@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { type Batch, commandProblem, defaults, folderProblem, type Logger, z } from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { retireReason } from "./fork.js";
-import { MemoryPoller, readProcMemory, resetPeak } from "./proc-memory.js";
+import { MemoryPoller, type ProcMemory, readProcMemory, resetPeak } from "./proc-memory.js";
 import { encodeChunkLine, PROCESS_PROTOCOL } from "./process-protocol.js";
 import {
   abortedUnreported,
@@ -190,10 +190,13 @@ export class ProcessLauncher implements Launcher {
         clearTimeout(timer);
         timer = setTimeout(onTimeout, timeoutMs);
         if (pid !== undefined) {
-          // the chunk's growth is measured from a ready process
+          // the chunk's growth is measured from a ready process; an idle one keeps the RSS its last chunk
+          // ended with, so only a new process is read here (a /proc read is dear on some kernels)
           peakReset = resetPeak(pid);
-          startRss = readProcMemory(pid)?.rssBytes;
-          poller = new MemoryPoller(pid, this.opts.memoryPollMs ?? MEMORY_POLL_MS, (m) => {
+          const first =
+            proc.idleRss === undefined ? readProcMemory(pid) : { rssBytes: proc.idleRss, peakBytes: proc.idleRss };
+          startRss = first?.rssBytes;
+          const onSample = (m: ProcMemory) => {
             if (m.rssBytes > this.limitBytes * MEMORY_KILL_FACTOR) {
               const rssMb = Math.round(m.rssBytes / MB);
               fatal(
@@ -201,7 +204,8 @@ export class ProcessLauncher implements Launcher {
                 `worker process RSS ${rssMb} MB is above ${MEMORY_KILL_FACTOR} x memoryLimitMb ${memoryLimitMb}`,
               );
             }
-          });
+          };
+          poller = new MemoryPoller(pid, this.opts.memoryPollMs ?? MEMORY_POLL_MS, onSample, first);
         }
         proc.write(encodeChunkLine(batch));
       };
@@ -210,6 +214,7 @@ export class ProcessLauncher implements Launcher {
         proc.chunks++;
         const now = pid === undefined ? null : readProcMemory(pid);
         poller?.record(now);
+        proc.idleRss = now?.rssBytes;
         if (now && startRss !== undefined) {
           const top = peakReset ? Math.max(now.peakBytes, now.rssBytes) : now.rssBytes;
           this.maxGrowthBytes = Math.max(this.maxGrowthBytes, top - startRss);

@@ -49,6 +49,8 @@ export class WorkerProcess {
   dropped = false;
   /** Chunks it has finished. */
   chunks = 0;
+  /** Its RSS when its last chunk ended (it idles between chunks), if read. */
+  idleRss: number | undefined;
   /** Resolves once it has exited and its pipes are closed. */
   readonly closed: Promise<void>;
   private lastStderr = "";
