@@ -116,7 +116,13 @@ for await (const line of createInterface({ input: process.stdin })) {
   ];
 
   for (const lang of languages.filter((l) => l.here)) {
-    const spec = { kind: "process", command: lang.command, args: [`loop.${lang.ext}`], env: lang.env, timeoutMs: 60_000 };
+    const spec = {
+      kind: "process",
+      command: lang.command,
+      args: [`loop.${lang.ext}`],
+      env: lang.env,
+      timeoutMs: 60_000,
+    };
     const launcher = await createLauncher(spec, ctx);
     rows.push({ launcher: `process (${lang.name} loop)`, ...(await measure(launcher, CHUNKS, 100)) });
     await launcher.close();
@@ -127,12 +133,19 @@ for await (const line of createInterface({ input: process.stdin })) {
   await fork.close();
 
   for (const lang of languages.filter((l) => l.here)) {
-    const spec = { kind: "spawn", command: lang.command, args: [`spawn.${lang.ext}`], env: lang.env, timeoutMs: 60_000 };
+    const spec = {
+      kind: "spawn",
+      command: lang.command,
+      args: [`spawn.${lang.ext}`],
+      env: lang.env,
+      timeoutMs: 60_000,
+    };
     const launcher = await createLauncher(spec, ctx);
     rows.push({ launcher: `spawn (${lang.name} script)`, ...(await measure(launcher, SPAWN_CHUNKS, 3)) });
     await launcher.close();
   }
-  for (const lang of languages.filter((l) => !l.here)) console.error(`${lang.name}: ${lang.command} not found, skipped`);
+  for (const lang of languages.filter((l) => !l.here))
+    console.error(`${lang.name}: ${lang.command} not found, skipped`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -141,7 +154,9 @@ if (asJson) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   const f = (x) => x.toFixed(3);
-  console.log(`Node ${process.version}, chunks of ${ITEMS} item${ITEMS === 1 ? "" : "s"}, one at a time, a job that does nothing\n`);
+  console.log(
+    `Node ${process.version}, chunks of ${ITEMS} item${ITEMS === 1 ? "" : "s"}, one at a time, a job that does nothing\n`,
+  );
   console.log("| launcher | chunks | mean ms | p50 ms | p95 ms | daemon CPU ms |");
   console.log("|---|---:|---:|---:|---:|---:|");
   for (const r of rows) {
