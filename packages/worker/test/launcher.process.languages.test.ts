@@ -117,9 +117,9 @@ for (const lang of languages) {
     });
 
     it("times out a hanging item and kills the process", async () => {
-      const launcher = await loop([], 1500);
+      const launcher = await loop([], 3000);
       const report = await launcher.run(jsonBatchOf([{}, { hang: true }]), ctx);
-      expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 1500 ms" });
+      expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 3000 ms" });
       expect(report.running).toBe("item-1");
       expect(launcher.pid).toBeUndefined();
     });

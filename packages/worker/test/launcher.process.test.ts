@@ -106,12 +106,30 @@ describe("process launcher", () => {
     expect(launcher.pid).not.toBe(first);
   });
 
+  it("starts a new process for the next chunk when one dies between chunks", async () => {
+    const { log: capture, records } = captureLog();
+    const launcher = await nodeLoop({}, capture);
+    await launcher.run(jsonBatchOf([{}]), ctx(undefined, capture));
+    const first = launcher.pid as number;
+    process.kill(first, "SIGKILL");
+    await vi.waitFor(() =>
+      expect(logged(records, "warn").map((r) => r.msg)).toContain(
+        "worker process killed by SIGKILL: took chunk " +
+          String((logged(records, "warn", { stream: "stderr" })[0]?.obj as { chunkId: string }).chunkId) +
+          " between chunks; the next chunk starts a new one",
+      ),
+    );
+    expect(launcher.pid).toBeUndefined();
+    expect((await launcher.run(jsonBatchOf([{}]), ctx(undefined, capture))).unreported).toEqual({ ok: true });
+    expect(launcher.pid).not.toBe(first);
+  });
+
   it.skipIf(!hasProc)("on timeout kills the process's whole group and names the running item", async () => {
     const dir = mkdtempSync(join(tmpdir(), "bj-process-"));
     const pidFile = join(dir, "grandchild.pid");
-    const launcher = await nodeLoop({ timeoutMs: 2000 });
+    const launcher = await nodeLoop({ timeoutMs: 3000 });
     const report = await launcher.run(jsonBatchOf([{}, { grandchild: pidFile }, {}]), ctx());
-    expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 2000 ms" });
+    expect(report.fatal).toEqual({ reason: "timeout", error: "timed out after 3000 ms" });
     expect(report.results.get("item-0")).toEqual(ok);
     expect(report.running).toBe("item-1");
     const grandchild = Number(readFileSync(pidFile, "utf8"));
