@@ -113,11 +113,11 @@ describe("process launcher", () => {
     const first = launcher.pid as number;
     process.kill(first, "SIGKILL");
     await vi.waitFor(() =>
-      expect(logged(records, "warn").map((r) => r.msg)).toContain(
-        "worker process killed by SIGKILL: took chunk " +
-          String((logged(records, "warn", { stream: "stderr" })[0]?.obj as { chunkId: string }).chunkId) +
-          " between chunks; the next chunk starts a new one",
-      ),
+      expect(
+        logged(records, "warn").some((r) =>
+          /^worker process killed by SIGKILL.* between chunks; the next chunk starts a new one$/.test(r.msg ?? ""),
+        ),
+      ).toBe(true),
     );
     expect(launcher.pid).toBeUndefined();
     expect((await launcher.run(jsonBatchOf([{}]), ctx(undefined, capture))).unreported).toEqual({ ok: true });
