@@ -84,7 +84,7 @@ describe("batchjob CLI: config", () => {
     const expected = [
       /jobTypes\[1\]\.name: use 1 to 64 characters from A-Z a-z 0-9 \. _ - \(got "no spaces"\)/,
       /jobTypes\[1\]\.chunkSize: .*>=1 \(got 0\)/,
-      /jobTypes\[1\]\.launcher\.kind: .*'inline' \| 'fork' \| 'spawn' \| 'http'/,
+      /jobTypes\[1\]\.launcher\.kind: .*'inline' \| 'fork' \| 'spawn' \| 'process' \| 'http'/,
       /manager\.tickMs: .*>=50 \(got 10\)/,
     ];
     for (const e of expected) expect(r.stderr).toMatch(e);

@@ -7,7 +7,8 @@ declare(strict_types=1);
 // 1. the shared enqueue cases (test/fixtures/enqueue-cases.json), which core's and the Python
 //    client's tests run too; 2. what is PHP's own: the script is core's, NOSCRIPT falls back to EVAL,
 //    another protocol version is refused, the type is registered, counts and dead letters read as
-//    core lays them out. Prints one line per test, ends with "<n> passed, <m> failed"; exit 1 on a failure.
+//    core lays them out; 3. the worker loop of the process launcher (Worker), over in-memory streams.
+//    Prints one line per test, ends with "<n> passed, <m> failed"; exit 1 on a failure.
 
 require __DIR__ . '/../src/autoload.php';
 
@@ -16,6 +17,10 @@ use Batchjob\Client\Exception\BatchjobException;
 use Batchjob\Client\Exception\InvalidArgumentException;
 use Batchjob\Client\Exception\ProtocolVersionException;
 use Batchjob\Client\Exception\ScriptException;
+use Batchjob\Client\ItemFailed;
+use Batchjob\Client\Worker;
+use Batchjob\Client\WorkerChunk;
+use Batchjob\Client\WorkerItem;
 
 final class Failed extends \Exception
 {
@@ -283,6 +288,61 @@ $tests['refuses bad options, a prefixed or serialising connection, and payloads 
     $e = thrown(fn () => $client->enqueue('t', ['not-a-list' => ['payload' => 1]]));
     check($e instanceof InvalidArgumentException, get_class($e));
     same([], keysUnder($redis, $prefix));
+};
+
+/** Runs Worker::run over the given stdin lines; returns the stdout lines it wrote, decoded. */
+function workerLines(callable $handler, string $per, array $chunks): array
+{
+    $in = fopen('php://memory', 'w+');
+    foreach ($chunks as $chunk) {
+        fwrite($in, json_encode(['chunk' => $chunk]) . "\n\n");
+    }
+    rewind($in);
+    $out = fopen('php://memory', 'w+');
+    Worker::run($handler, $per, $in, $out);
+    rewind($out);
+    return array_map(fn ($l) => json_decode($l, true), array_filter(explode("\n", stream_get_contents($out))));
+}
+
+$tests['the worker loop: a line per item, a bad item fails alone, done per chunk, output kept off stdout'] = function (): void {
+    $items = [['id' => 'a', 'payload' => ['n' => 1], 'attempts' => 0], ['id' => 'b', 'payload' => ['bad' => true], 'attempts' => 2],
+        ['id' => 'c', 'payload' => ['gone' => true], 'attempts' => 0], ['id' => 'd', 'payload' => [], 'attempts' => 0]];
+    $lines = workerLines(function (WorkerItem $item): void {
+        echo "printed by the job\n";
+        if (!empty($item->payload['bad'])) {
+            throw new \RuntimeException('boom');
+        }
+        if (!empty($item->payload['gone'])) {
+            throw new ItemFailed('gone for good', retry: false, delayMs: null);
+        }
+    }, 'item', [['chunkId' => 'c1', 'jobType' => 't', 'items' => $items], ['chunkId' => 'c2', 'jobType' => 't', 'items' => []]]);
+    same(['ready' => 1], $lines[0]);
+    same(['running' => 'a'], $lines[1]);
+    same(['id' => 'a', 'ok' => true], $lines[2]);
+    same(['running' => 'b'], $lines[3]);
+    same(false, $lines[4]['ok']);
+    same(true, $lines[4]['retry']);
+    check(str_starts_with($lines[4]['error'], 'RuntimeException: boom ('), $lines[4]['error']);
+    same(['id' => 'c', 'ok' => false, 'error' => 'gone for good', 'retry' => false], $lines[6]);
+    same(['id' => 'd', 'ok' => true], $lines[8]);
+    same([['done' => 'c1'], ['done' => 'c2']], array_slice($lines, 9));
+};
+
+$tests['the worker loop per chunk: returned and reported results, a throw fails the rest'] = function (): void {
+    $items = [['id' => 'a', 'payload' => 1, 'attempts' => 0], ['id' => 'b', 'payload' => 2, 'attempts' => 0]];
+    $lines = workerLines(function (WorkerChunk $chunk): ?array {
+        if ($chunk->chunkId === 'c2') {
+            $chunk->report('a');
+            $chunk->begin('b');
+            throw new \LogicException('stuck');
+        }
+        return ['a' => true, 'b' => 'no stock'];
+    }, 'chunk', [['chunkId' => 'c1', 'jobType' => 't', 'items' => $items], ['chunkId' => 'c2', 'jobType' => 't', 'items' => $items]]);
+    same([['ready' => 1], ['id' => 'a', 'ok' => true], ['id' => 'b', 'ok' => false, 'error' => 'no stock'], ['done' => 'c1'],
+        ['id' => 'a', 'ok' => true], ['running' => 'b']], array_slice($lines, 0, 6));
+    same('c2', $lines[6]['done']);
+    check(str_starts_with($lines[6]['error'], 'LogicException: stuck ('), $lines[6]['error']);
+    same(7, count($lines));
 };
 
 $passed = 0;

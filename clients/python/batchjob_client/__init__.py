@@ -1,16 +1,10 @@
-"""batchjob producer client for Python (docs/protocol.md)."""
+"""batchjob for Python: the producer client (docs/protocol.md, on redis-py) and,
+in ``batchjob_client.worker``, the worker loop of the process launcher (standard
+library only). The client's names load on first use, so a worker process needs
+no redis-py."""
 
-from .client import (
-    DEFAULT_ENQUEUE_BATCH,
-    DEFAULT_MAX_PAYLOAD_BYTES,
-    DEFAULT_PREFIX,
-    PROTOCOL_VERSION,
-    Client,
-    DeadItem,
-    EnqueueResult,
-    enqueue_script,
-    type_keys,
-)
+from typing import Any
+
 from .errors import (
     BatchjobError,
     ErrorCode,
@@ -45,3 +39,26 @@ __all__ = [
     "error_from_lua",
     "type_keys",
 ]
+
+_CLIENT_NAMES = frozenset(
+    (
+        "DEFAULT_ENQUEUE_BATCH",
+        "DEFAULT_MAX_PAYLOAD_BYTES",
+        "DEFAULT_PREFIX",
+        "PROTOCOL_VERSION",
+        "Client",
+        "DeadItem",
+        "EnqueueResult",
+        "enqueue_script",
+        "type_keys",
+    )
+)
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: the client module (and with it redis-py) is imported on first use
+    if name in _CLIENT_NAMES:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

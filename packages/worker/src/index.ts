@@ -6,6 +6,7 @@ export { defineLauncher } from "./launchers/definition.js";
 export { forkDefinition } from "./launchers/fork.js";
 export { httpDefinition } from "./launchers/http.js";
 export { inlineDefinition } from "./launchers/inline.js";
+export { processDefinition } from "./launchers/process.js";
 export { spawnDefinition } from "./launchers/spawn.js";
 export type { ChunkReport, FatalEnd, ItemOutcome, Launcher, RunContext, Unreported } from "./launchers/types.js";
 export { type Settlement, settlementOf } from "./outcome.js";

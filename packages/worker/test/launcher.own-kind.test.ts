@@ -82,7 +82,7 @@ describe("a launcher kind of one's own", () => {
     expect(unknown).toEqual([
       {
         path: "jobTypes[0].launcher.kind",
-        message: "unknown launcher kind; expected 'inline' | 'fork' | 'spawn' | 'http' | 'echo'",
+        message: "unknown launcher kind; expected 'inline' | 'fork' | 'spawn' | 'process' | 'http' | 'echo'",
         value: "shout",
       },
     ]);
@@ -108,7 +108,7 @@ describe("a launcher kind of one's own", () => {
       /invalid launcher of job type t:\n {2}- launcher\.prefix: required/,
     );
     await expect(createLauncher(raw, { jobType: "t", baseDir: ".", log })).rejects.toThrow(
-      /launcher\.kind: unknown launcher kind; expected 'inline' \| 'fork' \| 'spawn' \| 'http'/,
+      /launcher\.kind: unknown launcher kind; expected 'inline' \| 'fork' \| 'spawn' \| 'process' \| 'http'/,
     );
   });
 

@@ -11,9 +11,9 @@ export const workerCommand: Command = {
 
 Runs a worker daemon on this host. It registers a heartbeat with its load,
 takes "start a worker" dispatches from the manager through its inbox, runs
-each chunk through the job type's launcher (inline, fork, spawn, http),
-acks or releases the items, and acquires the next chunk itself until the
-queue is empty or the manager scales the type down.
+each chunk through the job type's launcher (inline, fork, spawn, process,
+http), acks or releases the items, and acquires the next chunk itself until
+the queue is empty or the manager scales the type down.
 
 Options:
 ${CONFIG_FLAG_HELP}

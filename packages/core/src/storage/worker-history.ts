@@ -29,7 +29,7 @@ export interface WorkerHistoryItem extends Omit<WorkerListItem, "updatedAt" | "c
   finishedAt: string;
   durationMs: number;
   exitReason: ExitReason;
-  /** Peak memory of the worker (RSS of the daemon for inline, of the child for fork and spawn), when measured. */
+  /** Peak memory of the worker (RSS of the daemon for inline, of the child for fork, spawn and process), when measured. */
   peakMemoryBytes: number | null;
   /** The last error, when the exit reason comes from one. */
   error?: string;

@@ -14,7 +14,7 @@ export interface WorkerListItem {
   hostId: string;
   hostname: string;
   pid: number;
-  /** Launcher kind: inline, fork, spawn, http. */
+  /** Launcher kind: inline, fork, spawn, process, http, or a config's own. */
   launcher: string;
   /** The reservation it was dispatched under (the manager matches dispatches to workers by it). */
   reservationId: string;

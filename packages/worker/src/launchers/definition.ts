@@ -1,7 +1,7 @@
 /**
  * `defineLauncher`: a launcher kind as one definition, its options' schema and
  * its factory, typed so that `create` gets the schema's output and returns a
- * Launcher. The built-ins (inline, fork, spawn, http) are defined this way,
+ * Launcher. The built-ins (inline, fork, spawn, process, http) are defined this way,
  * each next to its code; a code config adds its own kinds the same way.
  */
 import { defaults, durationMs, type LauncherDefinition, z } from "@batchjob/core";

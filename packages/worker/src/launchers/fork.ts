@@ -57,11 +57,17 @@ export function forkChildPath(): string {
  * Why a child that ended a chunk at `rssBytes` should be retired before the
  * next one, or undefined to keep it: above the limit already, or would pass
  * it if the next chunk grew it as much as the most any chunk has so far.
+ * `who` names the process in the reason (the process launcher shares this rule).
  */
-export function retireReason(rssBytes: number, maxGrowthBytes: number, limitBytes: number): string | undefined {
-  if (rssBytes > limitBytes) return "fork child is above memoryLimitMb after its chunk: restarting it";
+export function retireReason(
+  rssBytes: number,
+  maxGrowthBytes: number,
+  limitBytes: number,
+  who = "fork child",
+): string | undefined {
+  if (rssBytes > limitBytes) return `${who} is above memoryLimitMb after its chunk: restarting it`;
   if (rssBytes + maxGrowthBytes > limitBytes) {
-    return "fork child would pass memoryLimitMb if its next chunk grew it as much as one has: restarting it";
+    return `${who} would pass memoryLimitMb if its next chunk grew it as much as one has: restarting it`;
   }
   return undefined;
 }

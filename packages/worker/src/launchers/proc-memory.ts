@@ -4,7 +4,7 @@
  * /proc is served from kernel memory and never waits on a disk. Elsewhere,
  * or once the process is gone, every read answers null.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
 
 export interface ProcMemory {
   rssBytes: number;
@@ -18,13 +18,24 @@ function kbField(status: string, name: string): number | null {
   return m?.[1] ? Number(m[1]) * 1024 : null;
 }
 
-/** RSS and peak RSS of `pid`, or null (no /proc, process gone, a zombie). */
+/** VmRSS and VmHWM come in the first 2 KB of status; one read into this buffer gets them. */
+const statusBuf = Buffer.alloc(8192);
+
+/**
+ * RSS and peak RSS of `pid`, or null (no /proc, process gone, a zombie).
+ * One open, read and close: readFileSync's extra stat and reads doubled the
+ * cost of a chunk's memory checks where /proc is slow (a sandboxed kernel).
+ */
 export function readProcMemory(pid: number): ProcMemory | null {
   let status: string;
+  let fd: number | undefined;
   try {
-    status = readFileSync(`/proc/${pid}/status`, "latin1");
+    fd = openSync(`/proc/${pid}/status`, "r");
+    status = statusBuf.toString("latin1", 0, readSync(fd, statusBuf, 0, statusBuf.length, 0));
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const rssBytes = kbField(status, "VmRSS");
   if (rssBytes === null) return null;
@@ -44,19 +55,21 @@ export function resetPeak(pid: number): boolean {
 /**
  * Samples a pid at once and then every `intervalMs` on an unref'd timer, and
  * keeps the highest peak seen; `onSample` may act on each timed sample (e.g.
- * kill above a limit). The first sample is taken in the constructor, so a
- * process that dies before the first tick still has a peak.
+ * kill above a limit). The first sample is taken in the constructor (or given
+ * to it), so a process that dies before the first tick still has a peak.
  */
 export class MemoryPoller {
   peakBytes: number | null = null;
   private readonly timer: NodeJS.Timeout;
 
+  /** `first`: a reading just taken, used instead of the first sample. */
   constructor(
     private readonly pid: number,
     intervalMs: number,
     private readonly onSample?: (m: ProcMemory) => void,
+    first?: ProcMemory | null,
   ) {
-    this.record(readProcMemory(pid));
+    this.record(first === undefined ? readProcMemory(pid) : first);
     this.timer = setInterval(() => this.sample(), intervalMs);
     this.timer.unref();
   }

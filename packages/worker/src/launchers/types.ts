@@ -1,5 +1,5 @@
 /**
- * The launcher contract: how one chunk is executed (inline, fork, spawn, http,
+ * The launcher contract: how one chunk is executed (inline, fork, spawn, process, http,
  * or a kind of one's own), independent of the worker that runs it. A launcher
  * reports per-item results, what happens to items it has no result for,
  * whether the run ended abnormally, and the peak memory it could measure. It never rejects for
@@ -51,7 +51,7 @@ export interface RunContext {
 }
 
 export interface Launcher {
-  /** The kind of its definition (inline, fork, spawn, http, or a config's own); recorded in the worker history. */
+  /** The kind of its definition (inline, fork, spawn, process, http, or a config's own); recorded in the worker history. */
   readonly kind: string;
   /**
    * The form of `item.payload` that run() expects: parsed values, or the
