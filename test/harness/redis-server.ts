@@ -312,7 +312,13 @@ export async function startRedisCluster(options: ClusterOptions = {}): Promise<R
     slotOf: (key) => ask((c) => c.cluster("KEYSLOT", key) as Promise<number>),
     ranges: () => ranges(),
     masterOf: async (slot) => byPort((await rangeOf(slot)).master),
-    replicasOf: async (slot) => (await rangeOf(slot)).replicas.map(byPort),
+    // the master's own ROLE is the authority: the node asked for CLUSTER SLOTS may not list a replica yet (gossip)
+    async replicasOf(slot) {
+      const r = await rangeOf(slot);
+      const role = (await onNode(r.master, (c) => c.role())) as [string, number, [string, string, string][]];
+      const ports = new Set([...r.replicas, ...(role[2] ?? []).map((x) => Number(x[1]))]);
+      return [...ports].map(byPort);
+    },
     live: () => nodes.filter(isLive),
     async waitForFailover(slot, dead, timeoutMs = 30_000) {
       let port = dead;
