@@ -155,6 +155,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     redisUrl: options.redisUrl,
     log,
   });
+  // the lingering workers' blocking connections (#12): closed once the workers are done
+  life.add("wake connections", () => queue.close());
   let started: WorkerPool | undefined;
   // what Node or a library would print raw (a stray rejection, a warning, console) goes to the log as JSON;
   // after an uncaught exception the running chunks are given back at once

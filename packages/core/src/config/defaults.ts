@@ -43,6 +43,21 @@ export const defaults = {
     minQueueEntries: 1,
     /** Lease of an acquired chunk; renewed while it runs, reclaimed when it expires. @defaultValue 30000 */
     leaseMs: 30_000,
+    /**
+     * A worker whose queue is empty waits this long for new items (blocked on
+     * the type's wake list, no polling) before it leaves; an item enqueued
+     * meanwhile starts at once, without a manager tick. 0: leave at once.
+     * @defaultValue 2000
+     */
+    idleMs: 2000,
+    /**
+     * A worker holds its next chunk while the current one runs, so no Redis
+     * round trip sits between two chunks. `"auto"`: on when `chunkSize` ≤
+     * PREFETCH_AUTO_MAX_CHUNK (100). The held chunk's lease is extended; it
+     * is handed back uncharged when the worker stops or loses a lease.
+     * @defaultValue "auto"
+     */
+    prefetch: "auto" as boolean | "auto",
     /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
     /**

@@ -101,6 +101,8 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
       .default({ ...D.jobType.backoff }),
     launcher: launcherField(launchers),
     /** A worker stops after this many chunks or seconds (exit reason `limit`). */
+    idleMs: durationMs(0).default(D.jobType.idleMs),
+    prefetch: z.union([z.boolean(), z.literal("auto")]).default(D.jobType.prefetch),
     limits: z
       .strictObject({
         maxChunks: z.int().min(1).optional(),
@@ -389,6 +391,14 @@ export function parseLauncher(
   const resolved = resolvedLauncher(r.data.launcher);
   if (!resolved) throw new Error("unreachable: a checked launcher has a definition");
   return resolved;
+}
+
+/** Largest `chunkSize` that `prefetch: "auto"` prefetches for: beyond it a round trip is a small share of a chunk's run. */
+export const PREFETCH_AUTO_MAX_CHUNK = 100;
+
+/** Whether a worker of this type holds its next chunk while the current one runs. */
+export function prefetchOf(t: Pick<JobTypeConfig, "prefetch" | "chunkSize">): boolean {
+  return t.prefetch === "auto" ? t.chunkSize <= PREFETCH_AUTO_MAX_CHUNK : t.prefetch;
 }
 
 /** The retry policy a job type gives its items. */
