@@ -43,9 +43,12 @@ const firstHistory = async (c: Control) => {
 };
 
 describe("prefetch", () => {
-  it("holds the next chunk while one runs (auto: chunk ≤ 100), and none with prefetch off or a large chunk", async () => {
+  it("holds the next chunks while one runs (auto: about 10 items ahead, none past chunk 100), none with prefetch off", async () => {
     for (const [prefetch, chunkSize, leases] of [
       ["auto", 10, 2],
+      ["auto", 2, 5],
+      ["auto", 5, 3],
+      [3, 10, 4],
       [false, 10, 1],
       ["auto", 101, 1],
       [true, 101, 2],
@@ -57,11 +60,12 @@ describe("prefetch", () => {
       const w = await testWorker(config);
       const c = controlFor(config);
       const g = gate();
-      await c.queue.enqueue("inline", gated(3 * chunkSize, g.path));
+      await c.queue.enqueue("inline", gated(6 * chunkSize, g.path));
       await c.dispatch(w.hostId, "inline");
       const list = new RedisWorkerList(c.client, c.keys);
       await waitFor("a running chunk", async () => (await list.list()).some((x) => x.currentChunkId !== null));
-      if (leases === 2) await heldChunks(c);
+      if (leases > 1)
+        await waitFor(`${leases} chunks held`, async () => (await c.queue.counts("inline")).chunks === leases);
       // what it holds while the chunk runs: with prefetch, the next chunk too
       expect({ prefetch, chunkSize, chunks: (await c.queue.counts("inline")).chunks }).toEqual({
         prefetch,
@@ -69,11 +73,33 @@ describe("prefetch", () => {
         chunks: leases,
       });
       g.open();
-      await waitFor("all done", async () => (await c.queue.counts("inline")).acked === 3 * chunkSize);
+      await waitFor("all done", async () => (await c.queue.counts("inline")).acked === 6 * chunkSize);
       await w.stop();
-      expect(await firstHistory(c)).toMatchObject({ exitReason: "drained", chunks: 3 });
+      expect(await firstHistory(c)).toMatchObject({ exitReason: "drained", chunks: 6, itemsDone: 6 * chunkSize });
       await c.close();
     }
+  });
+
+  it("on stop with four chunks prefetched (chunk 2, auto), all go back in the order they were taken, uncharged", async () => {
+    const config = await e2eConfig((raw) => {
+      const [inline] = raw.jobTypes as Record<string, unknown>[];
+      if (inline) inline.chunkSize = 2;
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    const g = gate();
+    const { ids } = await c.queue.enqueue("inline", gated(20, g.path));
+    await c.dispatch(w.hostId, "inline");
+    await waitFor("five chunks held", async () => (await c.queue.counts("inline")).chunks === 5);
+    const draining = w.pool.drain(600_000);
+    g.open();
+    await draining;
+    expect(await firstHistory(c)).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 2 });
+    expect(await pendingIds(c)).toEqual(ids.slice(2));
+    expect(await c.queue.counts("inline")).toMatchObject({ acked: 2, pending: 18, leased: 0, chunks: 0, returned: 8 });
+    expect(await c.client.hlen(c.keys.type("inline").fails)).toBe(0);
+    await w.stop();
+    await c.close();
   });
 
   it("on stop, the running chunk finishes and the prefetched one goes back to the head of pending, uncharged", async () => {

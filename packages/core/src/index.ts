@@ -30,6 +30,7 @@ export {
   type JobTypeConfig,
   type JobTypeInput,
   jobTypeSchema,
+  MAX_PREFETCH,
   type ManagerConfig,
   PREFETCH_AUTO_MAX_CHUNK,
   parseConfig,

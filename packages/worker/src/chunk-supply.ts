@@ -1,9 +1,9 @@
 /**
  * Where a worker's chunks come from and go back to: the chunks it holds
- * (the running one and, with prefetch, the next; each with its lease kept:
- * HeldChunk), the one settle in flight that brings the next chunk while the
- * current one runs (#12), and the hand-back of a chunk that never ran (to
- * the head of pending, no attempt charged). Calls to Redis are retried
+ * (the running one and, with prefetch, the next ones; each with its lease
+ * kept: HeldChunk), the settles in flight that bring the next chunks while
+ * the current one runs (#12; each brings one, in order), and the hand-back
+ * of a chunk that never ran (to the head of pending, no attempt charged). Calls to Redis are retried
  * through a short outage (`withRetry`), each try with the same chunk id, so
  * a retried call whose first reply was lost gets the chunk it already took.
  */
@@ -45,9 +45,11 @@ export interface Settled {
 }
 
 export class ChunkSupply {
-  /** The settle (or take) in flight that brings the next chunk. */
-  private ahead: Promise<Settled> | undefined;
+  /** The settles (or takes) in flight, oldest first; each brings one chunk, or none. */
+  private readonly aheads: Promise<Settled>[] = [];
   private readonly held = new Set<HeldChunk>();
+  /** Numbers the requests for chunks in the order they are sent (a chunk's `seq`). */
+  private sent = 0;
 
   constructor(
     private readonly queue: Acquirer & Releaser,
@@ -55,16 +57,17 @@ export class ChunkSupply {
     private readonly o: { json: boolean; workerId: string; log: Logger },
   ) {}
 
-  /** A settle or take is in flight. */
-  get hasAhead(): boolean {
-    return this.ahead !== undefined;
+  /** Settles or takes in flight (chunks on their way). */
+  get inFlight(): number {
+    return this.aheads.length;
   }
 
   /** The first chunk of a worker: a plain acquire (null: the queue is empty). */
   async first(): Promise<HeldChunk | null> {
     const next = this.nextArgs();
+    const seq = ++this.sent;
     const batch = await withRetry("acquire", this.o.log, () => this.queue.acquire(this.jobType.name, next));
-    return batch.size > 0 ? this.hold(batch) : null;
+    return batch.size > 0 ? this.hold(batch, seq) : null;
   }
 
   /**
@@ -76,35 +79,62 @@ export class ChunkSupply {
     const args = next ? this.nextArgs() : undefined;
     const chunkId = batch?.id ?? args?.chunkId ?? newChunkId();
     const what = batch ? "settle" : "acquire";
+    const seq = ++this.sent;
     return withRetry(what, this.o.log, () => this.queue.settle(this.jobType.name, chunkId, outcome ?? {}, args)).then(
-      (r) => ({ batch, r, next: r.next ? this.hold(r.next) : null }),
+      (r) => ({ batch, r, next: r.next ? this.hold(r.next, seq) : null }),
     );
   }
 
   /** Sends a settle (or take) ahead: it runs while the current chunk does. */
   sendAhead(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): void {
-    this.ahead = this.settle(batch, outcome, next);
+    const p = this.settle(batch, outcome, next);
+    // awaited in turn (arrived, settleAhead); until then a failure must not count as unhandled
+    p.catch(() => {});
+    this.aheads.push(p);
   }
 
-  /** What the settle in flight brought (undefined: none was). */
+  /** What the oldest settle in flight brought (undefined: none was in flight). */
   async arrived(): Promise<Settled | undefined> {
-    const a = this.ahead;
-    this.ahead = undefined;
-    return a;
+    return this.aheads.shift();
   }
 
-  /** Waits for the settle in flight and hands back the chunk it brought: the worker goes no further. */
-  async settleAhead(): Promise<Settled | undefined> {
-    const st = await this.arrived();
-    if (st?.next) await this.handBack(st.next);
-    return st;
+  /**
+   * Waits for every settle in flight and hands back the chunks they brought
+   * with `also` (chunks held and not run): the worker goes no further.
+   * Returns what came back, for the counts; the first failure is thrown
+   * once all were waited for and handed back.
+   */
+  async settleAhead(also: (HeldChunk | null)[] = []): Promise<Settled[]> {
+    const out: Settled[] = [];
+    let failed: { err: unknown } | undefined;
+    while (this.aheads.length > 0) {
+      try {
+        out.push((await this.aheads.shift()) as Settled);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+    try {
+      await this.handBack([...also, ...out.map((st) => st.next)]);
+    } catch (err) {
+      failed ??= { err };
+    }
+    if (failed) throw failed.err;
+    return out;
   }
 
-  /** Hands back a chunk that never ran: to the head of pending (or of the groups), no attempt, no return. */
-  async handBack(h: HeldChunk): Promise<void> {
-    this.unhold(h);
-    if (h.lost) return; // reclaimed already: not ours to hand back
-    await this.queue.returnChunk(h.batch.jobType, h.id, h.batch.splitDepth);
+  /**
+   * Hands back chunks that never ran: to the head of pending (or of the
+   * groups), no attempt, no return. The last acquired goes back first, so
+   * the items stand in pending in the order they were taken.
+   */
+  async handBack(chunks: (HeldChunk | null)[]): Promise<void> {
+    const held = chunks.filter((h): h is HeldChunk => h !== null).sort((a, b) => b.seq - a.seq);
+    for (const h of held) {
+      this.unhold(h);
+      if (h.lost) continue; // reclaimed already: not ours to hand back
+      await this.queue.returnChunk(h.batch.jobType, h.id, h.batch.splitDepth);
+    }
   }
 
   /** Ran (or reclaimed): its lease is no longer kept. */
@@ -119,8 +149,8 @@ export class ChunkSupply {
     this.held.clear();
   }
 
-  private hold(batch: Batch): HeldChunk {
-    const h = new HeldChunk(batch, this.queue, this.jobType.leaseMs, this.o.log);
+  private hold(batch: Batch, seq: number): HeldChunk {
+    const h = new HeldChunk(batch, seq, this.queue, this.jobType.leaseMs, this.o.log);
     this.held.add(h);
     return h;
   }

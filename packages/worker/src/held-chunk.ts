@@ -17,6 +17,8 @@ export class HeldChunk {
 
   constructor(
     readonly batch: Batch,
+    /** The order in which it was asked for, among the chunks of its worker. */
+    readonly seq: number,
     queue: Pick<Releaser, "extend">,
     leaseMs: number,
     log: Logger,

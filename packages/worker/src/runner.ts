@@ -57,6 +57,9 @@ export interface RunnerDeps {
   log: Logger;
 }
 
+/** The list entry is written at most this often (a worker of tiny chunks would write one per chunk). */
+const ENTRY_EVERY_MS = 200;
+
 /** Why a worker ends. */
 interface End {
   reason: ExitReason;
@@ -78,9 +81,13 @@ export class Runner {
   private peakMemory: number | null = null;
   /** The launcher's secret values (an env token, a header): no error text it stores shows them. */
   private readonly secrets: string[];
-  private readonly prefetch: boolean;
+  /** Chunks held ahead of the running one (0: no prefetch). */
+  private readonly prefetch: number;
   private readonly supply: ChunkSupply;
   private chunksRun = 0;
+  /** When the entry was last written (performance.now()), and the timer of a write put off. */
+  private entryNotedAt = Number.NEGATIVE_INFINITY;
+  private entryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
@@ -200,10 +207,9 @@ export class Runner {
     return undefined;
   }
 
-  /** Waits for the settle in flight, if any, counts it, and hands back the chunk it brought. */
-  private async settleAhead(): Promise<void> {
-    const st = await this.supply.settleAhead();
-    if (st) this.account(st);
+  /** Waits for the settles in flight, counts them, and hands back the chunks they brought and `also`. */
+  private async settleAhead(also: (HeldChunk | null)[] = []): Promise<void> {
+    for (const st of await this.supply.settleAhead(also)) this.account(st);
   }
 
   private async runChunk(h: HeldChunk): Promise<{ next: HeldChunk | null; end?: End }> {
@@ -211,18 +217,17 @@ export class Runner {
     if (this.stopRequested || h.lost) {
       // shutting down before the chunk started: hand it back untouched (a lost one was taken back already)
       const lost = h.lost;
-      await this.supply.handBack(h);
-      await this.settleAhead();
+      await this.settleAhead([h]);
       return { next: null, end: lost ? { reason: "crashed", error: lost } : { reason: "shutdown" } };
     }
     const e = this.entry;
     e.firstChunkId ??= batch.id;
     e.currentChunkId = batch.id;
     e.currentChunkSize = batch.size;
-    e.updatedAt = new Date().toISOString();
-    this.noteEntry({ ...e });
+    this.noteEntry();
     // the next chunk on its way while this one runs (after a first chunk or a linger: a take)
-    if (this.prefetch && !this.supply.hasAhead && this.wantsAnother(1)) this.supply.sendAhead(null, null, true);
+    while (this.supply.inFlight < this.prefetch && this.wantsAnother(this.supply.inFlight + 1))
+      this.supply.sendAhead(null, null, true);
 
     const { report, leaseLost } = await this.launch(h);
     this.chunksRun++;
@@ -247,16 +252,22 @@ export class Runner {
     const stopped = prev?.r.stopped === true;
     if (waiting && goOn && !prevEnd && !stopped) {
       // prefetched: it starts now, and this settle goes out meanwhile, acquiring the one after
-      this.supply.sendAhead(batch, s, this.wantsAnother(1));
+      this.supply.sendAhead(batch, s, this.wantsAnother(this.supply.inFlight + 1));
       return { next: waiting };
     }
     const wantNext = goOn && !prevEnd && !stopped && !waiting;
     const st = await this.supply.settle(batch, s, wantNext);
-    const end = this.endOf(fatal, leaseLost, prevEnd ?? this.account(st), stopped || st.r.stopped, limitHit);
-    if (!end) return { next: st.next ?? waiting };
-    // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
-    if (st.next) await this.supply.handBack(st.next);
-    if (waiting) await this.supply.handBack(waiting);
+    let end = this.endOf(fatal, leaseLost, prevEnd ?? this.account(st), stopped || st.r.stopped, limitHit);
+    let next = st.next;
+    // nothing came: the settles still in flight (prefetch deeper than one) may bring a chunk, or a stop token
+    while (!end && !next && this.supply.inFlight > 0) {
+      const more = (await this.supply.arrived()) as Settled;
+      end = this.account(more) ?? (more.r.stopped ? { reason: "scaled-down" } : undefined);
+      next = more.next;
+    }
+    if (!end) return { next };
+    // a stop or a lost lease can arrive while the settles that acquired the next chunks are in flight
+    await this.settleAhead([waiting, next]);
     return { next: null, end };
   }
 
@@ -270,10 +281,7 @@ export class Runner {
   private async linger(): Promise<{ next: HeldChunk } | { end: End }> {
     const { queue, jobType, log } = this.deps;
     const until = performance.now() + jobType.idleMs;
-    if (jobType.idleMs > 0) {
-      this.entry.updatedAt = new Date().toISOString();
-      this.noteEntry({ ...this.entry });
-    }
+    if (jobType.idleMs > 0) this.noteEntry(true);
     const passWake = () =>
       void queue.wakeNext(jobType.name).catch((err) => log.warn({ err }, "could not pass a wake signal on"));
     for (;;) {
@@ -298,13 +306,32 @@ export class Runner {
   }
 
   /**
-   * Updates the list entry without holding the chunk up. Updates go one
+   * Updates the list entry without holding the chunk up, at most once per
+   * ENTRY_EVERY_MS (a later change is written when that time is up, as it
+   * then is), unless `now`: a worker running thousands of tiny chunks a
+   * second writes a few entries, not one per chunk (#12). Updates go one
    * after the other, and leaving waits for the last: an update retried
    * through a failover can otherwise land after the removal and bring the
    * entry back (a ghost).
    */
-  private noteEntry(entry: WorkerListItem): void {
+  private noteEntry(now = false): void {
+    const due = this.entryNotedAt + ENTRY_EVERY_MS - performance.now();
+    if (now || due <= 0) {
+      clearTimeout(this.entryTimer);
+      this.entryTimer = undefined;
+      this.writeEntry();
+    } else {
+      this.entryTimer ??= setTimeout(() => {
+        this.entryTimer = undefined;
+        this.writeEntry();
+      }, due);
+    }
+  }
+
+  private writeEntry(): void {
     const { list, log } = this.deps;
+    this.entryNotedAt = performance.now();
+    const entry = { ...this.entry, updatedAt: new Date().toISOString() };
     this.entryWritten = this.entryWritten.then(() =>
       list.put(entry).catch((err) => log.warn({ err, workerId: this.id }, "worker list update failed")),
     );
@@ -361,6 +388,7 @@ export class Runner {
   private async finish(end: End): Promise<WorkerHistoryItem> {
     const { list, history } = this.deps;
     this.supply.releaseAll();
+    clearTimeout(this.entryTimer);
     const { reason, error } = end;
     const item = historyItemOf(this.entry, {
       exitReason: reason,

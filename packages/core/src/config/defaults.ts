@@ -51,13 +51,14 @@ export const defaults = {
      */
     idleMs: 2000,
     /**
-     * A worker holds its next chunk while the current one runs, so no Redis
-     * round trip sits between two chunks. `"auto"`: on when `chunkSize` ≤
-     * PREFETCH_AUTO_MAX_CHUNK (100). The held chunk's lease is extended; it
-     * is handed back uncharged when the worker stops or loses a lease.
-     * @defaultValue "auto"
+     * Chunks a worker holds ahead of the one it runs (0–16; `true` is 1,
+     * `false` 0), so no Redis round trip sits between two chunks. `"auto"`:
+     * none when `chunkSize` > 100, else about 10 items' worth, 1 to 4 chunks
+     * (chunk 1–3: 4, 4: 3, 5–9: 2, 10–100: 1). A held chunk's lease is
+     * extended; it is handed back uncharged when the worker stops or loses
+     * a lease. @defaultValue "auto"
      */
-    prefetch: "auto" as boolean | "auto",
+    prefetch: "auto" as boolean | number | "auto",
     /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
     /**
