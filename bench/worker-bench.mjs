@@ -3,8 +3,8 @@
 // through the inline and fork launchers, next to BullMQ's Worker (no-op
 // processor, concurrency 50) on the same Redis in the same run. Rows: 4
 // workers at chunk 100 and 1000, and (#12) one worker at chunk 1 and 4
-// workers of fork at chunk 100, each with prefetch on and off. Prints a
-// markdown table.
+// workers of fork at chunk 100, each with prefetch auto and off next to a
+// BullMQ measure taken just before the pair. Prints a markdown table.
 // Usage: node bench/worker-bench.mjs [--items N] [--only prefetch]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,35 +65,39 @@ async function batchjobRate(kind, chunkSize, n, { workers = WORKERS, prefetch = 
   return n / s;
 }
 
-const bull = await bullRate(Math.min(N, 50_000));
 const rows = [];
-const plan = [
-  ...(only === "prefetch"
-    ? []
-    : [
-        ["inline", 100, {}],
-        ["inline", 1000, {}],
-        ["fork", 100, {}],
-        ["fork", 1000, {}],
-      ]),
-  // #12: one worker at chunk 1 (one settle round trip per item), and fork at chunk 100, prefetch on and off
-  ["inline", 1, { workers: 1, prefetch: true }],
-  ["inline", 1, { workers: 1, prefetch: false }],
-  ["fork", 1, { workers: 1, prefetch: true }],
-  ["fork", 1, { workers: 1, prefetch: false }],
-  ["fork", 100, { prefetch: true }],
-  ["fork", 100, { prefetch: false }],
-];
-for (const [kind, chunk, o] of plan) {
-  const workers = o.workers ?? WORKERS;
-  // chunk 1 moves ~10,000 items/s: a fifth of the items keeps the run short
+// 4 workers at chunk 100 and 1000, against one BullMQ measure taken first
+if (only !== "prefetch") {
+  const bull = await bullRate(Math.min(N, 50_000));
+  for (const [kind, chunk] of [
+    ["inline", 100],
+    ["inline", 1000],
+    ["fork", 100],
+    ["fork", 1000],
+  ]) {
+    const rate = await batchjobRate(kind, chunk, N);
+    rows.push([`${kind}, chunk ${chunk}, ${WORKERS} workers on one daemon`, rate, bull]);
+  }
+}
+// #12: prefetch auto (the default) and off, each pair next to a BullMQ measure taken just before it (the
+// machine's load moves; a pair and its reference are seconds apart): one worker at chunk 1 (one settle
+// round trip per item; auto holds 4 chunks ahead), fork with 4 workers at chunk 100 (auto: 1 ahead)
+for (const [kind, chunk, workers] of [
+  ["inline", 1, 1],
+  ["fork", 1, 1],
+  ["fork", 100, WORKERS],
+]) {
+  // chunk 1 moves a few thousand items/s: a fifth of the items keeps the run short
   const n = chunk === 1 ? Math.min(N, 20_000) : N;
-  const rate = await batchjobRate(kind, chunk, n, o);
-  const pf = o.prefetch === undefined ? "" : `, prefetch ${o.prefetch ? "on" : "off"}`;
-  rows.push([`${kind}, chunk ${chunk}, ${workers} worker${workers > 1 ? "s" : ""} on one daemon${pf}`, rate]);
+  const bull = await bullRate(Math.min(n, 20_000));
+  for (const prefetch of ["auto", false]) {
+    const rate = await batchjobRate(kind, chunk, n, { workers, prefetch });
+    const w = `${workers} worker${workers > 1 ? "s" : ""}`;
+    rows.push([`${kind}, chunk ${chunk}, ${w} on one daemon, prefetch ${prefetch || "off"}`, rate, bull]);
+  }
 }
 await redis.stop();
 console.log(`\n${fmt(N)} no-op items end to end (enqueued first; time from the first dispatch to the queue empty)\n`);
 console.log("| measure | batchjob | BullMQ 6.7 Worker (concurrency 50) | ratio |");
 console.log("|---|---:|---:|---:|");
-for (const [m, r] of rows) console.log(`| ${m} | ${fmt(r)} items/s | ${fmt(bull)} items/s | ${ratio(r, bull)} |`);
+for (const [m, r, bull] of rows) console.log(`| ${m} | ${fmt(r)} items/s | ${fmt(bull)} items/s | ${ratio(r, bull)} |`);

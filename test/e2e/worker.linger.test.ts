@@ -110,6 +110,44 @@ describe("lingering workers", () => {
     await c.close();
   });
 
+  it("a dispatch to a host whose every slot lingers takes the slot of a lingering worker, which leaves drained", async () => {
+    const config = await lingering();
+    const w = await testWorker(config, { slots: 1 });
+    const c = controlFor(config);
+    await c.dispatch(w.hostId, "inline");
+    await untilBlocked(c, w.hostId);
+    expect(w.pool.free()).toBe(0);
+    // another type's work arrives: the one slot is lingering on an empty queue, so it is given up
+    await c.queue.enqueue("forked", [{ payload: {} }]);
+    await c.dispatch(w.hostId, "forked");
+    await waitFor("the forked item done", async () => (await c.queue.counts("forked")).acked === 1);
+    const ends = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(ends.map((h) => [h.jobType, h.exitReason])).toContainEqual(["inline", "drained"]);
+    expect(await c.client.smembers(c.keys.type("forked").reserved)).toEqual([]);
+    await w.stop();
+    await c.close();
+  });
+
+  it("the manager counts a lingering worker's slot as free: another type's start goes to that host, which gives the slot up", async () => {
+    const config = await lingering();
+    const w = await testWorker(config, { slots: 1 });
+    const c = controlFor(config);
+    await c.dispatch(w.hostId, "inline");
+    await untilBlocked(c, w.hostId);
+    // the heartbeat says the one slot lingers
+    await waitFor("a heartbeat naming the lingering worker", async () =>
+      (await c.client.hget(c.keys.hostInfo, w.hostId))?.includes('"lingering":1'),
+    );
+    await c.queue.enqueue("forked", [{ payload: {} }]);
+    const m = await testManager(config);
+    await waitFor("the forked item done", async () => (await c.queue.counts("forked")).acked === 1);
+    const ends = await new RedisWorkerHistory(c.client, c.keys).list();
+    expect(ends.map((h) => [h.jobType, h.exitReason])).toContainEqual(["inline", "drained"]);
+    await m.stop();
+    await w.stop();
+    await c.close();
+  });
+
   it("a burst wakes one lingering worker, which passes the wake on to the next", async () => {
     const config = await lingering();
     const w = await testWorker(config, { slots: 2 });

@@ -103,6 +103,7 @@ function poolAndHeartbeat(
       running: () => pool.runningByType(),
       workerIds: () => pool.workerIds(),
       draining: () => pool.isDraining,
+      lingering: () => pool.lingering(),
     },
     config.worker.heartbeatMs,
     p.log,

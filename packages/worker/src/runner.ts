@@ -75,6 +75,10 @@ export class Runner {
   private stopRequested = false;
   private chunkAbort: AbortController | undefined;
   private lingerAbort: AbortController | undefined;
+  /** Waiting for new items on an empty queue (its slot can be given to another dispatch). */
+  private lingering = false;
+  /** The pool wants the slot of this lingering worker: it leaves, drained. */
+  private slotWanted = false;
   private abortReason: string | undefined;
   private readonly entry: WorkerListItem;
   private readonly started = performance.now();
@@ -129,6 +133,22 @@ export class Runner {
   requestStop(): void {
     this.stopRequested = true;
     this.lingerAbort?.abort();
+  }
+
+  /** Whether the worker waits for new items on an empty queue (holds no chunk). */
+  get isLingering(): boolean {
+    return this.lingering;
+  }
+
+  /**
+   * Its slot is wanted by another dispatch: a lingering worker ends its wait
+   * now and leaves, drained (true); a worker that is not lingering goes on (false).
+   */
+  yieldSlot(): boolean {
+    if (!this.lingering) return false;
+    this.slotWanted = true;
+    this.lingerAbort?.abort();
+    return true;
   }
 
   /** Forced: abort the running chunk now; its unreported items go back to pending. */
@@ -289,9 +309,17 @@ export class Runner {
       const left = until - performance.now();
       if (left <= 0) return { end: { reason: "drained" } };
       this.lingerAbort = new AbortController();
-      const woken = await queue.waitForItems(jobType.name, left, this.lingerAbort.signal);
-      this.lingerAbort = undefined;
+      this.lingering = true;
+      const woken = await queue.waitForItems(jobType.name, left, this.lingerAbort.signal).finally(() => {
+        this.lingering = false;
+        this.lingerAbort = undefined;
+      });
       if (this.stopRequested) return { end: { reason: "shutdown" } };
+      if (this.slotWanted) {
+        // a wake taken on the way out is the next lingering worker's
+        if (woken) passWake();
+        return { end: { reason: "drained" } };
+      }
       const st = await this.supply.settle(null, null, true);
       if (st.r.stopped) {
         if (woken) passWake();
