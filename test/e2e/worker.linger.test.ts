@@ -110,6 +110,23 @@ describe("lingering workers", () => {
     await c.close();
   });
 
+  it("lingers no longer than maxRunSeconds: then it leaves with reason limit", async () => {
+    const config = await lingering((inline) => {
+      inline.limits = { maxRunSeconds: 1 };
+    });
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    await c.dispatch(w.hostId, "inline");
+    // ten minutes of idleMs: only the run limit can end it within the test's wait
+    const [h] = await waitFor("the worker to leave", async () => {
+      const l = await new RedisWorkerHistory(c.client, c.keys).list();
+      return l.length > 0 ? l : null;
+    });
+    expect(h).toMatchObject({ exitReason: "limit", chunks: 0 });
+    await w.stop();
+    await c.close();
+  });
+
   it("a dispatch to a host whose every slot lingers takes the slot of a lingering worker, which leaves drained", async () => {
     const config = await lingering();
     const w = await testWorker(config, { slots: 1 });

@@ -5,7 +5,8 @@
  * launcher until the queue stays empty for `idleMs`, a stop token says scale
  * down, a run limit is hit, the daemon shuts down, or the job crashes. Per
  * chunk:
- *   1. note the chunk in the worker list (not awaited: no extra round trip),
+ *   1. note the chunk in the worker list (not awaited: no extra round trip;
+ *      at most every ENTRY_EVERY_MS),
  *   2. with prefetch (#12), have the next chunk on its way while this one
  *      runs: the settle of the previous chunk acquires it, or a take does,
  *   3. run it through the launcher while its lease is extended (HeldChunk),
@@ -14,8 +15,8 @@
  *      out meanwhile, acquiring the one after (one round trip per chunk, none
  *      between two); else the settle acquires the next in the same round
  *      trip (or takes a stop token),
- *   5. with no next chunk, linger (#12): block on the type's wake list for up
- *      to `idleMs`; a wake takes a chunk (or a stop token) at once,
+ *   5. with no next chunk, linger (#12, linger.ts): block on the type's wake
+ *      list for up to `idleMs`; a wake takes a chunk (or a stop token) at once,
  * then hand back what it holds and has not run (uncharged), leave the list
  * and write the history entry, whatever ended it: when Redis does not
  * answer, that is retried in the background with backoff (`Leaving`) until
@@ -26,7 +27,6 @@
  */
 import {
   type Acquirer,
-  type ExitReason,
   historyItemOf,
   type JobTypeConfig,
   type Logger,
@@ -45,6 +45,7 @@ import { ChunkSupply, type Settled } from "./chunk-supply.js";
 import type { HeldChunk } from "./held-chunk.js";
 import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
 import { Leaving } from "./leaving.js";
+import { type End, Linger } from "./linger.js";
 import { type Settlement, settlementOf } from "./outcome.js";
 
 export interface RunnerDeps {
@@ -60,12 +61,6 @@ export interface RunnerDeps {
 /** The list entry is written at most this often (a worker of tiny chunks would write one per chunk). */
 const ENTRY_EVERY_MS = 200;
 
-/** Why a worker ends. */
-interface End {
-  reason: ExitReason;
-  error?: string;
-}
-
 export class Runner {
   readonly id = newId();
   /** Set when the worker ended but is still leaving the list (its first try did not succeed in time). */
@@ -74,11 +69,6 @@ export class Runner {
   private entryWritten: Promise<void> = Promise.resolve();
   private stopRequested = false;
   private chunkAbort: AbortController | undefined;
-  private lingerAbort: AbortController | undefined;
-  /** Waiting for new items on an empty queue (its slot can be given to another dispatch). */
-  private lingering = false;
-  /** The pool wants the slot of this lingering worker: it leaves, drained. */
-  private slotWanted = false;
   private abortReason: string | undefined;
   private readonly entry: WorkerListItem;
   private readonly started = performance.now();
@@ -88,6 +78,7 @@ export class Runner {
   /** Chunks held ahead of the running one (0: no prefetch). */
   private readonly prefetch: number;
   private readonly supply: ChunkSupply;
+  private readonly linger: Linger;
   private chunksRun = 0;
   /** When the entry was last written (performance.now()), and the timer of a write put off. */
   private entryNotedAt = Number.NEGATIVE_INFINITY;
@@ -104,6 +95,7 @@ export class Runner {
       workerId: this.id,
       log: deps.log,
     });
+    this.linger = new Linger(deps.queue, deps.jobType, this.supply, deps.log);
     const now = new Date().toISOString();
     this.entry = {
       id: this.id,
@@ -132,12 +124,12 @@ export class Runner {
   /** Graceful: finish the current chunk, acquire no next; a lingering worker leaves at once. */
   requestStop(): void {
     this.stopRequested = true;
-    this.lingerAbort?.abort();
+    this.linger.stop();
   }
 
   /** Whether the worker waits for new items on an empty queue (holds no chunk). */
   get isLingering(): boolean {
-    return this.lingering;
+    return this.linger.active;
   }
 
   /**
@@ -145,10 +137,7 @@ export class Runner {
    * now and leaves, drained (true); a worker that is not lingering goes on (false).
    */
   yieldSlot(): boolean {
-    if (!this.lingering) return false;
-    this.slotWanted = true;
-    this.lingerAbort?.abort();
-    return true;
+    return this.linger.yieldSlot();
   }
 
   /** Forced: abort the running chunk now; its unreported items go back to pending. */
@@ -177,7 +166,8 @@ export class Runner {
       let current = await this.supply.first();
       while (!end) {
         if (!current) {
-          const l = await this.linger();
+          if (jobType.idleMs > 0) this.noteEntry(true);
+          const l = await this.linger.wait(this.limitAt());
           if ("end" in l) {
             end = l.end;
             break;
@@ -194,6 +184,12 @@ export class Runner {
       await this.settleAhead().catch((e) => log.warn({ err: e }, "could not hand back the prefetched chunk"));
     }
     return this.finish(end);
+  }
+
+  /** When maxRunSeconds is up (performance.now()); never without one. */
+  private limitAt(): number {
+    const s = this.deps.jobType.limits.maxRunSeconds;
+    return s === undefined ? Number.POSITIVE_INFINITY : this.started + s * 1000;
   }
 
   private limitReached(chunksDone: number): boolean {
@@ -289,48 +285,6 @@ export class Runner {
     // a stop or a lost lease can arrive while the settles that acquired the next chunks are in flight
     await this.settleAhead([waiting, next]);
     return { next: null, end };
-  }
-
-  /**
-   * Linger (#12): the queue is empty; wait on the type's wake list for up to
-   * `idleMs` (0: leave at once). A wake takes a chunk or a stop token at
-   * once; a wake that finds nothing waits on; at the end, one last take
-   * finds retries that came due meanwhile. A woken worker that took a whole
-   * chunk, or a stop token, passes the wake on to the next lingering one.
-   */
-  private async linger(): Promise<{ next: HeldChunk } | { end: End }> {
-    const { queue, jobType, log } = this.deps;
-    const until = performance.now() + jobType.idleMs;
-    if (jobType.idleMs > 0) this.noteEntry(true);
-    const passWake = () =>
-      void queue.wakeNext(jobType.name).catch((err) => log.warn({ err }, "could not pass a wake signal on"));
-    for (;;) {
-      if (this.stopRequested) return { end: { reason: "shutdown" } };
-      const left = until - performance.now();
-      if (left <= 0) return { end: { reason: "drained" } };
-      this.lingerAbort = new AbortController();
-      this.lingering = true;
-      const woken = await queue.waitForItems(jobType.name, left, this.lingerAbort.signal).finally(() => {
-        this.lingering = false;
-        this.lingerAbort = undefined;
-      });
-      if (this.stopRequested) return { end: { reason: "shutdown" } };
-      if (this.slotWanted) {
-        // a wake taken on the way out is the next lingering worker's
-        if (woken) passWake();
-        return { end: { reason: "drained" } };
-      }
-      const st = await this.supply.settle(null, null, true);
-      if (st.r.stopped) {
-        if (woken) passWake();
-        return { end: { reason: "scaled-down" } };
-      }
-      if (st.next) {
-        if (woken && st.next.batch.size >= jobType.chunkSize) passWake();
-        return { next: st.next };
-      }
-      if (!woken) return { end: { reason: "drained" } };
-    }
   }
 
   /**
