@@ -73,9 +73,10 @@ describe("prefetch", () => {
         chunks: leases,
       });
       g.open();
-      await waitFor("all done", async () => (await c.queue.counts("inline")).acked === 6 * chunkSize);
-      await w.stop();
+      // the worker leaves once its queue is empty (the fixture's idleMs is 0)
       expect(await firstHistory(c)).toMatchObject({ exitReason: "drained", chunks: 6, itemsDone: 6 * chunkSize });
+      expect(await c.queue.counts("inline")).toMatchObject({ acked: 6 * chunkSize, leased: 0, returned: 0 });
+      await w.stop();
       await c.close();
     }
   });

@@ -240,12 +240,12 @@ export class Runner {
     e.firstChunkId ??= batch.id;
     e.currentChunkId = batch.id;
     e.currentChunkSize = batch.size;
+    // the job starts first; the list entry and the next chunks' requests go out while it runs
+    const launched = this.launch(h);
     this.noteEntry();
-    // the next chunk on its way while this one runs (after a first chunk or a linger: a take)
     while (this.supply.inFlight < this.prefetch && this.wantsAnother(this.supply.inFlight + 1))
       this.supply.sendAhead(null, null, true);
-
-    const { report, leaseLost } = await this.launch(h);
+    const { report, leaseLost } = await launched;
     this.chunksRun++;
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
