@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// End-to-end benchmark: one worker daemon (4 workers) draining a queue of
-// no-op items through the inline and fork launchers, at chunk 100 and 1000,
-// next to BullMQ's Worker (no-op processor, concurrency 50) on the same Redis
-// in the same run. Prints a markdown table.
-// Usage: node bench/worker-bench.mjs [--items N]
+// End-to-end benchmark: one worker daemon draining a queue of no-op items
+// through the inline and fork launchers, next to BullMQ's Worker (no-op
+// processor, concurrency 50) on the same Redis in the same run. Rows: 4
+// workers at chunk 100 and 1000, and (#12) one worker at chunk 1 and 4
+// workers of fork at chunk 100, each with prefetch auto and off next to a
+// BullMQ measure taken just before the pair. Prints a markdown table.
+// Usage: node bench/worker-bench.mjs [--items N] [--only prefetch]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import { benchRedis, bullmqProcessingRate, fmt, ratio } from "./redis.mjs";
 const args = process.argv.slice(2);
 const at = args.indexOf("--items");
 const N = at >= 0 ? Number(args[at + 1]) : 100_000;
+const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const WORKERS = 4;
 const PAYLOAD = { user: 12345, action: "resize", file: "x".repeat(58) };
 const log = createLogger("bench", { level: "silent" });
@@ -29,24 +32,24 @@ async function bullRate(n) {
   return bullmqProcessingRate(redis.url, n, PAYLOAD);
 }
 
-async function batchjobRate(kind, chunkSize, n) {
-  const prefix = `wb${kind}${chunkSize}`;
+async function batchjobRate(kind, chunkSize, n, { workers = WORKERS, prefetch = "auto" } = {}) {
+  const prefix = `wb${kind}${chunkSize}${workers}${prefetch}`;
   const launcher =
     kind === "inline" ? { kind, module: "./noop.mjs" } : { kind, module: "./noop.mjs", timeoutMs: 60_000 };
   const config = parseConfig({
     prefix,
-    jobTypes: [{ name: "bench", chunkSize, leaseMs: 60_000, launcher }],
-    worker: { slots: WORKERS, heartbeatMs: 1000 },
+    jobTypes: [{ name: "bench", chunkSize, leaseMs: 60_000, idleMs: 0, prefetch, launcher }],
+    worker: { slots: workers, heartbeatMs: 1000 },
   });
   const client = connectRedis(redis.url, { daemon: true });
   await client.flushall();
   const queue = new BatchQueue({ redis: client, prefix });
   const items = Array.from({ length: n }, () => ({ payload: PAYLOAD }));
   for (let i = 0; i < n; i += 50_000) await queue.enqueue("bench", items.slice(i, i + 50_000));
-  const daemon = await startWorker({ config, baseDir: dir, redisUrl: redis.url, logger: log, slots: WORKERS });
+  const daemon = await startWorker({ config, baseDir: dir, redisUrl: redis.url, logger: log, slots: workers });
   const dispatcher = new Dispatcher(client, makeKeys(prefix), "bench");
   const t = performance.now();
-  for (let w = 0; w < WORKERS; w++) {
+  for (let w = 0; w < workers; w++) {
     // as the manager starts a worker: a reservation, dispatched; the worker acquires its chunks itself
     const reservationId = newId();
     await queue.reserve("bench", [reservationId]);
@@ -62,19 +65,39 @@ async function batchjobRate(kind, chunkSize, n) {
   return n / s;
 }
 
-const bull = await bullRate(Math.min(N, 50_000));
 const rows = [];
-for (const [kind, chunk] of [
-  ["inline", 100],
-  ["inline", 1000],
-  ["fork", 100],
-  ["fork", 1000],
+// 4 workers at chunk 100 and 1000, against one BullMQ measure taken first
+if (only !== "prefetch") {
+  const bull = await bullRate(Math.min(N, 50_000));
+  for (const [kind, chunk] of [
+    ["inline", 100],
+    ["inline", 1000],
+    ["fork", 100],
+    ["fork", 1000],
+  ]) {
+    const rate = await batchjobRate(kind, chunk, N);
+    rows.push([`${kind}, chunk ${chunk}, ${WORKERS} workers on one daemon`, rate, bull]);
+  }
+}
+// #12: prefetch auto (the default) and off, each pair next to a BullMQ measure taken just before it (the
+// machine's load moves; a pair and its reference are seconds apart): one worker at chunk 1 (one settle
+// round trip per item; auto holds 4 chunks ahead), fork with 4 workers at chunk 100 (auto: 1 ahead)
+for (const [kind, chunk, workers] of [
+  ["inline", 1, 1],
+  ["fork", 1, 1],
+  ["fork", 100, WORKERS],
 ]) {
-  const rate = await batchjobRate(kind, chunk, N);
-  rows.push([`${kind}, chunk ${chunk}, ${WORKERS} workers on one daemon`, rate]);
+  // chunk 1 moves a few thousand items/s: a fifth of the items keeps the run short
+  const n = chunk === 1 ? Math.min(N, 20_000) : N;
+  const bull = await bullRate(Math.min(n, 20_000));
+  for (const prefetch of ["auto", false]) {
+    const rate = await batchjobRate(kind, chunk, n, { workers, prefetch });
+    const w = `${workers} worker${workers > 1 ? "s" : ""}`;
+    rows.push([`${kind}, chunk ${chunk}, ${w} on one daemon, prefetch ${prefetch || "off"}`, rate, bull]);
+  }
 }
 await redis.stop();
 console.log(`\n${fmt(N)} no-op items end to end (enqueued first; time from the first dispatch to the queue empty)\n`);
 console.log("| measure | batchjob | BullMQ 6.7 Worker (concurrency 50) | ratio |");
 console.log("|---|---:|---:|---:|");
-for (const [m, r] of rows) console.log(`| ${m} | ${fmt(r)} items/s | ${fmt(bull)} items/s | ${ratio(r, bull)} |`);
+for (const [m, r, bull] of rows) console.log(`| ${m} | ${fmt(r)} items/s | ${fmt(bull)} items/s | ${ratio(r, bull)} |`);

@@ -199,8 +199,8 @@ describe("per-role ACL users", () => {
     const expected: Record<AclRole, { read: (kind: string) => boolean; write: (kind: string) => boolean }> = {
       // counters and key sizes only; write only where an enqueue writes
       producer: {
-        read: (k) => ["seq", "stats", "activity", "delayed", "leases", "dead"].includes(k),
-        write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity"].includes(k),
+        read: (k) => ["seq", "stats", "activity", "wake", "delayed", "leases", "dead"].includes(k),
+        write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake"].includes(k),
       },
       worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) },
       manager: { read: () => true, write: () => true },

@@ -413,7 +413,8 @@ describe("worker daemon", () => {
     const w = await testWorker(config, { slots: 1, jobTypes: ["inline"] });
     const c = controlFor(config);
     const g = gate();
-    await c.queue.enqueue("inline", items(20, { gate: g.path }));
+    // one chunk's worth: the running worker has nothing more to prefetch, so all it leases is its chunk
+    await c.queue.enqueue("inline", items(10, { gate: g.path }));
     await c.queue.enqueue("forked", items(5));
     await c.dispatch(w.hostId, "inline");
     // takes the one slot until the end of the test (its chunk of 10 waits on a gate never opened)
@@ -429,7 +430,7 @@ describe("worker daemon", () => {
     // no worker started for them: only the first one runs, and only its chunk is leased
     expect(w.pool.size()).toBe(1);
     expect((await new RedisWorkerList(c.client, c.keys).list()).map((x) => x.id)).toEqual([first.id]);
-    expect(await c.queue.counts("inline")).toMatchObject({ acquired: 10, leased: 10, chunks: 1, pending: 10 });
+    expect(await c.queue.counts("inline")).toMatchObject({ acquired: 10, leased: 10, chunks: 1, pending: 0 });
     expect(await c.queue.counts("forked")).toMatchObject({ acquired: 0, leased: 0, pending: 5 });
     expect(await new RedisWorkerHistory(c.client, c.keys).list()).toEqual([]);
     await w.stop({ graceMs: 0 });
@@ -499,7 +500,9 @@ describe("worker daemon", () => {
     await stopping;
     const [h] = await new RedisWorkerHistory(c.client, c.keys).list();
     expect(h).toMatchObject({ exitReason: "shutdown", chunks: 1, itemsDone: 10 });
-    expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10, returned: 0 });
+    // the next chunk it had prefetched (chunk 10 ≤ 100: prefetch on) is handed back unrun, no attempt charged
+    expect(await c.queue.counts("inline")).toMatchObject({ pending: 20, leased: 0, acked: 10, returned: 10 });
+    expect(await c.client.hlen(c.keys.type("inline").fails)).toBe(0);
     await c.close();
   });
 

@@ -84,7 +84,7 @@ final class Client
     public static function typeKeys(string $prefix, string $jobType): array
     {
         $keys = [];
-        foreach (['pending', 'ids', 'seq', 'stats', 'activity', 'delayed', 'dead', 'leases', 'items', 'fails'] as $n) {
+        foreach (['pending', 'ids', 'seq', 'stats', 'activity', 'wake', 'delayed', 'dead', 'leases', 'items', 'fails'] as $n) {
             $keys[$n] = "{$prefix}:{{$jobType}}:{$n}";
         }
         return $keys;
@@ -116,7 +116,7 @@ final class Client
             return new EnqueueResult(0, [], []);
         }
         $k = self::typeKeys($this->prefix, $jobType);
-        $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity']];
+        $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity'], $k['wake']];
         $ranges = [];
         for ($i = 0; $i < $n; $i += $this->enqueueBatch) {
             $ranges[] = [$i, min($n, $i + $this->enqueueBatch)];

@@ -82,7 +82,7 @@ class DeadItem:
 def type_keys(prefix: str, job_type: str) -> dict[str, str]:
     """The keys of one job type the producer protocol names (docs/protocol.md)."""
     base = f"{prefix}:{{{job_type}}}"
-    names = ("pending", "ids", "seq", "stats", "activity", "delayed", "dead", "leases", "items", "fails")
+    names = ("pending", "ids", "seq", "stats", "activity", "wake", "delayed", "dead", "leases", "items", "fails")
     return {n: f"{base}:{n}" for n in names}
 
 
@@ -134,7 +134,7 @@ class Client:
         if not ids:
             return EnqueueResult(0, [], [])
         keys = type_keys(self.prefix, job_type)
-        script_keys = [keys[n] for n in ("pending", "ids", "seq", "stats", "activity")]
+        script_keys = [keys[n] for n in ("pending", "ids", "seq", "stats", "activity", "wake")]
         ranges = [(i, min(len(ids), i + self.enqueue_batch)) for i in range(0, len(ids), self.enqueue_batch)]
         calls = [self._args(ids, payloads, a, b) for a, b in ranges]
         replies = [self._run(script_keys, calls[0])] if len(calls) == 1 else self._run_all(script_keys, calls)

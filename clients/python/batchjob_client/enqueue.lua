@@ -53,17 +53,18 @@ local function slicedGet(cmd, key, list, step)
 end
 
 -- the keys of enqueue, named by its header
-local K = {pending = KEYS[1], ids = KEYS[2], seq = KEYS[3], stats = KEYS[4], activity = KEYS[5]}
+local K = {pending = KEYS[1], ids = KEYS[2], seq = KEYS[3], stats = KEYS[4], activity = KEYS[5], wake = KEYS[6]}
 
 -- enqueue: adds items that have caller ids (which dedupe) and maybe some
 -- without, many per call. (Calls where no item has a caller id skip Lua: the
 -- client reserves ids with INCRBY and pushes the entries in one MULTI.)
--- KEYS: pending ids seq stats activity
+-- KEYS: pending ids seq stats activity wake
 --   pending   LIST of entries `<id>\t<payload>`
 --   ids       SET of caller-given ids present (dedupe)
 --   seq       STRING counter for generated ids
 --   stats     HASH of counters
 --   activity  STRING: items enqueued or revived (the manager's signal to read the type again)
+--   wake      LIST: wakes one lingering worker (#12); kept to WAKE_SIGNALS_KEPT (keys.ts) entries
 -- ARGV[1]          the producer protocol version the caller speaks: '1'
 --                  (docs/protocol.md); another is refused (BJLUA:2) before anything is written
 -- ARGV[2]          how many ids to generate
@@ -103,6 +104,9 @@ if #push > 0 then
   sliced('RPUSH', K.pending, push, 1000)
   redis.call('HINCRBY', K.stats, 'enqueued', #push)
   redis.call('INCRBY', K.activity, #push)
+  -- #12: wake a lingering worker; the list stays one entry long
+  redis.call('LPUSH', K.wake, 1)
+  redis.call('LTRIM', K.wake, 0, 0)
 end
 if #deduped > 0 then redis.call('HINCRBY', K.stats, 'deduped', #deduped) end
 return {#push, firstSeq, deduped}

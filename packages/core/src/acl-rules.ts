@@ -66,7 +66,7 @@ const DAEMON_COMMANDS = [
 ];
 
 /** The enqueue script's keys, in its header's order (what EVAL declares, so needs read and write). */
-const ENQUEUE_KEYS: TypeKeyName[] = ["pending", "ids", "seq", "stats", "activity"];
+const ENQUEUE_KEYS: TypeKeyName[] = ["pending", "ids", "seq", "stats", "activity", "wake"];
 
 /** The glob patterns of a job type's keys, every type at once: `<prefix>:{*}:pending`, ... */
 function typePatterns(prefix: string): Record<TypeKeyName | "chunk" | "group", string> {
@@ -88,10 +88,12 @@ function producerRules(prefix: string): string[] {
   const t = typePatterns(prefix);
   const scriptKeys = ENQUEUE_KEYS.map((name) => `~${t[name]}`);
   return [
-    // enqueue without caller ids: INCRBY seq, then RPUSH pending, HINCRBY stats, INCRBY activity in one MULTI;
-    // then SADD of the type to the control plane's type list
+    // enqueue without caller ids: INCRBY seq, then RPUSH pending, HINCRBY stats, INCRBY activity and
+    // LPUSH + LTRIM of the wake list in one MULTI; then SADD of the type to the control plane's type list
     "+incrby",
     "+rpush",
+    "+lpush",
+    "+ltrim",
     "+hincrby",
     "+sadd",
     "+multi",
@@ -109,6 +111,8 @@ function producerRules(prefix: string): string[] {
     `~${t.seq}`,
     `~${t.stats}`,
     `~${t.activity}`,
+    // LTRIM reads the list it trims; the wake list holds one "1" at most, nothing of an item
+    `~${t.wake}`,
     // ZCARD of a type's delayed, leased and dead items (key names only; no command here reads their members)
     `%R~${t.delayed}`,
     `%R~${t.leases}`,

@@ -111,6 +111,14 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
     return this.acquirer.acquire<P>(jobType, options);
   }
 
+  waitForItems(jobType: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    return this.acquirer.waitForItems(jobType, timeoutMs, signal);
+  }
+
+  wakeNext(jobType: string): Promise<void> {
+    return this.acquirer.wakeNext(jobType);
+  }
+
   ack(jobType: string, chunkId: string, ids: string[]): Promise<AckResult> {
     return this.releaser.ack(jobType, chunkId, ids);
   }
@@ -179,7 +187,9 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
     return this.deadLetters.purgeDead(jobType, ids);
   }
 
+  /** Closes the blocking connections of `waitForItems`, and the client when the queue opened it. */
   async close(): Promise<void> {
+    await this.acquirer.closeWaits();
     if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
   }
 }

@@ -92,7 +92,16 @@ export interface TypeKeys {
    * script as the items, so the manager can skip a type whose count did not move.
    */
   activity: string;
+  /**
+   * LIST: the wake signal of lingering workers (#12). Every enqueue pushes
+   * one and trims the list to WAKE_SIGNALS_KEPT, so it never grows; a worker
+   * that drained its queue blocks on it (BLPOP) for up to `idleMs`.
+   */
+  wake: string;
 }
+
+/** Signals the wake list keeps: one is enough to wake the next lingering worker (enqueue.lua trims to it). */
+export const WAKE_SIGNALS_KEPT = 1;
 
 export interface Keys {
   prefix: string;
@@ -216,6 +225,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         group: (groupId: string) => `${base}:group:${groupId}`,
         reserved: `${base}:reserved`,
         activity: `${base}:activity`,
+        wake: `${base}:wake`,
       });
       if (byType.size >= TYPE_KEYS_KEPT) byType.clear();
       byType.set(jobType, k);

@@ -39,11 +39,19 @@ export interface AcquireOptions {
   json?: boolean;
 }
 
-/** Takes work: a dispatched reservation, then chunks of items under a lease. */
+/** Takes work: a dispatched reservation, then chunks of items under a lease; waits for more when there is none. */
 export interface Acquirer {
   /** Takes a reservation (or drops one the worker refuses); false when it was no longer waiting. */
   claim(jobType: string, reservationId: string): Promise<boolean>;
   acquire<P = unknown>(jobType: string, options: AcquireOptions): Promise<Batch<P>>;
+  /**
+   * Blocks until an enqueue of `jobType` signals its wake list (true), or
+   * `timeoutMs` passes, `signal` aborts or the wait fails (false): how a
+   * drained worker lingers for new items (#12), on a connection of its own.
+   */
+  waitForItems(jobType: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /** Passes a wake signal on to the next lingering worker of `jobType` (as an enqueue does). */
+  wakeNext(jobType: string): Promise<void>;
 }
 
 export interface ReleaseOptions {

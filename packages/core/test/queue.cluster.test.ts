@@ -16,6 +16,26 @@ import { leaderReleaseScript, leaderRenewScript } from "../src/internal.js";
 const cluster = useRedisCluster();
 
 describe("on a 3-master Redis Cluster", () => {
+  it("a lingering worker's wait blocks on its type's wake list, in the type's slot, and an enqueue ends it (#12)", async () => {
+    const client = connectRedis(cluster().url) as Cluster;
+    const q = new BatchQueue({ redis: client, prefix: "clw" });
+    try {
+      for (const type of ["alpha", "beta", "gamma", "delta"]) {
+        const k = q.keys.type(type);
+        expect(Number(await client.cluster("KEYSLOT", k.wake))).toBe(hashSlot(k.pending));
+        // nothing enqueued: the wait ends on its timeout
+        expect(await q.waitForItems(type, 50)).toBe(false);
+        const waiting = q.waitForItems(type, 60_000);
+        await q.enqueue(type, [{ payload: 1 }]);
+        expect(await waiting).toBe(true);
+        expect(await client.llen(k.wake)).toBe(0);
+      }
+    } finally {
+      await q.close();
+      await client.quit();
+    }
+  });
+
   it("runs every script without CROSSSLOT, for types in different slots", async () => {
     const client = connectRedis(cluster().url) as Cluster;
     const q = new BatchQueue({

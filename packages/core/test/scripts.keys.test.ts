@@ -77,7 +77,7 @@ describe("Lua script keys", () => {
   it("builds KEYS in the header's order from the values by name, and fails on a name without a value", () => {
     const k = makeKeys("p").type("t");
     expect(keysFor("extend", typeKeysOf(k, { chunk: "c" }))).toEqual([k.leases, "c"]);
-    expect(enqueueKeys(k)).toEqual([k.pending, k.ids, k.seq, k.stats, k.activity]);
+    expect(enqueueKeys(k)).toEqual([k.pending, k.ids, k.seq, k.stats, k.activity, k.wake]);
     expect(() => keysFor("extend", typeKeysOf(k))).toThrow(/extend\.lua takes key "chunk"/);
   });
 

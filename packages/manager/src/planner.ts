@@ -3,7 +3,9 @@
  *   target = parallel[level], for starts capped by the backlog's need
  *   (ceil(pending / chunkSize)); no start while pending < minQueueEntries;
  *   at most one start per cooldownSeconds of a type (all at once when the
- *   cooldown is 0); above target, the surplus is asked to stop after its
+ *   cooldown is 0), except the first worker of a type with none running,
+ *   which starts at once (#12: with lingering workers, a type with none
+ *   alive has been idle); above target, the surplus is asked to stop after its
  *   current chunk (stop tokens), never killed.
  * Every decision carries a reason for the log and for `batchjob status`.
  */
@@ -57,15 +59,18 @@ export function plan(state: TypeState, level: LoadLevel, now: number): Decision 
     return { ...idle, reason: `${level} load: target ${target}${cap}, running ${state.running}: at target` };
   }
   const cooldownMs = c.cooldownSeconds * 1000;
-  if (cooldownMs > 0 && state.lastStartAt !== undefined && now - state.lastStartAt < cooldownMs) {
+  // the first worker of a type with none running starts at once (#12): the cooldown spaces the ones after it
+  const first = state.running === 0;
+  if (cooldownMs > 0 && !first && state.lastStartAt !== undefined && now - state.lastStartAt < cooldownMs) {
     const left = Math.ceil((cooldownMs - (now - state.lastStartAt)) / 1000);
     return { ...idle, reason: `cooldown: ${left} s left (target ${want}, running ${state.running})` };
   }
   const start = cooldownMs > 0 ? 1 : want - state.running;
   const cap = want < target ? ` (backlog needs ${needed})` : "";
+  const noCooldown = first && cooldownMs > 0 && state.lastStartAt !== undefined && now - state.lastStartAt < cooldownMs;
   return {
     ...idle,
     start,
-    reason: `${level} load: target ${target}${cap}, running ${state.running}, starting ${start}`,
+    reason: `${level} load: target ${target}${cap}, running ${state.running}, starting ${start}${noCooldown ? " (first worker: no cooldown)" : ""}`,
   };
 }

@@ -56,6 +56,24 @@ describe("planner", () => {
     expect(plan(state({ running: 1, lastStartAt: 10_000 }), "low", 15_000).start).toBe(1);
   });
 
+  it("starts the first worker of a type with none running at once, cooldown or not (#12); the next one waits", () => {
+    // the last start was a second ago, the cooldown is 5 s: with none running, the first starts anyway
+    const d = plan(state({ running: 0, lastStartAt: 10_000 }), "low", 11_000);
+    expect(d).toMatchObject({
+      start: 1,
+      reason: "low load: target 4, running 0, starting 1 (first worker: no cooldown)",
+    });
+    // one running: the cooldown spaces the next start as before
+    expect(plan(state({ running: 1, lastStartAt: 11_000 }), "low", 12_000)).toMatchObject({
+      start: 0,
+      reason: "cooldown: 4 s left (target 4, running 1)",
+    });
+    // never started before: no cooldown to waive, the reason says nothing of it
+    expect(plan(state({ running: 0 }), "low", 0).reason).toBe("low load: target 4, running 0, starting 1");
+    // the first of a type still waits for minQueueEntries
+    expect(plan(state({ running: 0, lastStartAt: 10_000, pending: 3 }), "low", 11_000).start).toBe(0);
+  });
+
   it("scales down by stop tokens, never by starting fewer", () => {
     const d = plan(state({ running: 4 }), "high", 0);
     expect(d).toMatchObject({

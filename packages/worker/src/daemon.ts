@@ -103,6 +103,7 @@ function poolAndHeartbeat(
       running: () => pool.runningByType(),
       workerIds: () => pool.workerIds(),
       draining: () => pool.isDraining,
+      lingering: () => pool.lingering(),
     },
     config.worker.heartbeatMs,
     p.log,
@@ -155,6 +156,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     redisUrl: options.redisUrl,
     log,
   });
+  // the lingering workers' blocking connections (#12): closed once the workers are done
+  life.add("wake connections", () => queue.close());
   let started: WorkerPool | undefined;
   // what Node or a library would print raw (a stray rejection, a warning, console) goes to the log as JSON;
   // after an uncaught exception the running chunks are given back at once

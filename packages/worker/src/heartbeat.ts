@@ -17,6 +17,8 @@ export interface HeartbeatSource {
   /** Ids of the workers this host runs, those still leaving the worker list included. */
   workerIds(): string[];
   draining(): boolean;
+  /** Workers lingering on an empty queue: their slots are free for a dispatch (#12). */
+  lingering(): number;
 }
 
 export class Heartbeat {
@@ -46,6 +48,7 @@ export class Heartbeat {
       startedAt: s.startedAt,
       draining: s.draining(),
       workers: s.workerIds(),
+      lingering: s.lingering(),
       // the clock of this host's worker list entries: the manager compares the two
       sampledAt: new Date().toISOString(),
     };

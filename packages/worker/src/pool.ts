@@ -1,6 +1,7 @@
 /**
  * The pool keeps this daemon's workers: it starts one per dispatched
- * reservation when a slot is free and the type is served (else drops the
+ * reservation when a slot is free (a lingering worker, waiting on an empty
+ * queue, gives its slot up) and the type is served (else drops the
  * reservation, so the manager plans the start again), gives each its own
  * launcher, and on shutdown stops them all: gracefully within the grace
  * period, then by aborting their chunks. Nothing is leased before a worker
@@ -89,6 +90,13 @@ export class WorkerPool {
     return out;
   }
 
+  /** Workers lingering on an empty queue (#12): a dispatch that finds the host full takes one's slot. */
+  lingering(): number {
+    let n = 0;
+    for (const { runner } of this.runners.values()) if (runner.isLingering) n++;
+    return n;
+  }
+
   /** Ids of the workers this host runs, and of those that ended and are still leaving the list. */
   workerIds(): string[] {
     return [...this.runners.keys(), ...this.leaving.keys()];
@@ -98,10 +106,15 @@ export class WorkerPool {
     return this.types.has(jobType) && (this.deps.jobTypes === null || this.deps.jobTypes.includes(jobType));
   }
 
-  /** Starts a worker under a dispatched reservation, or says why not (the reservation is then dropped). */
+  /**
+   * Starts a worker under a dispatched reservation, or says why not (the
+   * reservation is then dropped). With every slot taken, a lingering worker
+   * (#12: waiting on an empty queue) gives its slot up and leaves, drained.
+   */
   async start(jobType: string, reservationId: string): Promise<StartResult> {
     const { queue, log } = this.deps;
     const type = this.types.get(jobType);
+    if (type && this.serves(jobType) && !this.draining && this.free() === 0) await this.freeIdleSlot();
     if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
       const why = !type
         ? "unknown job type"
@@ -147,6 +160,16 @@ export class WorkerPool {
     this.runners.set(runner.id, { runner, done });
     this.deps.onChange?.();
     return "started";
+  }
+
+  /** Asks one lingering worker to leave and waits until it has: its slot is free then. */
+  private async freeIdleSlot(): Promise<void> {
+    for (const r of this.runners.values()) {
+      if (r.runner.yieldSlot()) {
+        await r.done;
+        return;
+      }
+    }
   }
 
   private keepLeaving(id: string, leaving: Leaving): void {

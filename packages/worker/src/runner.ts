@@ -2,29 +2,37 @@
  * One worker: started under a reservation the manager dispatched, it lists
  * itself, takes the reservation and acquires its first chunk itself (nothing
  * is leased before it runs), then runs chunks of one job type through its
- * launcher until the queue is empty, a stop token says scale down, a run
- * limit is hit, the daemon shuts down, or the job crashes. Per chunk:
- *   1. note the chunk in the worker list (not awaited: no extra round trip),
- *   2. run it through the launcher while a LeaseKeeper extends its lease,
- *   3. settle each item by whose fault its outcome is (outcome.ts) and, in
- *      the same round trip, acquire the next chunk (or take a stop token),
- * then leave the list and write the history entry, whatever ended it: when
- * Redis does not answer, that is retried in the background with backoff
- * (`Leaving`) until it does, so no entry outlives its worker. Every item it
- * holds ends acked, charged (retry or dead), given back, requeued, split, or
- * left to lease expiry. An error text it stores (a job's, a launcher's) shows
- * no secret of the launcher and no URL password.
+ * launcher until the queue stays empty for `idleMs`, a stop token says scale
+ * down, a run limit is hit, the daemon shuts down, or the job crashes. Per
+ * chunk:
+ *   1. note the chunk in the worker list (not awaited: no extra round trip;
+ *      at most every ENTRY_EVERY_MS),
+ *   2. with prefetch (#12), have the next chunk on its way while this one
+ *      runs: the settle of the previous chunk acquires it, or a take does,
+ *   3. run it through the launcher while its lease is extended (HeldChunk),
+ *   4. settle each item by whose fault its outcome is (outcome.ts): with a
+ *      prefetched next chunk, that one starts at once and this settle goes
+ *      out meanwhile, acquiring the one after (one round trip per chunk, none
+ *      between two); else the settle acquires the next in the same round
+ *      trip (or takes a stop token),
+ *   5. with no next chunk, linger (#12, linger.ts): block on the type's wake
+ *      list for up to `idleMs`; a wake takes a chunk (or a stop token) at once,
+ * then hand back what it holds and has not run (uncharged), leave the list
+ * and write the history entry, whatever ended it: when Redis does not
+ * answer, that is retried in the background with backoff (`Leaving`) until
+ * it does, so no entry outlives its worker. Every item it holds ends acked,
+ * charged (retry or dead), given back, requeued, split, or left to lease
+ * expiry. An error text it stores (a job's, a launcher's) shows no secret of
+ * the launcher and no URL password.
  */
 import {
   type Acquirer,
-  type Batch,
-  type ExitReason,
   historyItemOf,
   type JobTypeConfig,
   type Logger,
   launcherSecretValues,
-  newChunkId,
   newId,
+  prefetchOf,
   type Releaser,
   redactUrlsInText,
   scrubSecretValues,
@@ -33,9 +41,11 @@ import {
   type WorkerListItem,
   type WorkerListStorage,
 } from "@batchjob/core";
+import { ChunkSupply, type Settled } from "./chunk-supply.js";
+import type { HeldChunk } from "./held-chunk.js";
 import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
-import { LeaseKeeper } from "./lease-keeper.js";
 import { Leaving } from "./leaving.js";
+import { type End, Linger } from "./linger.js";
 import { type Settlement, settlementOf } from "./outcome.js";
 
 export interface RunnerDeps {
@@ -48,22 +58,8 @@ export interface RunnerDeps {
   log: Logger;
 }
 
-const SETTLE_ATTEMPTS = 5;
-
-/** Retries `fn` through a short Redis outage (100 ms, doubling); past that the error is thrown. */
-async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
-  let delay = 100;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (attempt >= SETTLE_ATTEMPTS) throw err;
-      log.warn({ err, attempt }, `${what} failed; retrying`);
-      await new Promise((r) => setTimeout(r, delay));
-      delay *= 2;
-    }
-  }
-}
+/** The list entry is written at most this often (a worker of tiny chunks would write one per chunk). */
+const ENTRY_EVERY_MS = 200;
 
 export class Runner {
   readonly id = newId();
@@ -79,12 +75,27 @@ export class Runner {
   private peakMemory: number | null = null;
   /** The launcher's secret values (an env token, a header): no error text it stores shows them. */
   private readonly secrets: string[];
+  /** Chunks held ahead of the running one (0: no prefetch). */
+  private readonly prefetch: number;
+  private readonly supply: ChunkSupply;
+  private readonly linger: Linger;
+  private chunksRun = 0;
+  /** When the entry was last written (performance.now()), and the timer of a write put off. */
+  private entryNotedAt = Number.NEGATIVE_INFINITY;
+  private entryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: RunnerDeps,
     readonly reservationId: string,
   ) {
     this.secrets = launcherSecretValues(deps.jobType.launcher);
+    this.prefetch = prefetchOf(deps.jobType);
+    this.supply = new ChunkSupply(deps.queue, deps.jobType, {
+      json: deps.launcher.payloads === "json",
+      workerId: this.id,
+      log: deps.log,
+    });
+    this.linger = new Linger(deps.queue, deps.jobType, this.supply, deps.log);
     const now = new Date().toISOString();
     this.entry = {
       id: this.id,
@@ -110,24 +121,36 @@ export class Runner {
     return this.deps.jobType.name;
   }
 
-  /** Graceful: finish the current chunk, acquire no next. */
+  /** Graceful: finish the current chunk, acquire no next; a lingering worker leaves at once. */
   requestStop(): void {
     this.stopRequested = true;
+    this.linger.stop();
+  }
+
+  /** Whether the worker waits for new items on an empty queue (holds no chunk). */
+  get isLingering(): boolean {
+    return this.linger.active;
+  }
+
+  /**
+   * Its slot is wanted by another dispatch: a lingering worker ends its wait
+   * now and leaves, drained (true); a worker that is not lingering goes on (false).
+   */
+  yieldSlot(): boolean {
+    return this.linger.yieldSlot();
   }
 
   /** Forced: abort the running chunk now; its unreported items go back to pending. */
   abort(reason: string): void {
-    this.stopRequested = true;
     this.abortReason = reason;
+    this.requestStop();
     this.chunkAbort?.abort(new Error(reason));
   }
 
   /** Runs until the worker ends; null when its reservation was no longer waiting (nothing ran, no history). */
   async run(): Promise<WorkerHistoryItem | null> {
     const { list, log, queue, jobType } = this.deps;
-    let reason: ExitReason = "drained";
-    let error: string | undefined;
-    let batch: Batch | null;
+    let end: End | undefined;
     try {
       // listed before the reservation is taken: the manager counts it in one place or the other, never in none
       await list.put(this.entry);
@@ -139,30 +162,34 @@ export class Runner {
         );
         return null;
       }
-      if (this.stopRequested) return this.finish("shutdown", undefined);
-      const json = this.deps.launcher.payloads === "json";
-      // one chunk id for every try: a retried acquire whose reply was lost gets the chunk it already took
-      const chunkId = newChunkId();
-      batch = await withRetry("acquire", log, () =>
-        queue.acquire(jobType.name, { max: jobType.chunkSize, json, chunkId }),
-      );
-      if (batch.size === 0) batch = null;
-      else this.entry.firstChunkId = batch.id;
-      while (batch) {
-        const step = await this.runChunk(batch);
-        if (step.end) {
-          reason = step.end.reason;
-          error = step.end.error;
-          break;
+      if (this.stopRequested) return this.finish({ reason: "shutdown" });
+      let current = await this.supply.first();
+      while (!end) {
+        if (!current) {
+          if (jobType.idleMs > 0) this.noteEntry(true);
+          const l = await this.linger.wait(this.limitAt());
+          if ("end" in l) {
+            end = l.end;
+            break;
+          }
+          current = l.next;
         }
-        batch = step.next;
+        const step = await this.runChunk(current);
+        end = step.end;
+        current = step.next;
       }
     } catch (err) {
-      reason = "crashed";
-      error = err instanceof Error ? err.message : String(err);
+      end = { reason: "crashed", error: err instanceof Error ? err.message : String(err) };
       log.error({ err, workerId: this.id }, "worker failed");
+      await this.settleAhead().catch((e) => log.warn({ err: e }, "could not hand back the prefetched chunk"));
     }
-    return this.finish(reason, error);
+    return this.finish(end);
+  }
+
+  /** When maxRunSeconds is up (performance.now()); never without one. */
+  private limitAt(): number {
+    const s = this.deps.jobType.limits.maxRunSeconds;
+    return s === undefined ? Number.POSITIVE_INFINITY : this.started + s * 1000;
   }
 
   private limitReached(chunksDone: number): boolean {
@@ -172,22 +199,55 @@ export class Runner {
     return false;
   }
 
-  private async runChunk(batch: Batch): Promise<{ next: Batch | null; end?: { reason: ExitReason; error?: string } }> {
-    const { queue, launcher, jobType, log } = this.deps;
+  /** Whether a chunk acquired now would run: `more` chunks run before it still stay within the limits. */
+  private wantsAnother(more: number): boolean {
+    return !this.stopRequested && !this.limitReached(this.chunksRun + more);
+  }
+
+  /** Counts a settled chunk into the entry; a chunk reclaimed whole ends the worker (the manager took it for lost). */
+  private account(st: Settled): End | undefined {
+    const { batch, r } = st;
+    if (!batch) return undefined;
     const e = this.entry;
-    if (this.stopRequested) {
-      // shutting down before the chunk started: hand it back untouched
-      await queue.returnChunk(batch.jobType, batch.id, batch.splitDepth);
-      return { next: null, end: { reason: "shutdown" } };
+    e.chunks++;
+    e.itemsDone += r.acked;
+    e.itemsFailed += r.dead;
+    e.itemsRetried += r.retried;
+    if (r.notHeld.length > 0)
+      this.deps.log.warn(
+        { chunkId: batch.id, notHeld: r.notHeld.length },
+        "items were reclaimed before they could be settled",
+      );
+    if (batch.size > 0 && r.notHeld.length === batch.size)
+      return { reason: "crashed", error: "the chunk was reclaimed before it was settled" };
+    return undefined;
+  }
+
+  /** Waits for the settles in flight, counts them, and hands back the chunks they brought and `also`. */
+  private async settleAhead(also: (HeldChunk | null)[] = []): Promise<void> {
+    for (const st of await this.supply.settleAhead(also)) this.account(st);
+  }
+
+  private async runChunk(h: HeldChunk): Promise<{ next: HeldChunk | null; end?: End }> {
+    const batch = h.batch;
+    if (this.stopRequested || h.lost) {
+      // shutting down before the chunk started: hand it back untouched (a lost one was taken back already)
+      const lost = h.lost;
+      await this.settleAhead([h]);
+      return { next: null, end: lost ? { reason: "crashed", error: lost } : { reason: "shutdown" } };
     }
+    const e = this.entry;
+    e.firstChunkId ??= batch.id;
     e.currentChunkId = batch.id;
     e.currentChunkSize = batch.size;
-    e.updatedAt = new Date().toISOString();
-    this.noteEntry({ ...e });
-
-    const { report, leaseLost } = await this.launch(batch);
+    // the job starts first; the list entry and the next chunks' requests go out while it runs
+    const launched = this.launch(h);
+    this.noteEntry();
+    while (this.supply.inFlight < this.prefetch && this.wantsAnother(this.supply.inFlight + 1))
+      this.supply.sendAhead(null, null, true);
+    const { report, leaseLost } = await launched;
+    this.chunksRun++;
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
-
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
     const s = this.withoutSecrets(
       settlementOf(batch, report, {
@@ -196,59 +256,84 @@ export class Runner {
       }),
     );
     const fatal = report.fatal;
-    const limitHit = this.limitReached(e.chunks + 1);
-    const wantNext = !fatal && !this.stopRequested && !leaseLost && !limitHit;
-    // the next chunk id is fixed before the first try, so a retried settle gets the same chunk
-    const next = wantNext
-      ? { max: jobType.chunkSize, json: launcher.payloads === "json", chunkId: newChunkId(), workerId: this.id }
-      : undefined;
-    const r = await withRetry("settle", log, () => queue.settle(batch.jobType, batch.id, s, next));
-    e.chunks++;
-    e.itemsDone += r.acked;
-    e.itemsFailed += r.dead;
-    e.itemsRetried += r.retried;
+    const limitHit = this.limitReached(this.chunksRun);
+    const goOn = !fatal && !this.stopRequested && !leaseLost && !limitHit;
     e.currentChunkId = null;
     e.currentChunkSize = 0;
-    if (r.notHeld.length > 0)
-      log.warn({ chunkId: batch.id, notHeld: r.notHeld.length }, "items were reclaimed before they could be settled");
 
-    const end = this.endOf(fatal, leaseLost, r.stopped, limitHit, batch.size > 0 && r.notHeld.length === batch.size);
-    if (!end) return r.next ? { next: r.next } : { next: null, end: { reason: "drained" } };
-    // a stop or a lost lease can arrive while the settle that acquired the next chunk is in flight
-    if (r.next) await queue.returnChunk(r.next.jobType, r.next.id, r.next.splitDepth);
+    // what the settle in flight brought: the settled previous chunk, and the next chunk (or a stop token)
+    const prev = await this.supply.arrived();
+    const prevEnd = prev ? this.account(prev) : undefined;
+    const waiting = prev?.next ?? null;
+    const stopped = prev?.r.stopped === true;
+    if (waiting && goOn && !prevEnd && !stopped) {
+      // prefetched: it starts now, and this settle goes out meanwhile, acquiring the one after
+      this.supply.sendAhead(batch, s, this.wantsAnother(this.supply.inFlight + 1));
+      return { next: waiting };
+    }
+    const wantNext = goOn && !prevEnd && !stopped && !waiting;
+    const st = await this.supply.settle(batch, s, wantNext);
+    let end = this.endOf(fatal, leaseLost, prevEnd ?? this.account(st), stopped || st.r.stopped, limitHit);
+    let next = st.next;
+    // nothing came: the settles still in flight (prefetch deeper than one) may bring a chunk, or a stop token
+    while (!end && !next && this.supply.inFlight > 0) {
+      const more = (await this.supply.arrived()) as Settled;
+      end = this.account(more) ?? (more.r.stopped ? { reason: "scaled-down" } : undefined);
+      next = more.next;
+    }
+    if (!end) return { next };
+    // a stop or a lost lease can arrive while the settles that acquired the next chunks are in flight
+    await this.settleAhead([waiting, next]);
     return { next: null, end };
   }
 
   /**
-   * Updates the list entry without holding the chunk up. Updates go one
+   * Updates the list entry without holding the chunk up, at most once per
+   * ENTRY_EVERY_MS (a later change is written when that time is up, as it
+   * then is), unless `now`: a worker running thousands of tiny chunks a
+   * second writes a few entries, not one per chunk (#12). Updates go one
    * after the other, and leaving waits for the last: an update retried
    * through a failover can otherwise land after the removal and bring the
    * entry back (a ghost).
    */
-  private noteEntry(entry: WorkerListItem): void {
+  private noteEntry(now = false): void {
+    const due = this.entryNotedAt + ENTRY_EVERY_MS - performance.now();
+    if (now || due <= 0) {
+      clearTimeout(this.entryTimer);
+      this.entryTimer = undefined;
+      this.writeEntry();
+    } else {
+      this.entryTimer ??= setTimeout(() => {
+        this.entryTimer = undefined;
+        this.writeEntry();
+      }, due);
+    }
+  }
+
+  private writeEntry(): void {
     const { list, log } = this.deps;
+    this.entryNotedAt = performance.now();
+    const entry = { ...this.entry, updatedAt: new Date().toISOString() };
     this.entryWritten = this.entryWritten.then(() =>
       list.put(entry).catch((err) => log.warn({ err, workerId: this.id }, "worker list update failed")),
     );
   }
 
-  /** Runs one chunk through the launcher while a LeaseKeeper extends its lease; a lost lease aborts it. */
-  private async launch(batch: Batch): Promise<{ report: ChunkReport; leaseLost: boolean }> {
-    const { queue, launcher, jobType, log } = this.deps;
+  /** Runs one chunk through the launcher while its lease is extended; a lost lease aborts it. */
+  private async launch(h: HeldChunk): Promise<{ report: ChunkReport; leaseLost: boolean }> {
+    const { launcher, log } = this.deps;
     this.chunkAbort = new AbortController();
     if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
     let leaseLost = false;
-    const onLost = (why: string) => {
+    h.whileRunning((why) => {
       leaseLost = true;
-      log.warn({ chunkId: batch.id, workerId: this.id }, why);
+      log.warn({ chunkId: h.id, workerId: this.id }, why);
       this.chunkAbort?.abort(new Error(why));
-    };
-    const keeper = new LeaseKeeper(queue, batch, jobType.leaseMs, onLost, log);
-    keeper.start();
+    });
     try {
-      return { report: await launcher.run(batch, { signal: this.chunkAbort.signal, log }), leaseLost };
+      return { report: await launcher.run(h.batch, { signal: this.chunkAbort.signal, log }), leaseLost };
     } finally {
-      keeper.stop();
+      this.supply.unhold(h);
     }
   }
 
@@ -256,14 +341,14 @@ export class Runner {
   private endOf(
     fatal: FatalEnd | undefined,
     leaseLost: boolean,
+    reclaimed: End | undefined,
     stopped: boolean,
     limitHit: boolean,
-    allReclaimed: boolean,
-  ): { reason: ExitReason; error?: string } | undefined {
+  ): End | undefined {
     if (fatal) return { reason: fatal.reason, error: fatal.error };
     if (leaseLost) return { reason: "crashed", error: "lease lost: the chunk was reclaimed" };
     // every item was reclaimed: the manager took this worker for lost; it must not go on
-    if (allReclaimed) return { reason: "crashed", error: "the chunk was reclaimed before it was settled" };
+    if (reclaimed) return reclaimed;
     if (this.stopRequested) return { reason: "shutdown" };
     if (stopped) return { reason: "scaled-down" };
     if (limitHit) return { reason: "limit" };
@@ -282,8 +367,11 @@ export class Runner {
       : { ...s, fail };
   }
 
-  private async finish(reason: ExitReason, error: string | undefined): Promise<WorkerHistoryItem> {
+  private async finish(end: End): Promise<WorkerHistoryItem> {
     const { list, history } = this.deps;
+    this.supply.releaseAll();
+    clearTimeout(this.entryTimer);
+    const { reason, error } = end;
     const item = historyItemOf(this.entry, {
       exitReason: reason,
       durationMs: Math.round(performance.now() - this.started),

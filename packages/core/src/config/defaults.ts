@@ -43,6 +43,22 @@ export const defaults = {
     minQueueEntries: 1,
     /** Lease of an acquired chunk; renewed while it runs, reclaimed when it expires. @defaultValue 30000 */
     leaseMs: 30_000,
+    /**
+     * A worker whose queue is empty waits this long for new items (blocked on
+     * the type's wake list, no polling) before it leaves; an item enqueued
+     * meanwhile starts at once, without a manager tick. 0: leave at once.
+     * @defaultValue 2000
+     */
+    idleMs: 2000,
+    /**
+     * Chunks a worker holds ahead of the one it runs (0–16; `true` is 1,
+     * `false` 0), so no Redis round trip sits between two chunks. `"auto"`:
+     * none when `chunkSize` > 100, else about 10 items' worth, 1 to 4 chunks
+     * (chunk 1–3: 4, 4: 3, 5–9: 2, 10–100: 1). A held chunk's lease is
+     * extended; it is handed back uncharged when the worker stops or loses
+     * a lease. @defaultValue "auto"
+     */
+    prefetch: "auto" as boolean | number | "auto",
     /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
     /**

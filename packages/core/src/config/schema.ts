@@ -35,6 +35,9 @@ const D = defaults;
 const count = (max: number) => z.int().min(0).max(max);
 const exportName = z.string().min(1).default(D.launcher.export);
 
+/** Most chunks a worker may hold ahead of the one it runs (`prefetch`). */
+export const MAX_PREFETCH = 16;
+
 /** Time a lease must still have after one missed renewal, for the next one to reach Redis. */
 export const LEASE_MARGIN_MS = 500;
 
@@ -101,6 +104,8 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
       .default({ ...D.jobType.backoff }),
     launcher: launcherField(launchers),
     /** A worker stops after this many chunks or seconds (exit reason `limit`). */
+    idleMs: durationMs(0).default(D.jobType.idleMs),
+    prefetch: z.union([z.boolean(), z.int().min(0).max(MAX_PREFETCH), z.literal("auto")]).default(D.jobType.prefetch),
     limits: z
       .strictObject({
         maxChunks: z.int().min(1).optional(),
@@ -389,6 +394,22 @@ export function parseLauncher(
   const resolved = resolvedLauncher(r.data.launcher);
   if (!resolved) throw new Error("unreachable: a checked launcher has a definition");
   return resolved;
+}
+
+/** Largest `chunkSize` that `prefetch: "auto"` prefetches for: beyond it a round trip is a small share of a chunk's run. */
+export const PREFETCH_AUTO_MAX_CHUNK = 100;
+
+/**
+ * Chunks a worker of this type holds ahead of the one it runs (0: none).
+ * `true` is 1; `"auto"`: none above PREFETCH_AUTO_MAX_CHUNK items a chunk,
+ * else enough chunks for about 10 items ahead, 1 to 4 of them (chunk 1 to
+ * 3: 4, 4: 3, 5 to 9: 2, 10 to 100: 1).
+ */
+export function prefetchOf(t: Pick<JobTypeConfig, "prefetch" | "chunkSize">): number {
+  if (t.prefetch === "auto")
+    return t.chunkSize > PREFETCH_AUTO_MAX_CHUNK ? 0 : Math.min(4, Math.max(1, Math.ceil(10 / t.chunkSize)));
+  if (typeof t.prefetch === "boolean") return t.prefetch ? 1 : 0;
+  return t.prefetch;
 }
 
 /** The retry policy a job type gives its items. */

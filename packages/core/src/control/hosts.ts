@@ -47,6 +47,12 @@ export interface HostInfo {
    * without clock skew. Absent from hosts of earlier releases.
    */
   sampledAt?: string;
+  /**
+   * Of the running workers, those lingering on an empty queue (#12): each
+   * gives its slot up to a dispatch that finds the host full, so the
+   * allocator counts their slots as free. Absent from hosts of earlier releases.
+   */
+  lingering?: number;
 }
 
 export interface LiveHost extends HostInfo {
@@ -80,6 +86,8 @@ export function parseHostInfo(raw: string): HostInfo | string {
     return "workers is not a list of ids";
   if (h.sampledAt !== undefined && (typeof h.sampledAt !== "string" || Number.isNaN(Date.parse(h.sampledAt))))
     return "sampledAt is not a time";
+  if (h.lingering !== undefined && !(Number.isInteger(h.lingering) && h.lingering >= 0))
+    return "lingering is not a count";
   return h as HostInfo;
 }
 

@@ -1,15 +1,16 @@
 /**
  * The producer role (the concept's Enqueuer): adds items in bulk, dedupes
- * caller ids, signals activity and registers the type. Every item is checked
- * before anything is written, so a failing enqueue writes nothing; the items
- * and the activity signal are written in one MULTI or script of the type's
- * slot, so an enqueue succeeds exactly when its items are queued. The type's
- * registration (`types`, in the control plane's slot) comes after, best
- * effort: a failure is logged and retried on the next enqueue of the type.
+ * caller ids, signals activity, wakes a lingering worker (#12) and registers
+ * the type. Every item is checked before anything is written, so a failing
+ * enqueue writes nothing; the items, the activity and the wake signal are
+ * written in one MULTI or script of the type's slot, so an enqueue succeeds
+ * exactly when its items are queued. The type's registration (`types`, in
+ * the control plane's slot) comes after, best effort: a failure is logged and
+ * retried on the next enqueue of the type.
  */
 import { encodeItems } from "../enqueue-input.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { TypeKeys } from "../keys.js";
+import { type TypeKeys, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { EnqueueItem, EnqueueResult, Enqueuer } from "../queue-contracts.js";
 import { execReplies } from "../redis.js";
 import { enqueueArgs, enqueueKeys, parseEnqueueReply, runScript } from "../scripts/commands.js";
@@ -124,6 +125,8 @@ export class RedisEnqueuer implements Enqueuer {
     const multi = this.ctx.client.multi();
     for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
     multi.hincrby(k.stats, "enqueued", n).incrby(k.activity, n);
+    // wakes a lingering worker (#12), as enqueue.lua does; the list never grows past WAKE_SIGNALS_KEPT
+    multi.lpush(k.wake, "1").ltrim(k.wake, 0, WAKE_SIGNALS_KEPT - 1);
     execReplies(await multi.exec(), "enqueue");
     return { added: n, ids, deduped: [] };
   }

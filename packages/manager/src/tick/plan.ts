@@ -25,7 +25,8 @@ export const level: TickStep = {
     ctx.hosts = obs.alive.map((h) => ({
       id: h.id,
       slots: h.slots,
-      running: runningTotal(h) + (perHost.get(h.id) ?? 0),
+      // a lingering worker (#12) gives its slot up to a dispatch that needs one: its slot counts as free
+      running: Math.max(0, runningTotal(h) - (h.lingering ?? 0)) + (perHost.get(h.id) ?? 0),
       jobTypes: h.jobTypes,
       load: h.load,
       draining: h.draining,

@@ -1,0 +1,76 @@
+/**
+ * Blocking waits on wake lists (#12), each on a connection of its own, so a
+ * settle or extend on the shared connection never queues behind a BLPOP.
+ * Connections are duplicates of the queue's (same URL, credentials, cluster
+ * or Sentinel), made on first need and kept idle for the next wait. A wait:
+ *   1. takes an idle connection, or duplicates one,
+ *   2. BLPOPs the wake list for the time left (no polling),
+ *   3. ends early when its AbortSignal aborts (the connection is dropped:
+ *      that is how a blocked command is cut short) or, as a backstop, when
+ *      the command outlives its timeout by WAIT_SLACK_MS (a reconnect that
+ *      resent it), and returns the connection to the idle ones otherwise.
+ */
+import type { Logger } from "../logger.js";
+import { isCluster, type RedisClient } from "../redis.js";
+
+/** How long past its timeout a BLPOP may still be waited for before its connection is dropped. */
+const WAIT_SLACK_MS = 2000;
+
+export class WakeWaits {
+  private readonly idle: RedisClient[] = [];
+  private readonly busy = new Set<RedisClient>();
+  private closed = false;
+
+  constructor(
+    private readonly client: RedisClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** True when a signal was taken from `key` within `timeoutMs`; false on timeout, abort, failure or close. */
+  async wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.closed || signal?.aborted || !(timeoutMs > 0)) return false;
+    const conn = this.idle.pop() ?? this.duplicate();
+    this.busy.add(conn);
+    let dropped = false;
+    const drop = () => {
+      if (dropped) return;
+      dropped = true;
+      conn.disconnect();
+    };
+    const backstop = setTimeout(drop, timeoutMs + WAIT_SLACK_MS);
+    signal?.addEventListener("abort", drop, { once: true });
+    try {
+      // BLPOP takes seconds; a fraction is fine since Redis 6
+      const reply = await conn.blpop(key, Math.max(0.001, timeoutMs / 1000).toFixed(3));
+      return reply !== null;
+    } catch (err) {
+      if (!dropped && !this.closed) this.log.warn({ err, key }, "waiting for new items failed");
+      drop();
+      return false;
+    } finally {
+      clearTimeout(backstop);
+      signal?.removeEventListener("abort", drop);
+      this.busy.delete(conn);
+      if (dropped || this.closed) conn.disconnect();
+      else this.idle.push(conn);
+    }
+  }
+
+  private duplicate(): RedisClient {
+    const c = this.client;
+    // a blocked command is timed by its own timeout and the backstop, never by a command timeout (CLI, API)
+    const conn: RedisClient = isCluster(c)
+      ? c.duplicate(undefined, { redisOptions: { ...c.options.redisOptions, commandTimeout: undefined } })
+      : c.duplicate({ commandTimeout: undefined });
+    // its errors are the queue connection's errors too, logged there; a dropped wait is no error
+    conn.on("error", (err: Error) => this.log.debug({ err: err.message }, "wake connection error"));
+    return conn;
+  }
+
+  /** Ends every wait (false) and closes the connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.busy) c.disconnect();
+    await Promise.all(this.idle.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+  }
+}

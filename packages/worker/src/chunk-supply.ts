@@ -1,0 +1,161 @@
+/**
+ * Where a worker's chunks come from and go back to: the chunks it holds
+ * (the running one and, with prefetch, the next ones; each with its lease
+ * kept: HeldChunk), the settles in flight that bring the next chunks while
+ * the current one runs (#12; each brings one, in order), and the hand-back
+ * of a chunk that never ran (to the head of pending, no attempt charged). Calls to Redis are retried
+ * through a short outage (`withRetry`), each try with the same chunk id, so
+ * a retried call whose first reply was lost gets the chunk it already took.
+ */
+import {
+  type Acquirer,
+  type Batch,
+  type JobTypeConfig,
+  type Logger,
+  type NextChunk,
+  newChunkId,
+  type Releaser,
+  type SettleOutcome,
+  type SettleResult,
+} from "@batchjob/core";
+import { HeldChunk } from "./held-chunk.js";
+
+const ATTEMPTS = 5;
+
+/** Retries `fn` through a short Redis outage (100 ms, doubling); past that the error is thrown. */
+async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Promise<T> {
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= ATTEMPTS) throw err;
+      log.warn({ err, attempt }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+      delay *= 2;
+    }
+  }
+}
+
+/** A settle (or, with no chunk, a take) that came back: its result and the next chunk it acquired, now held. */
+export interface Settled {
+  batch: Batch | null;
+  r: SettleResult;
+  next: HeldChunk | null;
+}
+
+export class ChunkSupply {
+  /** The settles (or takes) in flight, oldest first; each brings one chunk, or none. */
+  private readonly aheads: Promise<Settled>[] = [];
+  private readonly held = new Set<HeldChunk>();
+  /** Numbers the requests for chunks in the order they are sent (a chunk's `seq`). */
+  private sent = 0;
+
+  constructor(
+    private readonly queue: Acquirer & Releaser,
+    private readonly jobType: JobTypeConfig,
+    private readonly o: { json: boolean; workerId: string; log: Logger },
+  ) {}
+
+  /** Settles or takes in flight (chunks on their way). */
+  get inFlight(): number {
+    return this.aheads.length;
+  }
+
+  /** The first chunk of a worker: a plain acquire (null: the queue is empty). */
+  async first(): Promise<HeldChunk | null> {
+    const next = this.nextArgs();
+    const seq = ++this.sent;
+    const batch = await withRetry("acquire", this.o.log, () => this.queue.acquire(this.jobType.name, next));
+    return batch.size > 0 ? this.hold(batch, seq) : null;
+  }
+
+  /**
+   * Settles `batch` (null: nothing to settle, a take) and, with `next`,
+   * acquires the next chunk or takes a stop token; the chunk it brings is
+   * held (its lease kept) from the moment it is here.
+   */
+  settle(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): Promise<Settled> {
+    const args = next ? this.nextArgs() : undefined;
+    const chunkId = batch?.id ?? args?.chunkId ?? newChunkId();
+    const what = batch ? "settle" : "acquire";
+    const seq = ++this.sent;
+    return withRetry(what, this.o.log, () => this.queue.settle(this.jobType.name, chunkId, outcome ?? {}, args)).then(
+      (r) => ({ batch, r, next: r.next ? this.hold(r.next, seq) : null }),
+    );
+  }
+
+  /** Sends a settle (or take) ahead: it runs while the current chunk does. */
+  sendAhead(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): void {
+    const p = this.settle(batch, outcome, next);
+    // awaited in turn (arrived, settleAhead); until then a failure must not count as unhandled
+    p.catch(() => {});
+    this.aheads.push(p);
+  }
+
+  /** What the oldest settle in flight brought (undefined: none was in flight). */
+  async arrived(): Promise<Settled | undefined> {
+    return this.aheads.shift();
+  }
+
+  /**
+   * Waits for every settle in flight and hands back the chunks they brought
+   * with `also` (chunks held and not run): the worker goes no further.
+   * Returns what came back, for the counts; the first failure is thrown
+   * once all were waited for and handed back.
+   */
+  async settleAhead(also: (HeldChunk | null)[] = []): Promise<Settled[]> {
+    const out: Settled[] = [];
+    let failed: { err: unknown } | undefined;
+    while (this.aheads.length > 0) {
+      try {
+        out.push((await this.aheads.shift()) as Settled);
+      } catch (err) {
+        failed ??= { err };
+      }
+    }
+    try {
+      await this.handBack([...also, ...out.map((st) => st.next)]);
+    } catch (err) {
+      failed ??= { err };
+    }
+    if (failed) throw failed.err;
+    return out;
+  }
+
+  /**
+   * Hands back chunks that never ran: to the head of pending (or of the
+   * groups), no attempt, no return. The last acquired goes back first, so
+   * the items stand in pending in the order they were taken.
+   */
+  async handBack(chunks: (HeldChunk | null)[]): Promise<void> {
+    const held = chunks.filter((h): h is HeldChunk => h !== null).sort((a, b) => b.seq - a.seq);
+    for (const h of held) {
+      this.unhold(h);
+      if (h.lost) continue; // reclaimed already: not ours to hand back
+      await this.queue.returnChunk(h.batch.jobType, h.id, h.batch.splitDepth);
+    }
+  }
+
+  /** Ran (or reclaimed): its lease is no longer kept. */
+  unhold(h: HeldChunk): void {
+    h.release();
+    this.held.delete(h);
+  }
+
+  /** The worker ended: no lease is kept any more (what it still held comes back at lease expiry). */
+  releaseAll(): void {
+    for (const h of this.held) h.release();
+    this.held.clear();
+  }
+
+  private hold(batch: Batch, seq: number): HeldChunk {
+    const h = new HeldChunk(batch, seq, this.queue, this.jobType.leaseMs, this.o.log);
+    this.held.add(h);
+    return h;
+  }
+
+  private nextArgs(): NextChunk & { chunkId: string } {
+    return { max: this.jobType.chunkSize, json: this.o.json, chunkId: newChunkId(), workerId: this.o.workerId };
+  }
+}
