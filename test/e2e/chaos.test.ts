@@ -17,6 +17,8 @@ function chaosConfig(raw: Record<string, unknown>) {
       leaseMs: 10_000,
       maxAttempts: 5,
       backoff: { type: "fixed", delayMs: 0 },
+      // drained workers leave at once: the tests read the list and history of workers that ended
+      idleMs: 0,
       launcher: { kind: "inline", module: "./behave.mjs" },
     },
   ];

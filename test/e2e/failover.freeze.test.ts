@@ -29,6 +29,9 @@ async function frozenStack(hosts: string[]) {
         cooldownSeconds: 0,
         // far longer than the freeze: this is about hosts, not leases
         leaseMs: 120_000,
+        // one chunk per slot, each gated: a prefetched chunk would leave a slot without one
+        prefetch: false,
+        idleMs: 0,
         maxAttempts: 1,
         launcher: { kind: "inline", module: "./behave.mjs" },
       },

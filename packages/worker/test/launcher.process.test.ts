@@ -143,9 +143,11 @@ describe("process launcher", () => {
       const report = await launcher.run(jsonBatchOf([{}]), ctx(undefined, capture));
       expect(report.unreported).toEqual({ ok: true });
     }
-    // the pid that took each chunk, from the stderr line the fixture writes per chunk
-    const pids = logged(records, "warn", { stream: "stderr" }).map((r) => (r.obj as { pid: number }).pid);
-    expect(pids).toHaveLength(5);
+    // the pid that took each chunk, from the stderr line the fixture writes per chunk (stderr may
+    // reach the log after the chunk's result line on stdout: wait for the fifth)
+    const stderrPids = () => logged(records, "warn", { stream: "stderr" }).map((r) => (r.obj as { pid: number }).pid);
+    await vi.waitFor(() => expect(stderrPids()).toHaveLength(5), { timeout: 5000 });
+    const pids = stderrPids();
     expect(pids[0]).toBe(pids[1]);
     expect(pids[2]).toBe(pids[3]);
     expect(new Set([pids[0], pids[2], pids[4]]).size).toBe(3);
