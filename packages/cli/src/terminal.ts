@@ -90,7 +90,7 @@ const ESCAPE = /(\x1b\[[0-9;?]*[A-Za-z])/;
  */
 export function truncateStyled(s: string, width: number): string {
   const parts = s.split(ESCAPE);
-  const visible = parts.filter((p, i) => i % 2 === 0).join("");
+  const visible = parts.filter((_, i) => i % 2 === 0).join("");
   if (visibleLength(visible) <= width) return s;
   let out = "";
   let seen = 0;
