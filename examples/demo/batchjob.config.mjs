@@ -1,7 +1,8 @@
 // The demo deployment: three job types, one per launcher kind, on the same
 // kind of work. `batchjob demo` runs it; REDIS_URL and BATCHJOB_PREFIX override
-// the Redis and prefix below, as for any config file.
-import { defineConfig } from "../../packages/core/dist/index.js";
+// the Redis and prefix below, as for any config file. Packed with the CLI as
+// demo/ (its `prepack`), so `batchjob demo` works from an npm install too.
+import { defineConfig } from "@batchjob/core";
 
 export default defineConfig({
   prefix: "demo",

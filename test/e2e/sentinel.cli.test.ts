@@ -91,7 +91,12 @@ describe("the CLI on a redis-sentinel:// URL", () => {
     expect(e.stderr).toBe("");
     expect(e.stdout.trim()).toBe("enqueued 2 items to viasentinel");
     const s = await runCli(["status", "--json", "--redis", set.url], { env });
-    expect(s.code).toBe(0);
+    // no manager and no worker run here: status says so and exits 3 (the probe's "not serving")
+    expect(s.code).toBe(3);
+    expect(s.stderr.trim().split("\n")).toEqual([
+      "batchjob status: no leader: no manager holds the leader lease",
+      "batchjob status: no live worker host",
+    ]);
     const report = JSON.parse(s.stdout) as { jobTypes: { name: string; pending: number }[] };
     expect(report.jobTypes.find((t) => t.name === "viasentinel")?.pending).toBe(2);
     const client = connectRedis(set.url);

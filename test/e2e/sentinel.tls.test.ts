@@ -24,7 +24,12 @@ describe("the CLI on a TLS Sentinel deployment", () => {
     const direct = `rediss://:tls-pw@127.0.0.1:${set.master.port}`;
     for (const url of [set.url, direct]) {
       const s = await runCli(["status", "--json", "--redis", url], { env });
-      expect(s.stderr).toBe("");
+      // no manager and no worker run here: status says so and exits 3 (the probe's "not serving")
+      expect(s.code).toBe(3);
+      expect(s.stderr.trim().split("\n")).toEqual([
+        "batchjob status: no leader: no manager holds the leader lease",
+        "batchjob status: no live worker host",
+      ]);
       const report = JSON.parse(s.stdout) as { jobTypes: { name: string; pending: number }[] };
       expect(report.jobTypes.find((t) => t.name === "overtls")?.pending).toBe(2);
     }

@@ -104,10 +104,15 @@ export interface TreeWatch {
  */
 export function watchTree(rootPid: number, everyMs = 20): TreeWatch {
   const seen = new Map<string, ProcInfo>();
-  // the latest reading of each: a child seen between its fork and its exec still shows its parent's argv
+  // the latest reading of each: a child seen between its fork and its exec still shows its parent's argv;
+  // but not an empty argv: a process that is exiting has let go of its memory, cmdline reads "" (for longer
+  // on a bigger binary, as Node 24's)
   const add = (pid: number) => {
     const p = procInfo(pid);
-    if (alive(p)) seen.set(`${pid}/${p.startTime}`, p);
+    if (!alive(p)) return;
+    const key = `${pid}/${p.startTime}`;
+    const before = seen.get(key);
+    seen.set(key, p.argv === "" && before ? { ...p, argv: before.argv } : p);
   };
   const sample = () => {
     const roots = [rootPid, ...[...seen.values()].filter(stillRunning).map((p) => p.pid)];

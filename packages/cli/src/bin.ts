@@ -4,19 +4,32 @@
  * flags strictly, runs it, and maps errors to exit codes: 2 for usage errors
  * (unknown command, bad flag), 1 for anything else, with one clear message.
  * Nothing it prints to stderr shows a URL's password (`redactUrlsInText`).
+ * A reader that goes away (`batchjob status --watch | head -n 1`) ends it
+ * quietly with exit code 0.
  */
-import { BatchjobError, ErrorCode, redactUrlsInText } from "@batchjob/core";
+import { BatchjobError, ErrorCode, redactUrlsInText, VERSION } from "@batchjob/core";
 import { parseFlags } from "./args.js";
 import type { Command, Io } from "./command.js";
 import { commands } from "./commands/index.js";
+import { DEFAULT_WIDTH, terminalOf, wrapWords } from "./terminal.js";
 
-function overview(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+/** The command list, each summary wrapped to fit `width` under its own column. */
+function overview(width: number): string {
+  const names = Math.max(...commands.map((c) => c.name.length));
+  const indent = " ".repeat(names + 4);
+  const lines = commands.map((c) =>
+    wrapWords(c.summary, Math.max(20, width - indent.length))
+      .map((l, i) => (i === 0 ? `  ${c.name.padEnd(names)}  ${l}` : `${indent}${l}`))
+      .join("\n"),
+  );
   return `Usage: batchjob <command> [options]
 
 Commands:
 ${lines.join("\n")}
+
+Options:
+  -h, --help     this list
+  -V, --version  print the version
 
 Run 'batchjob <command> --help' for a command's options.`;
 }
@@ -25,9 +38,15 @@ export async function main(argv: string[], given: Io): Promise<number> {
   // errors and warnings quote URLs (a Redis that cannot be reached) and messages of other libraries
   const io: Io = { ...given, err: (s) => given.err(redactUrlsInText(s)) };
   const [first, second] = argv;
+  // the help texts are written for 80 columns; the list of commands is wrapped to fit (at most 80)
+  const width = Math.min(io.term.width(), DEFAULT_WIDTH);
   if (!first || first === "--help" || first === "-h" || first === "help") {
-    io.out(overview());
+    io.out(overview(width));
     return first ? 0 : 2;
+  }
+  if (first === "--version" || first === "-V") {
+    io.out(VERSION);
+    return 0;
   }
   const two = commands.find((c) => c.name === `${first} ${second}`);
   const cmd: Command | undefined = two ?? commands.find((c) => c.name === first);
@@ -39,7 +58,7 @@ export async function main(argv: string[], given: Io): Promise<number> {
       );
       return 2;
     }
-    io.err(`batchjob: unknown command "${first}"\n\n${overview()}`);
+    io.err(`batchjob: unknown command "${first}"\n\n${overview(width)}`);
     return 2;
   }
   const rest = argv.slice(cmd.name.split(" ").length);
@@ -70,7 +89,15 @@ const io: Io = {
   env: process.env,
   cwd: process.cwd(),
   stdin: process.stdin,
+  term: terminalOf(process.stdout, process.env),
 };
+
+// a closed pipe: the reader has what it wanted (`| head -n 1`); anything else is an error
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  process.stderr.write(`batchjob: cannot write to stdout: ${err.message}\n`);
+  process.exit(1);
+});
 
 /**
  * Once the command is over, whatever it may have left behind (a connection

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { UsageError } from "@batchjob/core";
 import type { FlagSpec, Parsed } from "./args.js";
 import { type LoadedConfig, loadConfigFile } from "./config-file.js";
+import type { Terminal } from "./terminal.js";
 
 export interface Io {
   out: (s: string) => void;
@@ -11,6 +12,8 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   cwd: string;
   stdin: NodeJS.ReadableStream;
+  /** Where stdout goes: its width, colours, and raw writes for `--watch`. */
+  term: Terminal;
 }
 
 export interface Command {
@@ -44,8 +47,11 @@ export async function findConfig(flag: string | undefined, io: Io): Promise<Load
   return loadConfigFile(resolve(io.cwd, file), io.env);
 }
 
-export const CONFIG_FLAG_HELP = `  --config FILE        the deployment's config (.ts .js .mjs .json .yaml); default: $BATCHJOB_CONFIG,
-                       else batchjob.config.* in the working folder
-  --redis URL          Redis to use (redis://host:port/db, redis-cluster://h1:p1,h2:p2,
+export const CONFIG_FLAG_HELP = `  --config FILE        the deployment's config (.ts .js .mjs .json .yaml);
+                       default: $BATCHJOB_CONFIG, else batchjob.config.*
+                       in the working folder
+  --redis URL          Redis to use (redis://host:port/db,
+                       redis-cluster://h1:p1,h2:p2,
                        redis-sentinel://h1:p1,h2:p2/master-name);
-                       default: $REDIS_URL, else the config's redis.url, else redis://127.0.0.1:6379`;
+                       default: $REDIS_URL, else the config's redis.url,
+                       else redis://127.0.0.1:6379`;

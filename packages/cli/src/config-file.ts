@@ -5,13 +5,17 @@
  * worker's built-ins and the config's own `launchers`), so the manager and
  * `config check` refuse what the worker would; every problem names its path
  * in the file. Environment variables then override the file (REDIS_URL,
- * BATCHJOB_PREFIX).
+ * BATCHJOB_PREFIX). A JS/TS config imports `@batchjob/core` from the user's
+ * own node_modules, or from the CLI's installation when it has none there
+ * (`config-hooks.ts`).
  */
-import { copyFileSync, readFileSync, rmSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { register } from "node:module";
+import { dirname, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BatchjobConfig, configFileIssues, InvalidConfigError, parseConfig } from "@batchjob/core";
 import { parse as parseYaml } from "yaml";
+import { CONFIG_SUFFIX, type ConfigHooksData } from "./config-hooks.js";
 
 export interface LoadedConfig {
   config: BatchjobConfig;
@@ -20,21 +24,33 @@ export interface LoadedConfig {
   path: string;
 }
 
+let hooksRegistered = false;
+
+/**
+ * Registers the config hooks (`config-hooks.ts`) once per process, before
+ * tsx's: tsx's hooks then run first and hand the config's URL on to ours.
+ */
+function registerConfigHooks(): void {
+  if (hooksRegistered) return;
+  const data: ConfigHooksData = { fallbackParentURL: import.meta.url };
+  register("./config-hooks.js", { parentURL: import.meta.url, data });
+  hooksRegistered = true;
+}
+
 /**
  * Imports a TypeScript config as an ES module through tsx's loader hooks, so
  * it shares the already loaded @batchjob/core (and ioredis) with this process.
- * A `.ts` file is imported from a sibling `.mts` copy: ESM whatever the
- * folder's package.json says.
+ * A `.ts` file is imported under a `.mts` URL that the config hooks read from
+ * the file itself: ESM whatever the folder's package.json says, and nothing
+ * written beside it.
  */
 async function importTypeScript(path: string): Promise<Record<string, unknown>> {
-  const { register } = await import("tsx/esm/api");
-  const unregister = register();
-  const copy = path.endsWith(".ts") ? join(dirname(path), `.${basename(path, ".ts")}.${process.pid}.mts`) : undefined;
+  const { register: registerTsx } = await import("tsx/esm/api");
+  const unregister = registerTsx();
+  const url = pathToFileURL(path).href;
   try {
-    if (copy) copyFileSync(path, copy);
-    return (await import(pathToFileURL(copy ?? path).href)) as Record<string, unknown>;
+    return (await import(path.endsWith(".ts") ? `${url}${CONFIG_SUFFIX}` : url)) as Record<string, unknown>;
   } finally {
-    if (copy) rmSync(copy, { force: true });
     await unregister();
   }
 }
@@ -44,6 +60,7 @@ async function readRaw(path: string): Promise<unknown> {
   if (ext === ".json") return JSON.parse(readFileSync(path, "utf8"));
   if (ext === ".yaml" || ext === ".yml") return parseYaml(readFileSync(path, "utf8"));
   let mod: Record<string, unknown>;
+  if ([".ts", ".mts", ".js", ".mjs", ".cjs"].includes(ext)) registerConfigHooks();
   if (ext === ".ts" || ext === ".mts") {
     mod = await importTypeScript(path);
   } else if (ext === ".js" || ext === ".mjs" || ext === ".cjs") {

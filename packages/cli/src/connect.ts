@@ -37,10 +37,13 @@ export const CONNECT_FLAGS = {
   prefix: { type: "string" },
 } as const;
 
-export const CONNECT_HELP = `  --redis URL          Redis (default: $REDIS_URL, else the config's redis.url, else ${DEFAULT_REDIS_URL})
-  --prefix P           key prefix (default: $BATCHJOB_PREFIX, else the config's prefix, else "${defaults.prefix}")
-  --config FILE        read Redis, prefix and job types from this config (optional;
-                       batchjob.config.* in the working folder is used when present)`;
+export const CONNECT_HELP = `  --redis URL          Redis (default: $REDIS_URL, else the config's
+                       redis.url, else ${DEFAULT_REDIS_URL})
+  --prefix P           key prefix (default: $BATCHJOB_PREFIX, else the
+                       config's prefix, else "${defaults.prefix}")
+  --config FILE        read Redis, prefix and job types from this config
+                       (optional; batchjob.config.* in the working folder
+                       is used when present)`;
 
 export async function openSession(p: Parsed, io: Io): Promise<Session> {
   const flag = str(p, "config");

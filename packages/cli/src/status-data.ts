@@ -136,7 +136,7 @@ function jobTypeRow(
   };
 }
 
-/** Live hosts with their last beat; dead ones with what is known of them (their id). */
+/** Live hosts with their last beat; dead ones with what is known of them (their id); sorted by id. */
 function hostRows(hosts: { alive: LiveHost[]; dead: string[] }): StatusHost[] {
   const row = (h: Omit<StatusHost, "alive" | "beatAgeMs">, alive: boolean, beatAgeMs: number | null): StatusHost => ({
     id: h.id,
@@ -152,10 +152,11 @@ function hostRows(hosts: { alive: LiveHost[]; dead: string[] }): StatusHost[] {
   });
   const unknown = { hostname: "?", pid: 0, slots: 0, running: {}, draining: false, version: "?" };
   const noLoad = { loadAvg: 0, cpu: 0, freeMemBytes: 0, totalMemBytes: 0 };
+  // by id, so that rows keep their place from one `--watch` frame to the next
   return [
     ...hosts.alive.map((h) => row(h, true, h.beatAgeMs)),
     ...hosts.dead.map((id) => row({ id, ...unknown, load: noLoad }, false, null)),
-  ];
+  ].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** "slot N (node host:port)": where a key lives, as the client last knew it. */

@@ -109,9 +109,13 @@ function credentials(target: RedisTarget): NodeOptions {
   };
 }
 
-/** True for a Redis Cluster connection. */
+/**
+ * True for a Redis Cluster connection. Reads ioredis's own `isCluster` flag
+ * rather than `instanceof`: a caller's client may come from another copy of
+ * ioredis (its own node_modules) than the one core imports.
+ */
 export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster;
+  return (client as { isCluster?: unknown }).isCluster === true;
 }
 
 /** The replies of a MULTI; the first error is thrown (typed); an aborted transaction is an error too. */

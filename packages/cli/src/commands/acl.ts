@@ -14,6 +14,14 @@ import {
 } from "@batchjob/core";
 import { str } from "../args.js";
 import { CONFIG_NAMES, type Command, findConfig } from "../command.js";
+import { DEFAULT_WIDTH, wrapWords } from "../terminal.js";
+
+/** A role and its summary, wrapped to 80 columns under its own column. */
+function roleLine(role: AclRole): string {
+  return wrapWords(ACL_ROLE_SUMMARY[role], DEFAULT_WIDTH - 13)
+    .map((l, i) => `${i === 0 ? `  ${role.padEnd(9)}  ` : " ".repeat(13)}${l}`)
+    .join("\n");
+}
 
 export const aclCommand: Command = {
   name: "acl",
@@ -22,18 +30,17 @@ export const aclCommand: Command = {
 
 Prints one ACL SETUSER line per role (all four when none is named): the
 least each role needs under the key prefix, as docs/security.md explains.
-  producer   ${ACL_ROLE_SUMMARY.producer}
-  worker     ${ACL_ROLE_SUMMARY.worker}
-  manager    ${ACL_ROLE_SUMMARY.manager}
-  monitor    ${ACL_ROLE_SUMMARY.monitor}
+${ACL_ROLES.map(roleLine).join("\n")}
 The lines set no password; running them again replaces the rules and keeps
 the passwords. Give each user one, then use it in that role's REDIS_URL
 (redis://bj-worker:PASSWORD@host:6379).
 
 Options:
-  --prefix P           key prefix (default: $BATCHJOB_PREFIX, else the config's prefix, else "${defaults.prefix}")
+  --prefix P           key prefix (default: $BATCHJOB_PREFIX, else the
+                       config's prefix, else "${defaults.prefix}")
   --config FILE        read the prefix from this config (optional;
-                       batchjob.config.* in the working folder is used when present)
+                       batchjob.config.* in the working folder is used
+                       when present)
   --user NAME          the user name, with one ROLE (default: PREFIX-ROLE)
   -h, --help           this help
 

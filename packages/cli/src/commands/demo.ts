@@ -2,7 +2,8 @@
  * `batchjob demo`, the main job: a live run of the whole system.
  *   1. find Redis (REDIS_URL, else a private redis-server, else say how),
  *   2. start one manager and two worker daemons as separate processes on
- *      examples/demo/batchjob.config.mjs (inline, fork and spawn job types),
+ *      the demo's config (inline, fork and spawn job types): examples/demo in
+ *      the repository, demo/ in the packed CLI (copied there by `prepack`),
  *   3. enqueue the items (200,000 by default) and show live progress,
  *   4. when every queue is drained, print a summary from the worker history,
  *   5. stop everything (SIGTERM, then wait), delete the demo's keys (per
@@ -12,7 +13,7 @@
  *      left running.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdtempSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -35,7 +36,11 @@ import { loadConfigFile } from "../config-file.js";
 import { redisForDemo } from "../demo-redis.js";
 import { renderProgress, renderSummary, type TypeProgress } from "../demo-view.js";
 
-const DEMO_CONFIG = fileURLToPath(new URL("../../../../examples/demo/batchjob.config.mjs", import.meta.url));
+/** The repository's examples/demo when run from the repository, else the copy packed with the CLI. */
+function demoConfigPath(): string {
+  const inRepo = fileURLToPath(new URL("../../../../examples/demo/batchjob.config.mjs", import.meta.url));
+  return existsSync(inRepo) ? inRepo : fileURLToPath(new URL("../../demo/batchjob.config.mjs", import.meta.url));
+}
 const BIN = fileURLToPath(new URL("../bin.js", import.meta.url));
 /** Share of the items per job type. */
 const SHARE: Record<string, number> = { checksums: 0.5, renders: 0.3, "legacy-export": 0.2 };
@@ -47,9 +52,9 @@ interface Daemon {
 }
 
 /** 2. Starts one daemon (`batchjob <args>`) as a child process, its output in `<logDir>/<name>.log`. */
-function startDaemon(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string): Daemon {
+function startDaemon(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, configPath: string): Daemon {
   const log = createWriteStream(join(logDir, `${name}.log`));
-  const child = spawn(process.execPath, [BIN, ...args, "--config", DEMO_CONFIG], {
+  const child = spawn(process.execPath, [BIN, ...args, "--config", configPath], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -186,7 +191,8 @@ export const demoCommand: Command = {
 
 Starts Redis (REDIS_URL when it answers, else a private redis-server from
 PATH), one manager and two worker daemons as separate processes, with the job
-types of examples/demo/batchjob.config.mjs (inline, fork and spawn launchers);
+types of the demo config shipped with the CLI (demo/batchjob.config.mjs; in
+the repository examples/demo) (inline, fork and spawn launchers);
 enqueues N items, shows a progress bar per job type, the workers running
 against the manager's target and the load level; then prints a summary from
 the worker history (items per second, workers run, peak memory per worker)
@@ -209,7 +215,8 @@ Options:
       BATCHJOB_PREFIX: prefix,
       BATCHJOB_LOG_LEVEL: io.env.BATCHJOB_LOG_LEVEL ?? "info",
     };
-    const { config } = await loadConfigFile(DEMO_CONFIG, env);
+    const configPath = demoConfigPath();
+    const { config } = await loadConfigFile(configPath, env);
     say(
       `Redis ${redactUrl(redis.url)}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
     );
@@ -234,9 +241,9 @@ Options:
     process.on("SIGTERM", onSignal);
     const started = performance.now();
     try {
-      daemons.push(startDaemon("manager", ["manager"], env, logDir));
+      daemons.push(startDaemon("manager", ["manager"], env, logDir, configPath));
       for (const n of [1, 2])
-        daemons.push(startDaemon(`worker-${n}`, ["worker", "--host-id", `demo-worker-${n}`], env, logDir));
+        daemons.push(startDaemon(`worker-${n}`, ["worker", "--host-id", `demo-worker-${n}`], env, logDir, configPath));
       for (let i = 0; i < 100 && (await client.zcard(keys.hostBeats)) < 2; i++)
         await new Promise((r) => setTimeout(r, 100));
       const targets = await enqueueShares(queue, config.jobTypes, total);

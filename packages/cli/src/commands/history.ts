@@ -3,13 +3,19 @@ import { assertJobTypeName, UsageError } from "@batchjob/core";
 import { bool, int, str } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
+import { historyTable } from "../history-table.js";
 import { readHistory } from "../stored.js";
-import { bytes, table } from "../table.js";
 
 export const historyCommand: Command = {
   name: "history",
   summary: "list finished workers, newest first (times, counts, peak memory, exit reason)",
   help: `Usage: batchjob history [--type TYPE] [--limit N] [--json] [options]
+
+Lists finished workers, newest first: when each finished (month, day, hour
+and minute in UTC), its job type and host, how long it ran, the items it
+did, failed and retried, its peak memory and why it ended. The table fits the
+terminal ($COLUMNS, else its width, else 80 columns); long cells end in "…".
+--json has every field (start time, pid, chunks, the whole error).
 
 Options:
   --type TYPE          only workers of this job type
@@ -37,25 +43,7 @@ ${CONNECT_HELP}
       const items = await readHistory(s.client, key, limit, problems);
       if (bool(p, "json")) io.out(JSON.stringify(items, null, 2));
       else if (items.length === 0) io.out("No finished workers yet.");
-      else
-        io.out(
-          table(
-            ["STARTED", "FINISHED", "TYPE", "HOST", "PID", "CHUNKS", "DONE", "FAILED", "RETRIED", "PEAK MEM", "REASON"],
-            items.map((h) => [
-              h.createdAt.replace("T", " ").slice(0, 19),
-              h.finishedAt.replace("T", " ").slice(0, 19),
-              h.jobType,
-              h.hostId,
-              h.pid,
-              h.chunks,
-              h.itemsDone,
-              h.itemsFailed,
-              h.itemsRetried,
-              bytes(h.peakMemoryBytes),
-              h.error ? `${h.exitReason}: ${h.error}` : h.exitReason,
-            ]),
-          ),
-        );
+      else io.out(historyTable(items, io.term.width(), io.term.colors));
       for (const l of problems) io.err(`batchjob history: ${l}`);
       return problems.length > 0 ? 1 : 0;
     } finally {

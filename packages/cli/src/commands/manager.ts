@@ -20,8 +20,10 @@ to the log and to Redis for 'batchjob status'.
 Options:
 ${CONFIG_FLAG_HELP}
   --id ID              this manager's id (default: <hostname>-<pid>-<random>)
-  --tick-ms MS         interval between ticks (default: config manager.tickMs, 1000)
-  --allocator NAME     round-robin or least-load (default: config manager.allocator)
+  --tick-ms MS         interval between ticks (default: config
+                       manager.tickMs, 1000)
+  --allocator NAME     round-robin or least-load (default: config
+                       manager.allocator)
   -h, --help           this help
 
 Example:

@@ -17,11 +17,16 @@ the queue is empty or the manager scales the type down.
 
 Options:
 ${CONFIG_FLAG_HELP}
-  --host-id ID         this daemon's id (default: $BATCHJOB_HOST_ID, else <hostname>-<pid>)
-  --slots N            most workers at once (default: $BATCHJOB_WORKER_SLOTS, else config worker.slots, 4)
-  --job-types A,B      serve only these job types (default: config worker.jobTypes, else all)
-  --grace-ms MS        on SIGTERM, time running chunks get to finish (default: worker.shutdownGraceMs)
-  --load-file FILE     report the number in FILE as this host's load (drills and tests)
+  --host-id ID         this daemon's id (default: $BATCHJOB_HOST_ID, else
+                       <hostname>-<pid>)
+  --slots N            most workers at once (default: $BATCHJOB_WORKER_SLOTS,
+                       else config worker.slots, 4)
+  --job-types A,B      serve only these job types (default: config
+                       worker.jobTypes, else all)
+  --grace-ms MS        on SIGTERM, time running chunks get to finish
+                       (default: config worker.shutdownGraceMs)
+  --load-file FILE     report the number in FILE as this host's load (drills
+                       and tests)
   -h, --help           this help
 
 Stop it with SIGTERM or Ctrl-C: it stops taking chunks, lets running ones
@@ -29,7 +34,8 @@ finish within the grace period, releases what is still held, and exits.
 A second signal releases at once.
 
 Example:
-  REDIS_URL=redis://10.0.0.5:6379 batchjob worker --config /etc/batchjob/config.ts --slots 8`,
+  REDIS_URL=redis://10.0.0.5:6379 batchjob worker \\
+    --config /etc/batchjob/config.ts --slots 8`,
   flags: {
     config: { type: "string" },
     redis: { type: "string" },
