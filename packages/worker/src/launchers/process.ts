@@ -15,7 +15,7 @@
  * Also the `process` kind's definition (its options and factory).
  */
 import { resolve } from "node:path";
-import { type Batch, commandProblem, defaults, folderProblem, type Logger, z } from "@batchjob/core";
+import { type Batch, defaults, type Logger, z } from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { retireReason } from "./fork.js";
 import { MemoryPoller, type ProcMemory, readProcMemory, resetPeak } from "./proc-memory.js";
@@ -29,6 +29,7 @@ import {
   UNREPORTED_OK,
   unreportedFailure,
 } from "./results.js";
+import { commandIssues } from "./spawn.js";
 import type { ChunkReport, FatalEnd, Launcher, RunContext } from "./types.js";
 import { type ProcessEvent, WorkerProcess } from "./worker-process.js";
 
@@ -296,13 +297,7 @@ export const processDefinition = defineLauncher({
       ...(spec.maxChunks !== undefined ? { maxChunks: spec.maxChunks } : {}),
       log: ctx.log,
     }),
-  check(spec, ctx) {
-    const noCwd = spec.cwd === undefined ? undefined : folderProblem(ctx.baseDir, spec.cwd);
-    if (noCwd) return [{ path: "cwd", message: noCwd }];
-    const cwd = resolve(ctx.baseDir, spec.cwd ?? ".");
-    const noCommand = commandProblem(spec.command, cwd, { ...ctx.env, ...spec.env });
-    return noCommand ? [{ path: "command", message: noCommand }] : [];
-  },
+  check: commandIssues,
 });
 
 declare module "@batchjob/core" {

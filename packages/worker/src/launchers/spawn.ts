@@ -12,7 +12,15 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Batch, commandProblem, folderProblem, type Logger, z } from "@batchjob/core";
+import {
+  type Batch,
+  type ConfigIssue,
+  commandProblem,
+  folderProblem,
+  type LauncherCheckContext,
+  type Logger,
+  z,
+} from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import { guardGroup } from "./group-guard.js";
 import { MemoryPoller } from "./proc-memory.js";
@@ -258,15 +266,24 @@ export const spawnDefinition = defineLauncher({
       timeoutMs: spec.timeoutMs,
       log: ctx.log,
     }),
-  check(spec, ctx) {
-    const noCwd = spec.cwd === undefined ? undefined : folderProblem(ctx.baseDir, spec.cwd);
-    if (noCwd) return [{ path: "cwd", message: noCwd }];
-    // a command path resolves from the cwd; a name is looked up in the PATH of the job's environment
-    const cwd = resolve(ctx.baseDir, spec.cwd ?? ".");
-    const noCommand = commandProblem(spec.command, cwd, { ...ctx.env, ...spec.env });
-    return noCommand ? [{ path: "command", message: noCommand }] : [];
-  },
+  check: commandIssues,
 });
+
+/**
+ * The check of a launcher that runs a command (spawn, process): its `cwd` is
+ * a folder, and its command exists there or, as a name, in the PATH of the
+ * job's environment.
+ */
+export function commandIssues(
+  spec: { command: string; cwd?: string | undefined; env?: Record<string, string> | undefined },
+  ctx: LauncherCheckContext,
+): ConfigIssue[] {
+  const noCwd = spec.cwd === undefined ? undefined : folderProblem(ctx.baseDir, spec.cwd);
+  if (noCwd) return [{ path: "cwd", message: noCwd }];
+  const cwd = resolve(ctx.baseDir, spec.cwd ?? ".");
+  const noCommand = commandProblem(spec.command, cwd, { ...ctx.env, ...spec.env });
+  return noCommand ? [{ path: "command", message: noCommand }] : [];
+}
 
 declare module "@batchjob/core" {
   /** Tells the type checker this kind's options (`LauncherSpec`, `LauncherInput`, `defineConfig`). */
