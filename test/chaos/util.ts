@@ -1,21 +1,12 @@
 /** Small helpers of the chaos harness: waiting on a condition with a deadline, pacing, a seeded random source. */
 
+import { waitFor } from "../harness/wait.js";
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Polls `check` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
-export async function waitUntil<T>(
-  what: string,
-  check: () => Promise<T> | T,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<Exclude<T, null | undefined | false | 0 | "">> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v as Exclude<T, null | undefined | false | 0 | "">;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Polls `check` until it returns a truthy value; throws naming `what` after `timeoutMs` (the harness's waitFor). */
+export function waitUntil<T>(what: string, check: () => Promise<T> | T, timeoutMs: number, everyMs = 50) {
+  return waitFor(what, check, timeoutMs, everyMs);
 }
 
 /** A seeded PRNG (mulberry32): a run can be repeated with the same CHAOS_SEED. */

@@ -29,7 +29,7 @@ import {
   UNREPORTED_OK,
   unreportedFailure,
 } from "./results.js";
-import { commandIssues } from "./spawn.js";
+import { commandIssues, commandOptions } from "./spawn.js";
 import type { ChunkReport, FatalEnd, Launcher, RunContext } from "./types.js";
 import { type ProcessEvent, WorkerProcess } from "./worker-process.js";
 
@@ -273,12 +273,7 @@ export class ProcessLauncher implements Launcher {
 export const processDefinition = defineLauncher({
   kind: "process",
   schema: z.strictObject({
-    command: z.string().min(1),
-    args: z.array(z.string()).default([]),
-    /** Working directory, relative to the config file. @defaultValue the config file's folder */
-    cwd: z.string().optional(),
-    /** Added to the daemon's environment; the values are secret (API tokens). */
-    env: z.record(z.string(), z.string().meta({ secret: true })).optional(),
+    ...commandOptions,
     /** The process is restarted between chunks once its RSS passes this, killed mid-chunk past 1.5 times it. */
     memoryLimitMb: z.number().positive().default(defaults.launcher.memoryLimitMb),
     /** The process is restarted after this many chunks. @defaultValue no limit */

@@ -244,16 +244,21 @@ export class SpawnLauncher implements Launcher {
   async close(): Promise<void> {}
 }
 
+/** The options of a launcher that runs a command (spawn, process); `commandIssues` checks them. */
+export const commandOptions = {
+  command: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** Working directory, relative to the config file. @defaultValue the config file's folder */
+  cwd: z.string().optional(),
+  /** Added to the daemon's environment; the values are secret (API tokens). */
+  env: z.record(z.string(), z.string().meta({ secret: true })).optional(),
+};
+
 /** `spawn`: any command, one process per chunk; the chunk on stdin, results as JSON lines on stdout. */
 export const spawnDefinition = defineLauncher({
   kind: "spawn",
   schema: z.strictObject({
-    command: z.string().min(1),
-    args: z.array(z.string()).default([]),
-    /** Working directory, relative to the config file. @defaultValue the config file's folder */
-    cwd: z.string().optional(),
-    /** Added to the daemon's environment; the values are secret (API tokens). */
-    env: z.record(z.string(), z.string().meta({ secret: true })).optional(),
+    ...commandOptions,
     timeoutMs: commonOptions.timeoutMs,
   }),
   create: (spec, ctx) =>
