@@ -16,6 +16,9 @@ describe("redactUrl", () => {
     // an unencoded "@" or "/" in the password: no parser accepts it, nothing of it is shown
     ["redis://u:p@ss@host:1", "redis://u:***@host:1"],
     ["redis://u:pa/ss@host:1", "redis://u:***@host:1"],
+    // a Redis URL as its parser reads it: the credentials end at the last "@"
+    ["redis://:p@ss/w:rd@h:1", "redis://:***@h:1"],
+    ["redis-sentinel://:p@s?s/w@s1:26379,s2/m?db=1", "redis-sentinel://:***@s1:26379,s2/m?db=1"],
   ])("%s -> %s", (url, shown) => {
     expect(redactUrl(url)).toBe(shown);
   });

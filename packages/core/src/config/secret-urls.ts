@@ -11,12 +11,22 @@ export const URL_PASSWORD_MASK = "***";
 /** Query parameters whose value is a credential (ioredis reads `password` from the query, too). */
 const SECRET_QUERY = /^(password|pass|pwd|secret|token|access_token|auth|api[-_]?key|apikey|sig|signature)$/i;
 const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** The schemes of redis-url.ts, whose parser ends the credentials at the last "@" of the URL. */
+const REDIS_SCHEME = /^rediss?(-cluster|-sentinel)?:\/\//i;
 
 /** Where a URL's parts are: its password (a span of `url`, when it has one) and where its query starts. */
 function urlLayout(url: string): { password?: [number, number]; queryAt: number } {
   // without a scheme: as ioredis reads it, "user:password@host:port"
   const scheme = SCHEME.exec(url)?.[0].length ?? 0;
   const rest = url.slice(scheme);
+  if (REDIS_SCHEME.test(url)) {
+    // as the daemons read it (redis-url.ts): a password may hold "@", "/", "?" unencoded
+    const at = rest.lastIndexOf("@");
+    const q = rest.slice(at + 1).search(/[?#]/);
+    const queryAt = q < 0 ? url.length : scheme + at + 1 + q;
+    const colon = at < 0 ? -1 : rest.slice(0, at).indexOf(":");
+    return colon < 0 ? { queryAt } : { password: [scheme + colon + 1, scheme + at], queryAt };
+  }
   const q = rest.search(/[?#]/);
   const head = q < 0 ? rest : rest.slice(0, q);
   const queryAt = q < 0 ? url.length : scheme + q;
