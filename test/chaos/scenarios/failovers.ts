@@ -55,6 +55,8 @@ const params = (scale: number): FailoverParams => ({
 
 /** The chunk size of every type here (the duplicate bounds count in chunks). */
 const CHUNK = 50;
+/** Chunks a worker holds beyond the one it runs (prefetch): they too come back from a lagging replica. */
+const PREFETCH = 1;
 
 /** Redis's own default: what a cluster deployment most likely runs with. */
 const DEFAULT_NODE_TIMEOUT_MS = 15_000;
@@ -138,7 +140,9 @@ function failoverScenario(
         name,
         {
           queueRedis: d.redis,
-          jobTypes: d.types.map((t) => steadyType(t, { maxAttempts: 1, parallel, chunkSize: CHUNK })),
+          jobTypes: d.types.map((t) =>
+            steadyType(t, { maxAttempts: 1, parallel, chunkSize: CHUNK, prefetch: PREFETCH }),
+          ),
         },
         async (stack, row) => {
           const workers = Array.from({ length: p.daemons }, () => stack.startWorker({ slots: p.slots }));
@@ -252,8 +256,9 @@ export const sentinelLagging: Scenario<FailoverParams> = failoverScenario(
           },
         );
         // a duplicate is an item done after the cut, or one of a chunk settled after it (done before the
-        // cut, its ack not replicated), or one in flight at the kill: at most a chunk per slot for each of the last two
-        row.inFlight = missed + 2 * p.daemons * p.slots * CHUNK;
+        // cut, its ack not replicated), or one held at the kill (running or prefetched): per slot, one chunk
+        // for the first and 1 + PREFETCH for the second
+        row.inFlight = missed + (2 + PREFETCH) * p.daemons * p.slots * CHUNK;
         row.counts = { ...row.counts, doneUnreplicated: missed };
         return `${note}; ${missed} items done from the cut to the kill (not replicated)`;
       },
