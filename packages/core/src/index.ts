@@ -83,6 +83,7 @@ export {
   serves,
 } from "./control/hosts.js";
 export { Lifecycle } from "./control/lifecycle.js";
+export { PausedTypes } from "./control/pause.js";
 export {
   BatchjobError,
   type ConfigIssue,

@@ -128,6 +128,8 @@ export interface Keys {
   load: string;
   /** HASH job type -> last start time (ms, Redis clock). */
   lastStart: string;
+  /** SET of paused job type names: enqueue works, no worker starts, running workers stop after their chunk. */
+  paused: string;
   /** The BullMQ prefix of dispatch inboxes (in the control plane's slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
@@ -242,6 +244,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
     decisions: `${control}:decisions`,
     load: `${control}:load`,
     lastStart: `${control}:last-start`,
+    paused: `${control}:paused`,
     bullPrefix: `${control}:bull`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };
