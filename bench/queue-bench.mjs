@@ -6,16 +6,22 @@
 //      (settle = ack of a chunk + acquire of the next, one round trip), against
 //      one BullMQ Worker with a no-op processor at concurrency 50
 //   3. Redis memory per queued item (100-byte payload) against BullMQ's per job
-// Usage: node bench/queue-bench.mjs [--items N] [--json]
+//   4. what the per-minute metrics cost on settle (#10): acquire+ack at chunk
+//      1, 100 and 1000 (4 consumers) with the metrics off (metricsWindowMinutes
+//      0) and on (the default), runs interleaved, the median of 5 each
+// Usage: node bench/queue-bench.mjs [--items N] [--json] [--only metrics]
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { BatchQueue } from "../packages/core/dist/index.js";
-import { benchRedis, bullmqProcessingRate, fmt, ratio, usedMemory } from "./redis.mjs";
+import { benchRedis, bullmqProcessingRate, fmt, ratio, redisCpuSeconds, usedMemory } from "./redis.mjs";
 
 const args = process.argv.slice(2);
 const itemsArg = args.indexOf("--items");
 const N = itemsArg >= 0 ? Number(args[itemsArg + 1]) : 100_000;
 const asJson = args.includes("--json");
+const onlyArg = args.indexOf("--only");
+const only = onlyArg >= 0 ? args[onlyArg + 1] : null;
+if (only !== null && only !== "metrics") throw new Error(`--only takes "metrics", got ${JSON.stringify(only)}`);
 
 // a payload whose JSON is 100 bytes
 const PAYLOAD = { user: 12345, action: "resize", file: "x".repeat(100 - 42) };
@@ -60,28 +66,38 @@ async function bjFill(n) {
   await q.close();
 }
 
-async function bjDrain(n, chunk, consumers) {
+async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440) {
   await bjFill(n);
-  const queues = Array.from({ length: consumers }, () => new BatchQueue({ redis: redis.url, prefix: "bench" }));
+  const queues = Array.from(
+    { length: consumers },
+    () => new BatchQueue({ redis: redis.url, prefix: "bench", defaultSettings: { metricsWindowMinutes } }),
+  );
   await Promise.all(queues.map((q) => q.counts("bench"))); // connect first
   let done = 0;
+  const cpu0 = await redisCpuSeconds(admin);
   const t = performance.now();
   await Promise.all(
     queues.map(async (q) => {
       let b = await q.acquire("bench", { max: chunk, leaseMs: 60_000 });
       while (b.size > 0) {
         done += b.size;
-        const r = await q.settle("bench", b.id, { ack: b.items.map((i) => i.id) }, { max: chunk, leaseMs: 60_000 });
+        // a run time, as the worker daemon reports it: the metrics write every field they can
+        const outcome = { ack: b.items.map((i) => i.id), runMs: 1 };
+        const r = await q.settle("bench", b.id, outcome, { max: chunk, leaseMs: 60_000 });
         if (!r.next) break;
         b = r.next;
       }
     }),
   );
   const s = (performance.now() - t) / 1000;
+  lastCpuPerItemUs = (((await redisCpuSeconds(admin)) - cpu0) * 1e6) / n;
   if (done !== n) throw new Error(`drained ${done} of ${n}`);
   await Promise.all(queues.map((q) => q.close()));
   return n / s;
 }
+
+/** Redis CPU (µs) per item of the last bjDrain. */
+let lastCpuPerItemUs = Number.NaN;
 
 async function bullDrain(n) {
   await flush();
@@ -105,6 +121,46 @@ async function bullMemory(n) {
   const per = ((await usedMemory(admin)) - before) / n;
   await q.close();
   return per;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Settle throughput with the per-minute metrics off and on, interleaved, the median of `runs` each. */
+async function metricsCost(runs = 5) {
+  const out = [];
+  for (const chunk of [1, 100, 1000]) {
+    const n = chunk === 1 ? Math.min(N, 20_000) : N;
+    const off = [];
+    const on = [];
+    const offCpu = [];
+    const onCpu = [];
+    for (let i = 0; i < runs; i++) {
+      log(`metrics cost, chunk ${chunk}: run ${i + 1} of ${runs} ...`);
+      off.push(await bjDrain(n, chunk, 4, 0));
+      offCpu.push(lastCpuPerItemUs);
+      on.push(await bjDrain(n, chunk, 4, 1440));
+      onCpu.push(lastCpuPerItemUs);
+    }
+    out.push({ chunk, off: median(off), on: median(on), offCpu: median(offCpu), onCpu: median(onCpu) });
+  }
+  return out;
+}
+
+if (only === "metrics") {
+  const cost = await metricsCost();
+  await flush();
+  admin.disconnect();
+  await redis.stop();
+  console.log(
+    "\n| acquire+ack, 4 consumers | metrics off | metrics on (24 h window) | throughput cost | Redis CPU per item, off → on |",
+  );
+  console.log("|---|---:|---:|---:|---:|");
+  for (const c of cost) {
+    const pct = ((1 - c.on / c.off) * 100).toFixed(1);
+    const cpu = `${c.offCpu.toFixed(2)} → ${c.onCpu.toFixed(2)} µs (${((c.onCpu / c.offCpu - 1) * 100).toFixed(1)}%)`;
+    console.log(`| chunk ${c.chunk} | ${fmt(c.off)} items/s | ${fmt(c.on)} items/s | ${pct}% | ${cpu} |`);
+  }
+  process.exit(0);
 }
 
 const rows = [];

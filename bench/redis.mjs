@@ -55,6 +55,13 @@ export async function usedMemory(client) {
   return Number(/used_memory:(\d+)/.exec(info)[1]);
 }
 
+/** CPU seconds the Redis server has used so far (user + system, from INFO cpu). */
+export async function redisCpuSeconds(client) {
+  const info = await client.info("cpu");
+  const field = (name) => Number(new RegExp(`^${name}:([0-9.]+)`, "m").exec(info)?.[1] ?? Number.NaN);
+  return field("used_cpu_user") + field("used_cpu_sys");
+}
+
 export function fmt(n) {
   return Math.round(n).toLocaleString("en-US");
 }

@@ -194,13 +194,13 @@ describe("per-role ACL users", () => {
     for (const k of ["pending", "items", "chunk", "control:leader", "control:config", "control:bull"])
       expect(kinds).toContain(k);
     const managerOnly = new Set(
-      ["leader", "config", "decisions", "load", "last-start", "types"].map((k) => `control:${k}`),
+      ["leader", "config", "decisions", "load", "last-start", "types", "paused"].map((k) => `control:${k}`),
     );
     const expected: Record<AclRole, { read: (kind: string) => boolean; write: (kind: string) => boolean }> = {
       // counters and key sizes only; write only where an enqueue writes
       producer: {
-        read: (k) => ["seq", "stats", "activity", "wake", "delayed", "leases", "dead"].includes(k),
-        write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake"].includes(k),
+        read: (k) => ["seq", "stats", "activity", "wake", "since", "delayed", "leases", "dead"].includes(k),
+        write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake", "since"].includes(k),
       },
       worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) },
       manager: { read: () => true, write: () => true },

@@ -21,7 +21,7 @@ use Batchjob\Client\Exception\InvalidArgumentException;
 final class Client
 {
     /** The producer protocol version this client speaks (the enqueue script's ARGV[1]). */
-    public const PROTOCOL_VERSION = 1;
+    public const PROTOCOL_VERSION = 2;
     public const DEFAULT_PREFIX = 'bj';
     public const DEFAULT_MAX_PAYLOAD_BYTES = 512 * 1024;
     public const DEFAULT_ENQUEUE_BATCH = 5000;
@@ -84,7 +84,7 @@ final class Client
     public static function typeKeys(string $prefix, string $jobType): array
     {
         $keys = [];
-        foreach (['pending', 'ids', 'seq', 'stats', 'activity', 'wake', 'delayed', 'dead', 'leases', 'items', 'fails'] as $n) {
+        foreach (['pending', 'ids', 'seq', 'stats', 'activity', 'wake', 'since', 'delayed', 'dead', 'leases', 'items', 'fails'] as $n) {
             $keys[$n] = "{$prefix}:{{$jobType}}:{$n}";
         }
         return $keys;
@@ -116,7 +116,7 @@ final class Client
             return new EnqueueResult(0, [], []);
         }
         $k = self::typeKeys($this->prefix, $jobType);
-        $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity'], $k['wake']];
+        $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity'], $k['wake'], $k['since']];
         $ranges = [];
         for ($i = 0; $i < $n; $i += $this->enqueueBatch) {
             $ranges[] = [$i, min($n, $i + $this->enqueueBatch)];

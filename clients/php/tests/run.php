@@ -212,11 +212,11 @@ $tests['runs the script core runs, and sends it with EVAL when Redis lacks it'] 
 $tests['another protocol version is refused before anything is written'] = function () use ($redis): void {
     $prefix = freshPrefix();
     $k = Client::typeKeys($prefix, 't');
-    $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity']];
-    foreach (['0', '2', ''] as $other) {
+    $keys = [$k['pending'], $k['ids'], $k['seq'], $k['stats'], $k['activity'], $k['wake'], $k['since']];
+    foreach (['0', '1', '3', ''] as $other) {
         $e = thrown(function () use ($redis, $keys, $other) {
             try {
-                $reply = $redis->eval(Client::script(), [...$keys, $other, 0, 'a', '1'], 5);
+                $reply = $redis->eval(Client::script(), [...$keys, $other, 0, 'a', '1'], 7);
             } catch (\RedisException $e) {
                 throw BatchjobException::fromLua($e->getMessage(), 'enqueue', $e);
             }

@@ -23,7 +23,7 @@ from redis.exceptions import NoScriptError, ResponseError
 from .errors import InvalidArgumentError, error_from_lua
 from .validate import check_job_type, encode_items
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """The producer protocol version this client speaks (the enqueue script's ARGV[1])."""
 
 DEFAULT_PREFIX = "bj"
@@ -82,7 +82,7 @@ class DeadItem:
 def type_keys(prefix: str, job_type: str) -> dict[str, str]:
     """The keys of one job type the producer protocol names (docs/protocol.md)."""
     base = f"{prefix}:{{{job_type}}}"
-    names = ("pending", "ids", "seq", "stats", "activity", "wake", "delayed", "dead", "leases", "items", "fails")
+    names = ("pending", "ids", "seq", "stats", "activity", "wake", "since", "delayed", "dead", "leases", "items", "fails")
     return {n: f"{base}:{n}" for n in names}
 
 
@@ -134,7 +134,7 @@ class Client:
         if not ids:
             return EnqueueResult(0, [], [])
         keys = type_keys(self.prefix, job_type)
-        script_keys = [keys[n] for n in ("pending", "ids", "seq", "stats", "activity", "wake")]
+        script_keys = [keys[n] for n in ("pending", "ids", "seq", "stats", "activity", "wake", "since")]
         ranges = [(i, min(len(ids), i + self.enqueue_batch)) for i in range(0, len(ids), self.enqueue_batch)]
         calls = [self._args(ids, payloads, a, b) for a, b in ranges]
         replies = [self._run(script_keys, calls[0])] if len(calls) == 1 else self._run_all(script_keys, calls)

@@ -33,7 +33,7 @@ class ClientTest(unittest.TestCase):
 
     def script_keys(self, job_type: str) -> list[str]:
         k = type_keys(self.prefix, job_type)
-        return [k[n] for n in ("pending", "ids", "seq", "stats", "activity")]
+        return [k[n] for n in ("pending", "ids", "seq", "stats", "activity", "wake", "since")]
 
     def test_runs_the_script_core_runs_and_loads_it_when_redis_lacks_it(self) -> None:
         text = enqueue_script()
@@ -50,10 +50,10 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(int(self.redis.get(type_keys(self.prefix, "t")["activity"])), 2)
 
     def test_another_protocol_version_is_refused_before_anything_is_written(self) -> None:
-        for other in ("0", "2", ""):
+        for other in ("0", "1", "3", ""):
             with self.assertRaises(ProtocolVersionError) as caught:
                 try:
-                    self.redis.eval(enqueue_script(), 5, *self.script_keys("t"), other, 0, "a", "1")
+                    self.redis.eval(enqueue_script(), 7, *self.script_keys("t"), other, 0, "a", "1")
                 except Exception as err:  # the reply as any caller of the protocol sees it
                     raise error_from_lua(str(err), "enqueue") from err
             self.assertEqual(caught.exception.code, "BJ_ERR_PROTOCOL_VERSION")

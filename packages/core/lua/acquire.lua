@@ -1,7 +1,7 @@
 -- acquire: leases the next waiting group (a split chunk's half) or, when
 -- none waits, promotes due delayed items and pops up to `max` pending entries
 -- into the chunk `owner`, until now + leaseMs.
--- KEYS: pending items fails delayed leases stats chunk groups
+-- KEYS: pending items fails delayed leases stats chunk groups since
 --   chunk  the chunk list of `owner`
 -- ARGV[1] owner    ARGV[2] max     ARGV[3] leaseMs  ARGV[4] group key prefix
 -- Returns {entries, fails records, leaseDeadlineMs, split depth}.

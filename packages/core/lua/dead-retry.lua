@@ -1,5 +1,5 @@
 -- dead-retry: moves dead items back to pending with their attempts reset.
--- KEYS: pending items fails dead stats activity
+-- KEYS: pending items fails dead stats activity since
 --   activity  STRING: items enqueued or revived (the manager's signal to read the type again)
 -- ARGV[1] limit: most items moved when no ids are given
 -- ARGV[2..] ids to retry; none = the oldest `limit` dead items
@@ -7,6 +7,8 @@
 --- @include "dead-ids"
 --- @include "entry"
 --- @include "sliced"
+--- @include "clock"
+--- @include "pushed"
 
 local ids, err = deadIds('dead-retry', K.dead)
 if not ids then return err end
@@ -21,6 +23,7 @@ if #moved > 0 then
   sliced('HDEL', K.items, moved, 1000)
   sliced('HDEL', K.fails, moved, 1000)
   sliced('RPUSH', K.pending, entries, 1000)
+  markPushed(K, #entries, nowMs())
   redis.call('HINCRBY', K.stats, 'revived', #moved)
   redis.call('INCRBY', K.activity, #moved)
 end

@@ -1,14 +1,16 @@
 -- enqueue: adds items that have caller ids (which dedupe) and maybe some
 -- without, many per call. (Calls where no item has a caller id skip Lua: the
 -- client reserves ids with INCRBY and pushes the entries in one MULTI.)
--- KEYS: pending ids seq stats activity wake
+-- KEYS: pending ids seq stats activity wake since
 --   pending   LIST of entries `<id>\t<payload>`
 --   ids       SET of caller-given ids present (dedupe)
 --   seq       STRING counter for generated ids
 --   stats     HASH of counters
 --   activity  STRING: items enqueued or revived (the manager's signal to read the type again)
 --   wake      LIST: wakes one lingering worker (#12); kept to WAKE_SIGNALS_KEPT (keys.ts) entries
--- ARGV[1]          the producer protocol version the caller speaks: '1'
+--   since     ZSET: where each enqueue's entries start in the push count (`pushed` in stats) and when
+--             (the age of the oldest pending item, includes/pushed.lua)
+-- ARGV[1]          the producer protocol version the caller speaks: '2'
 --                  (docs/protocol.md); another is refused (BJLUA:2) before anything is written
 -- ARGV[2]          how many ids to generate
 -- ARGV[3..]        pairs of id ('' = generate one) and payload
@@ -18,8 +20,10 @@
 --- @include "error"
 --- @include "entry"
 --- @include "sliced"
+--- @include "clock"
+--- @include "pushed"
 
-local PROTOCOL = '1'
+local PROTOCOL = '2'
 if ARGV[1] ~= PROTOCOL then
   return bjError(2, 'enqueue protocol version ' .. tostring(ARGV[1]) .. ' is not supported: this script speaks version '
     .. PROTOCOL .. ' (docs/protocol.md); use a client of the same batchjob release')
@@ -45,6 +49,7 @@ for i = 3, #ARGV, 2 do
 end
 if #push > 0 then
   sliced('RPUSH', K.pending, push, 1000)
+  markPushed(K, #push, nowMs())
   redis.call('HINCRBY', K.stats, 'enqueued', #push)
   redis.call('INCRBY', K.activity, #push)
   -- #12: wake a lingering worker; the list stays one entry long

@@ -10,7 +10,8 @@
 -- ARGV[7] chunk key prefix (the chunk list key is prefix .. owner)
 -- ARGV[8] group key prefix
 -- ARGV[9] message recorded as each item's last error
--- ARGV[10..] owners to reclaim now; none = every expired lease
+-- ARGV[10] metrics key prefix ('' = none)  ARGV[11] metrics window (ms): see includes/minute-metrics.lua
+-- ARGV[12..] owners to reclaim now; none = every expired lease
 -- Returns {chunks, returned, dead, more (1 if expired or named chunks remain),
 -- owners handled}.
 -- The chunk lists it opens are not in KEYS: their names come from the
@@ -19,6 +20,7 @@
 --- @include "clock"
 --- @include "policy"
 --- @include "return-items"
+--- @include "minute-metrics"
 
 -- the group helpers read the group key prefix (run-time names) from the keys table
 K.groupPrefix = ARGV[8]
@@ -29,9 +31,11 @@ local chunkPrefix = ARGV[7]
 local message = ARGV[9]
 local now = nowMs()
 local owners = {}
-local named = #ARGV >= 10
+local metrics = readMetricsArgs(10)
+metrics.runMs = -1
+local named = #ARGV >= 12
 if named then
-  for i = 10, #ARGV do owners[#owners + 1] = ARGV[i] end
+  for i = 12, #ARGV do owners[#owners + 1] = ARGV[i] end
 else
   owners = redis.call('ZRANGE', K.leases, '-inf', now, 'BYSCORE', 'LIMIT', 0, 100)
 end
@@ -49,6 +53,7 @@ for _, owner in ipairs(owners) do
   done = done + 1
 end
 if items > 0 then redis.call('HINCRBY', K.stats, 'reclaimed', items) end
+recordMinute(metrics, now, 0, 0, dead, returned, false)
 local more = 0
 if named then
   if done < #owners then more = 1 end

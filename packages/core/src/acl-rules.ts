@@ -66,21 +66,22 @@ const DAEMON_COMMANDS = [
 ];
 
 /** The enqueue script's keys, in its header's order (what EVAL declares, so needs read and write). */
-const ENQUEUE_KEYS: TypeKeyName[] = ["pending", "ids", "seq", "stats", "activity", "wake"];
+const ENQUEUE_KEYS: TypeKeyName[] = ["pending", "ids", "seq", "stats", "activity", "wake", "since"];
 
 /** The glob patterns of a job type's keys, every type at once: `<prefix>:{*}:pending`, ... */
-function typePatterns(prefix: string): Record<TypeKeyName | "chunk" | "group", string> {
+function typePatterns(prefix: string): Record<TypeKeyName | "chunk" | "group" | "minute", string> {
   // a valid type name stands in for every type; its hash tag becomes {*} (no type name holds a brace)
   const sample = "T";
   const k = makeKeys(prefix).type(sample);
   const anyType = (key: string) => key.replace(`:{${sample}}:`, ":{*}:");
-  const out: Partial<Record<TypeKeyName | "chunk" | "group", string>> = {};
+  const out: Partial<Record<TypeKeyName | "chunk" | "group" | "minute", string>> = {};
   for (const [name, key] of Object.entries(k)) {
     if (typeof key === "string") out[name as TypeKeyName] = anyType(key);
   }
   out.chunk = anyType(k.chunk("*"));
   out.group = anyType(k.group("*"));
-  return out as Record<TypeKeyName | "chunk" | "group", string>;
+  out.minute = anyType(`${k.minute("")}*`);
+  return out as Record<TypeKeyName | "chunk" | "group" | "minute", string>;
 }
 
 function producerRules(prefix: string): string[] {
@@ -88,9 +89,13 @@ function producerRules(prefix: string): string[] {
   const t = typePatterns(prefix);
   const scriptKeys = ENQUEUE_KEYS.map((name) => `~${t[name]}`);
   return [
-    // enqueue without caller ids: INCRBY seq, then RPUSH pending, HINCRBY stats, INCRBY activity and
-    // LPUSH + LTRIM of the wake list in one MULTI; then SADD of the type to the control plane's type list
+    // enqueue without caller ids: INCRBY seq, then RPUSH pending, HINCRBY stats, INCRBY activity,
+    // LPUSH + LTRIM of the wake list and the mark-pushed script (HINCRBY stats, ZADD since) in one MULTI; then
+    // SADD of the type to the control plane's type list
     "+incrby",
+    "+zadd",
+    // the enqueue mark's time: Redis's clock (TIME), the one all hosts share
+    "+time",
     "+rpush",
     "+lpush",
     "+ltrim",
@@ -113,11 +118,14 @@ function producerRules(prefix: string): string[] {
     `~${t.activity}`,
     // LTRIM reads the list it trims; the wake list holds one "1" at most, nothing of an item
     `~${t.wake}`,
+    // the enqueue marks (push counts and times; ZADD reads the set it writes), nothing of an item
+    `~${t.since}`,
     // ZCARD of a type's delayed, leased and dead items (key names only; no command here reads their members)
     `%R~${t.delayed}`,
     `%R~${t.leases}`,
     `%R~${t.dead}`,
-    // enqueue with caller ids: the enqueue script. EVAL asks read and write on the keys it declares, so it gets
+    // enqueue with caller ids: the enqueue script; the mark-pushed script of the MULTI path (its keys are some of
+    // these). EVAL asks read and write on the keys it declares, so it gets
     // them in a selector of its own; each command inside the script still needs the rules above, so a script can
     // do no more than the commands it could send itself
     `(+eval +evalsha ${scriptKeys.join(" ")})`,

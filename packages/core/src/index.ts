@@ -154,6 +154,7 @@ export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, red
 export type { RetryPolicy } from "./scripts/commands.js";
 export { ENQUEUE_PROTOCOL_VERSION } from "./scripts/commands.js";
 export { deleteMatching } from "./storage/key-sweep.js";
+export { MAX_MINUTES, type MinutePoint, RUN_TIME_BOUNDS_MS, TypeMetrics } from "./storage/type-metrics.js";
 export {
   EXIT_REASONS,
   type ExitReason,

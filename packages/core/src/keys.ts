@@ -98,6 +98,17 @@ export interface TypeKeys {
    * that drained its queue blocks on it (BLPOP) for up to `idleMs`.
    */
   wake: string;
+  /**
+   * ZSET: where each enqueue's entries start in the count of entries ever
+   * pushed to `pending` (the `pushed` field of `stats`) and when, as
+   * `<count>:<ms>` scored by the count: the age of the oldest pending item.
+   */
+  since: string;
+  /**
+   * The per-minute metrics HASH of one epoch minute (done, retried, dead,
+   * returned, chunks, runMs, h0..h5); `minute("")` is what the scripts add the minute to.
+   */
+  minute(epochMinute: number | ""): string;
 }
 
 /** Signals the wake list keeps: one is enough to wake the next lingering worker (enqueue.lua trims to it). */
@@ -228,6 +239,8 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
         reserved: `${base}:reserved`,
         activity: `${base}:activity`,
         wake: `${base}:wake`,
+        since: `${base}:since`,
+        minute: (epochMinute: number | "") => `${base}:minute:${epochMinute}`,
       });
       if (byType.size >= TYPE_KEYS_KEPT) byType.clear();
       byType.set(jobType, k);

@@ -99,6 +99,8 @@ export interface SettleOutcome {
   requeue?: string[];
   /** The chunk failed as a whole with no known culprit: these run again as two chunks of their own. */
   split?: { ids: string[]; depth: number };
+  /** How long the chunk ran (ms), counted in the minute's metrics when the settle ends the chunk. */
+  runMs?: number;
 }
 
 /** The next chunk a settle acquires in the same round trip. */

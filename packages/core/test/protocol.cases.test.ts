@@ -111,12 +111,12 @@ describe("the enqueue script's protocol version", () => {
     try {
       const keys = enqueueKeys(t.keys.type("t"));
       const args = enqueueArgs(["a", ""], ["1", "2"], 0, 2);
-      for (const other of ["0", "2", ""]) {
+      for (const other of ["0", "1", "3", ""]) {
         const err = await runScript(t.client, "enqueue", keys, [other, ...args.slice(1)]).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ProtocolVersionError);
         expect((err as BatchjobError).code).toBe("BJ_ERR_PROTOCOL_VERSION");
         expect((err as Error).message).toContain(
-          `enqueue protocol version ${other} is not supported: this script speaks version 1`,
+          `enqueue protocol version ${other} is not supported: this script speaks version 2`,
         );
       }
       expect(await t.client.keys(`${t.prefix}:*`)).toEqual([]);

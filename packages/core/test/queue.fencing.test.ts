@@ -142,7 +142,7 @@ describe("leases, reclaim and fencing", () => {
     for (let i = 0; i < 5; i++) owners.push((await t.queue.acquire("t", { max: 10, leaseMs: 60_000 })).id);
     const k = t.keys.type("t");
     const { reclaimScript } = await import("../src/scripts/commands.js");
-    const one = await reclaimScript(t.client, k, { ...policy }, 15, "host lost", owners);
+    const one = await reclaimScript(t.client, k, { ...policy }, 15, "host lost", owners, 0);
     // the call stops after the chunk that reaches 15 items: two chunks of 10
     expect(one).toMatchObject({ chunks: 2, returned: 20, more: true, handled: 2 });
     expect(await t.queue.reclaim("t", { chunkIds: owners, limit: 15 })).toMatchObject({ chunks: 3, returned: 30 });

@@ -16,6 +16,8 @@ import {
   hostListScript,
   leaderReleaseScript,
   leaderRenewScript,
+  markPushedCall,
+  pendingAgeScript,
   type RetryPolicy,
   reclaimScript,
   releaseScript,
@@ -77,7 +79,7 @@ describe("Lua script keys", () => {
   it("builds KEYS in the header's order from the values by name, and fails on a name without a value", () => {
     const k = makeKeys("p").type("t");
     expect(keysFor("extend", typeKeysOf(k, { chunk: "c" }))).toEqual([k.leases, "c"]);
-    expect(enqueueKeys(k)).toEqual([k.pending, k.ids, k.seq, k.stats, k.activity, k.wake]);
+    expect(enqueueKeys(k)).toEqual([k.pending, k.ids, k.seq, k.stats, k.activity, k.wake, k.since]);
     expect(() => keysFor("extend", typeKeysOf(k))).toThrow(/extend\.lua takes key "chunk"/);
   });
 
@@ -119,10 +121,20 @@ describe("Lua script wrappers", () => {
     },
     {
       name: "settle",
-      call: (c, k) => settleScript(c, k, owner, "w", none, policy, { owner: next, max: 1, leaseMs: 1000 }),
+      call: (c, k) =>
+        settleScript(
+          c,
+          k,
+          owner,
+          "w",
+          none,
+          policy,
+          { owner: next, max: 1, leaseMs: 1000 },
+          { windowMs: 60_000, runMs: 5 },
+        ),
     },
     { name: "extend", call: (c, k) => extendScript(c, k, owner, 1000) },
-    { name: "reclaim", call: (c, k) => reclaimScript(c, k, policy, 10, "lost", [owner]) },
+    { name: "reclaim", call: (c, k) => reclaimScript(c, k, policy, 10, "lost", [owner], 60_000) },
     { name: "dead-retry", call: (c, k) => deadScript(c, k, "dead-retry", 10, []) },
     { name: "dead-purge", call: (c, k) => deadScript(c, k, "dead-purge", 10, []) },
     { name: "return-chunk", call: (c, k) => returnChunkScript(c, k, owner, 0) },
@@ -135,6 +147,14 @@ describe("Lua script wrappers", () => {
     { name: "stop-tokens", call: (c, k) => stopTokensScript(c, k, 1, 0, ["w"]) },
     { name: "leader-renew", call: (c, _k, p) => leaderRenewScript(c, makeKeys(p).leader, "m", 1000) },
     { name: "leader-release", call: (c, _k, p) => leaderReleaseScript(c, makeKeys(p).leader, "m") },
+    {
+      name: "mark-pushed",
+      call: (c, k) => {
+        const { keys, args } = markPushedCall(k, 1);
+        return runScript(c, "mark-pushed", keys, args);
+      },
+    },
+    { name: "pending-age", call: (c, k) => pendingAgeScript(c, k) },
   ];
 
   it("covers every script", () => {

@@ -241,6 +241,7 @@ export class Runner {
     e.currentChunkId = batch.id;
     e.currentChunkSize = batch.size;
     // the job starts first; the list entry and the next chunks' requests go out while it runs
+    const startedAt = performance.now();
     const launched = this.launch(h);
     this.noteEntry();
     while (this.supply.inFlight < this.prefetch && this.wantsAnother(this.supply.inFlight + 1))
@@ -255,6 +256,7 @@ export class Runner {
         giveBackReason: `host ${this.deps.host.id} shutting down: ${this.abortReason}`,
       }),
     );
+    s.runMs = performance.now() - startedAt;
     const fatal = report.fatal;
     const limitHit = this.limitReached(this.chunksRun);
     const goOn = !fatal && !this.stopRequested && !leaseLost && !limitHit;

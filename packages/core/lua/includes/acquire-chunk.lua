@@ -1,8 +1,9 @@
 -- Acquiring a chunk: a LIST of entries under its own key plus its lease in
 -- `leases`. Shared by acquire and settle.
--- k: table of keys {pending, items, fails, delayed, leases, stats, groups, groupPrefix}
+-- k: table of keys {pending, items, fails, delayed, leases, stats, groups, groupPrefix, since}
 --- @include "entry"
 --- @include "sliced"
+--- @include "pushed"
 
 -- Moves up to `limit` due delayed items to the back of pending.
 local function promoteDue(k, now, limit)
@@ -15,7 +16,10 @@ local function promoteDue(k, now, limit)
   end
   sliced('ZREM', k.delayed, due, 1000)
   sliced('HDEL', k.items, due, 1000)
-  if #entries > 0 then sliced('RPUSH', k.pending, entries, 1000) end
+  if #entries > 0 then
+    sliced('RPUSH', k.pending, entries, 1000)
+    countPushed(k, #entries)
+  end
   return #due
 end
 
@@ -61,6 +65,7 @@ local function acquireChunk(k, chunkKey, owner, max, leaseMs, now)
     depth = 0
     promoteDue(k, now, math.max(max, 100))
     entries = redis.call('LPOP', k.pending, max)
+    trimMarks(k)
     if not entries then return {{}, {}, 0, 0} end
     sliced('RPUSH', chunkKey, entries, 1000)
   end

@@ -4,6 +4,7 @@
 -- k: table of keys {pending, items, fails, delayed, dead, stats}
 --- @include "policy"
 --- @include "fail-record"
+--- @include "pushed"
 
 -- Charges one held item a failed attempt. Returns true when the item died.
 local function failItem(k, policy, now, id, entry, tab, retry, delayMs, message, how)
@@ -18,6 +19,7 @@ local function failItem(k, policy, now, id, entry, tab, retry, delayMs, message,
   if d < 0 then d = backoffDelay(policy, attempts) end
   if d <= 0 then
     redis.call('RPUSH', k.pending, entry)
+    countPushed(k, 1)
   else
     redis.call('HSET', k.items, id, string.sub(entry, tab + 1))
     redis.call('ZADD', k.delayed, now + d, id)

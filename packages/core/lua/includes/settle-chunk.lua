@@ -12,6 +12,7 @@
 --- @include "requeue"
 --- @include "split"
 --- @include "forget-ids"
+--- @include "minute-metrics"
 
 -- The entries of a chunk and an index id -> position.
 local function loadChunk(chunkKey)
@@ -30,7 +31,8 @@ end
 -- `o.requeue` ids (never started: no count) and splits `o.split` ids into two
 -- groups of depth `o.splitDepth`. Ids it does not hold change nothing and
 -- are returned (fencing). The chunk keeps what is left; an empty chunk loses
--- its lease. Returns acked, retried, dead, notHeld ids, returned.
+-- its lease. `o.metrics` (see minute-metrics) records the minute's counts
+-- when given. Returns acked, retried, dead, notHeld ids, returned.
 local function settleChunk(k, chunkKey, owner, o, policy, now)
   local entries, index = loadChunk(chunkKey)
   local taken, acked, notHeld = {}, {}, {}
@@ -92,5 +94,6 @@ local function settleChunk(k, chunkKey, owner, o, policy, now)
     redis.call('HINCRBY', k.stats, 'acked', #acked)
   end
   countFailures(k, retried, dead - backDead)
+  recordMinute(o.metrics, now, #acked, retried, dead, back + moved, n > 0 and n == #entries)
   return #acked, retried, dead, notHeld, back + moved
 end

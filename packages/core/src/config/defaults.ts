@@ -59,6 +59,12 @@ export const defaults = {
      * a lease. @defaultValue "auto"
      */
     prefetch: "auto" as boolean | number | "auto",
+    /**
+     * How long the type's per-minute metrics (items done, retried, dead and
+     * returned; chunks and their run time) are kept in Redis, in minutes; 0
+     * records none. @defaultValue 1440 (24 h)
+     */
+    metricsWindowMinutes: 1440,
     /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
     /**

@@ -93,6 +93,8 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
     cooldownSeconds: durationSeconds().min(0).default(D.jobType.cooldownSeconds),
     minQueueEntries: z.int().min(0).default(D.jobType.minQueueEntries),
     leaseMs: renewedLease("a chunk lease").default(D.jobType.leaseMs),
+    /** Per-minute metrics kept this many minutes (7 days at most); 0: none recorded. */
+    metricsWindowMinutes: z.int().min(0).max(10_080).default(D.jobType.metricsWindowMinutes),
     maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
     maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
     backoff: z

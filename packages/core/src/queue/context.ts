@@ -15,6 +15,13 @@ import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/comma
 /** The per-type settings the queue itself needs. */
 export interface QueueTypeSettings extends RetryPolicy {
   leaseMs: number;
+  /** How long the per-minute metrics are kept (minutes); 0: none are recorded. */
+  metricsWindowMinutes: number;
+}
+
+/** The metrics window of `settings` in ms (0: none recorded). */
+export function metricsWindowMs(settings: QueueTypeSettings): number {
+  return Math.max(0, Math.round(settings.metricsWindowMinutes * 60_000));
 }
 
 export function positiveInt(name: string, value: unknown): number {
@@ -58,6 +65,7 @@ export class QueueContext {
       maxReturns: d.maxReturns,
       backoff: { ...d.backoff },
       leaseMs: d.leaseMs,
+      metricsWindowMinutes: d.metricsWindowMinutes,
       ...defaultSettings,
     };
   }

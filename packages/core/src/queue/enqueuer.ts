@@ -13,8 +13,9 @@ import { InvalidArgumentError } from "../errors.js";
 import { type TypeKeys, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { EnqueueItem, EnqueueResult, Enqueuer } from "../queue-contracts.js";
 import { execReplies } from "../redis.js";
-import { enqueueArgs, enqueueKeys, parseEnqueueReply, runScript } from "../scripts/commands.js";
+import { enqueueArgs, enqueueKeys, markPushedCall, parseEnqueueReply, runScript } from "../scripts/commands.js";
 import { commandName, scriptCommand } from "../scripts/loader.js";
+import type { ScriptName } from "../scripts/source.js";
 import type { QueueContext } from "./context.js";
 
 /** Generated ids reserved per round trip. */
@@ -69,10 +70,7 @@ export class RedisEnqueuer implements Enqueuer {
     } else {
       scriptCommand(this.ctx.client, "enqueue");
       const multi = this.ctx.client.multi();
-      const cmd = commandName("enqueue");
-      // defined commands are methods of the pipeline too, named by the command
-      const table = multi as unknown as Record<string, (...a: (string | number)[]) => unknown>;
-      for (const [from, to] of ranges) table[cmd]?.call(multi, ...keys, ...enqueueArgs(ids, payloads, from, to));
+      for (const [from, to] of ranges) queueScript(multi, "enqueue", keys, enqueueArgs(ids, payloads, from, to));
       replies.push(...execReplies(await multi.exec(), "enqueue"));
     }
     const deduped: string[] = [];
@@ -122,9 +120,13 @@ export class RedisEnqueuer implements Enqueuer {
       ids[i] = id;
       entries[i] = `${id}\t${payloads[i]}`;
     }
+    scriptCommand(this.ctx.client, "mark-pushed");
     const multi = this.ctx.client.multi();
     for (const [from, to] of ranges) multi.rpush(k.pending, ...entries.slice(from, to));
     multi.hincrby(k.stats, "enqueued", n).incrby(k.activity, n);
+    // counted and marked as enqueue.lua does (the age of the oldest pending item)
+    const mark = markPushedCall(k, n);
+    queueScript(multi, "mark-pushed", mark.keys, mark.args);
     // wakes a lingering worker (#12), as enqueue.lua does; the list never grows past WAKE_SIGNALS_KEPT
     multi.lpush(k.wake, "1").ltrim(k.wake, 0, WAKE_SIGNALS_KEPT - 1);
     execReplies(await multi.exec(), "enqueue");
@@ -154,4 +156,19 @@ export class RedisEnqueuer implements Enqueuer {
   async jobTypes(): Promise<string[]> {
     return (await this.ctx.client.smembers(this.ctx.keys.types)).sort();
   }
+}
+
+/**
+ * Queues a call of script `name` in `multi`: a pipeline has the client's
+ * defined commands as methods, named by the command, when the script was
+ * registered (scriptCommand) before the pipeline was made.
+ */
+function queueScript(
+  multi: ReturnType<QueueContext["client"]["multi"]>,
+  name: ScriptName,
+  keys: string[],
+  args: (string | number)[],
+): void {
+  const table = multi as unknown as Record<string, (...a: (string | number)[]) => unknown>;
+  table[commandName(name)]?.call(multi, ...keys, ...args);
 }

@@ -23,7 +23,12 @@ import {
   type SettleFailure,
   settleScript,
 } from "../scripts/commands.js";
-import { chunkIdOr, failArgs, positiveInt, type QueueContext, uniqueIds } from "./context.js";
+import { chunkIdOr, failArgs, metricsWindowMs, positiveInt, type QueueContext, uniqueIds } from "./context.js";
+
+/** A chunk's run time as the metrics take it: whole ms, -1 when not given or not a time. */
+function runMsOf(runMs: number | undefined): number {
+  return runMs !== undefined && Number.isFinite(runMs) && runMs >= 0 ? Math.round(runMs) : -1;
+}
 
 export class RedisReleaser implements Releaser {
   constructor(private readonly ctx: QueueContext) {}
@@ -79,6 +84,7 @@ export class RedisReleaser implements Releaser {
       items,
       this.ctx.settingsOf(jobType),
       nextArgs,
+      { windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)), runMs: runMsOf(outcome.runMs) },
     );
     let nextBatch: Batch | null = null;
     if (nextArgs && raw.next.ids.length > 0) {

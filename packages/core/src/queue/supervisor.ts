@@ -12,7 +12,7 @@ import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
 import { execReplies, isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
-import { positiveInt, type QueueContext } from "./context.js";
+import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -80,7 +80,15 @@ export class RedisSupervisor implements Supervisor {
     const total = { chunks: 0, returned: 0, dead: 0 };
     let named = options.chunkIds;
     for (;;) {
-      const r = await reclaimScript(this.ctx.client, k, policy, limit, message, named?.slice(0, NAMED_PER_CALL) ?? []);
+      const r = await reclaimScript(
+        this.ctx.client,
+        k,
+        policy,
+        limit,
+        message,
+        named?.slice(0, NAMED_PER_CALL) ?? [],
+        metricsWindowMs(policy),
+      );
       total.chunks += r.chunks;
       total.returned += r.returned;
       total.dead += r.dead;

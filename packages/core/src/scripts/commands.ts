@@ -90,7 +90,7 @@ export function enqueueKeys(k: TypeKeys): string[] {
  * The producer protocol version the enqueue script speaks (its ARGV[1];
  * docs/protocol.md). Moves only when its keys, arguments, reply or entries change.
  */
-export const ENQUEUE_PROTOCOL_VERSION = 1;
+export const ENQUEUE_PROTOCOL_VERSION = 2;
 
 /**
  * ARGV of one enqueue script call: the protocol version, the count of ids to
@@ -195,6 +195,18 @@ export interface RawSettleReply {
   returned: number;
 }
 
+/** Where a settle or reclaim records the minute's metrics (see lua/includes/minute-metrics.lua). */
+export interface MinuteMetricsArgs {
+  /** How long a minute's counts are kept (ms); 0: none are recorded. */
+  windowMs: number;
+  /** The settled chunk's run time (ms); -1 when not known. */
+  runMs: number;
+}
+
+function metricsArgs(k: TypeKeys, m: MinuteMetricsArgs): Arg[] {
+  return m.windowMs > 0 ? [k.minute(""), m.windowMs, Math.max(-1, Math.round(m.runMs))] : ["", 0, -1];
+}
+
 export async function settleScript(
   client: RedisClient,
   k: TypeKeys,
@@ -203,6 +215,7 @@ export async function settleScript(
   items: SettleItems,
   policy: RetryPolicy,
   next: { owner: string; max: number; leaseMs: number } | null,
+  metrics: MinuteMetricsArgs,
 ): Promise<RawSettleReply> {
   const nextOwner = next?.owner ?? owner;
   const keys = typeKeysOf(k, { chunk: k.chunk(owner), nextChunk: k.chunk(nextOwner) });
@@ -222,6 +235,7 @@ export async function settleScript(
     giveBack.length,
     requeue.length,
     split.length,
+    ...metricsArgs(k, metrics),
   ];
   for (const id of ack) args.push(id);
   for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error, f.how);
@@ -259,8 +273,10 @@ export async function reclaimScript(
   limit: number,
   message: string,
   owners: string[],
+  metricsWindowMs: number,
 ): Promise<{ chunks: number; returned: number; dead: number; more: boolean; handled: number }> {
-  const args = [...policyArgs(policy), limit, k.chunk(""), k.group(""), message, ...owners];
+  const m = metricsArgs(k, { windowMs: metricsWindowMs, runMs: -1 }).slice(0, 2);
+  const args = [...policyArgs(policy), limit, k.chunk(""), k.group(""), message, ...m, ...owners];
   const reply = await callScript(client, "reclaim", typeKeysOf(k), args);
   const [chunks, returned, dead, more, handled] = reply as number[];
   return { chunks: chunks ?? 0, returned: returned ?? 0, dead: dead ?? 0, more: more === 1, handled: handled ?? 0 };
@@ -348,4 +364,18 @@ export async function stopTokensScript(
   const reply = await callScript(client, "stop-tokens", typeKeysOf(k), [target, dispatched, ...listed]);
   const [tokens, leaving] = reply as [number, number];
   return { tokens, leaving };
+}
+
+/** Counts and marks `n` entries just pushed in the same MULTI (the fast enqueue path): the call's KEYS and ARGV. */
+export function markPushedCall(k: TypeKeys, n: number): { keys: string[]; args: Arg[] } {
+  return { keys: keysFor("mark-pushed", typeKeysOf(k)), args: [n] };
+}
+
+/** How long the head of pending has waited since its enqueue (ms; null: nothing pending or not known), and how many wait. */
+export async function pendingAgeScript(
+  client: RedisClient,
+  k: TypeKeys,
+): Promise<{ ageMs: number | null; pending: number }> {
+  const [age, pending] = (await callScript(client, "pending-age", typeKeysOf(k), [])) as [number, number];
+  return { ageMs: age < 0 ? null : age, pending };
 }

@@ -31,6 +31,8 @@ export const SCRIPT_NAMES = [
   "stop-tokens",
   "leader-renew",
   "leader-release",
+  "mark-pushed",
+  "pending-age",
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

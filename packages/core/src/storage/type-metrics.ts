@@ -1,0 +1,76 @@
+/**
+ * Reading a job type's per-minute metrics (#10): the HASH of each minute
+ * that settle and reclaim write (lua/includes/minute-metrics.lua), and the
+ * age of the oldest pending item (lua/includes/pushed.lua). Read-only: a
+ * monitor's Redis user may call it.
+ */
+import type { Keys } from "../keys.js";
+import { execReplies, type RedisClient } from "../redis.js";
+import { pendingAgeScript } from "../scripts/commands.js";
+
+/** Upper bounds (ms) of the chunk run time buckets h0..h4; h5 is everything longer. */
+export const RUN_TIME_BOUNDS_MS = [10, 100, 1000, 10_000, 60_000] as const;
+
+/** One minute of a job type. */
+export interface MinutePoint {
+  /** Epoch minute (ms / 60,000, Redis clock). */
+  minute: number;
+  done: number;
+  retried: number;
+  dead: number;
+  /** Handed back through no fault of their own (host gone, lease expired, split). */
+  returned: number;
+  /** Chunks that ended in this minute. */
+  chunks: number;
+  /** Run time of the chunks that reported one: sum (ms) and count. */
+  runMsSum: number;
+  runCount: number;
+  /** Chunks by run time: counts per bucket, bounds RUN_TIME_BOUNDS_MS then longer (not cumulative). */
+  runBuckets: number[];
+}
+
+/** Most minutes one read returns (7 days, the longest window). */
+export const MAX_MINUTES = 10_080;
+
+export class TypeMetrics {
+  constructor(
+    private readonly client: RedisClient,
+    private readonly keys: Keys,
+  ) {}
+
+  /** The last `minutes` minutes of `jobType`, oldest first, the current minute last; minutes with nothing are zeros. */
+  async series(jobType: string, minutes = 60): Promise<MinutePoint[]> {
+    const k = this.keys.type(jobType);
+    const n = Math.min(MAX_MINUTES, Math.max(1, Math.floor(minutes)));
+    const [sec] = await this.client.time();
+    const now = Math.floor(Number(sec) / 60);
+    const multi = this.client.multi();
+    for (let i = n - 1; i >= 0; i--) multi.hgetall(k.minute(now - i));
+    const rows = execReplies(await multi.exec(), "metrics") as Record<string, string>[];
+    return rows.map((h, i) => pointOf(now - (n - 1 - i), h));
+  }
+
+  /** How long the oldest pending item of `jobType` has waited since it was enqueued (ms); null when none waits or it is not known. */
+  async oldestPendingAgeMs(jobType: string): Promise<number | null> {
+    return (await pendingAgeScript(this.client, this.keys.type(jobType))).ageMs;
+  }
+}
+
+function pointOf(minute: number, h: Record<string, string>): MinutePoint {
+  const num = (f: string) => {
+    const v = Number(h[f] ?? 0);
+    return Number.isFinite(v) ? v : 0;
+  };
+  const runBuckets = [0, 1, 2, 3, 4, 5].map((b) => num(`h${b}`));
+  return {
+    minute,
+    done: num("done"),
+    retried: num("retried"),
+    dead: num("dead"),
+    returned: num("returned"),
+    chunks: num("chunks"),
+    runMsSum: num("runMs"),
+    runCount: runBuckets.reduce((a, b) => a + b, 0),
+    runBuckets,
+  };
+}
