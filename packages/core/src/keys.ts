@@ -106,7 +106,7 @@ export interface TypeKeys {
   since: string;
   /**
    * The per-minute metrics HASH of one epoch minute (done, retried, dead,
-   * returned, chunks, runMs, h0..h5); `minute("")` is what the scripts add the minute to.
+   * returned, h0..h5, runMs, untimed); `minute("")` is what the scripts add the minute to.
    */
   minute(epochMinute: number | ""): string;
 }

@@ -62,15 +62,16 @@ function pointOf(minute: number, h: Record<string, string>): MinutePoint {
     return Number.isFinite(v) ? v : 0;
   };
   const runBuckets = [0, 1, 2, 3, 4, 5].map((b) => num(`h${b}`));
+  const runCount = runBuckets.reduce((a, b) => a + b, 0);
   return {
     minute,
     done: num("done"),
     retried: num("retried"),
     dead: num("dead"),
     returned: num("returned"),
-    chunks: num("chunks"),
+    chunks: runCount + num("untimed"),
     runMsSum: num("runMs"),
-    runCount: runBuckets.reduce((a, b) => a + b, 0),
+    runCount,
     runBuckets,
   };
 }
