@@ -194,7 +194,7 @@ describe("per-role ACL users", () => {
     for (const k of ["pending", "items", "chunk", "control:leader", "control:config", "control:bull"])
       expect(kinds).toContain(k);
     const managerOnly = new Set(
-      ["leader", "config", "decisions", "load", "last-start", "types", "paused"].map((k) => `control:${k}`),
+      ["leader", "config", "decisions", "load", "last-start", "types", "paused", "alerts"].map((k) => `control:${k}`),
     );
     const expected: Record<AclRole, { read: (kind: string) => boolean; write: (kind: string) => boolean }> = {
       // counters and key sizes only; write only where an enqueue writes

@@ -153,6 +153,23 @@ export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type R
 export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
 export { ENQUEUE_PROTOCOL_VERSION } from "./scripts/commands.js";
+export {
+  CHUNK_ID_HEADER,
+  DEFAULT_REPLAY_WINDOW_MS,
+  MemoryReplayGuard,
+  NONCE_HEADER,
+  RedisReplayGuard,
+  type ReplayGuard,
+  type RequestHeaders,
+  SIGNATURE_HEADER,
+  SIGNATURE_SCHEME,
+  type SignInput,
+  signRequest,
+  TIMESTAMP_HEADER,
+  type VerifyOptions,
+  type VerifyResult,
+  verifySignature,
+} from "./signature.js";
 export { deleteMatching } from "./storage/key-sweep.js";
 export { MAX_MINUTES, type MinutePoint, RUN_TIME_BOUNDS_MS, TypeMetrics } from "./storage/type-metrics.js";
 export {

@@ -141,6 +141,8 @@ export interface Keys {
   lastStart: string;
   /** SET of paused job type names: enqueue works, no worker starts, running workers stop after their chunk. */
   paused: string;
+  /** HASH `<type>:<alert>` -> JSON of an alert that is firing (the leader's, see the manager's alerts step). */
+  alerts: string;
   /** The BullMQ prefix of dispatch inboxes (in the control plane's slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
@@ -258,6 +260,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
     load: `${control}:load`,
     lastStart: `${control}:last-start`,
     paused: `${control}:paused`,
+    alerts: `${control}:alerts`,
     bullPrefix: `${control}:bull`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };

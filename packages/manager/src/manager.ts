@@ -16,12 +16,15 @@
  *                dead hosts' undelivered starts
  *   8. refill:   call enqueuers of types below their low watermark
  *   9. publish:  changed decisions, load level and config for `status`
+ *  10. alerts:   every checkEveryMs, each type's alert thresholds; a crossing
+ *                recorded and posted to the webhook once (tick/alerts.ts)
  * Adding a step is a file in tick/ and a line in STEPS.
  */
-import type { JobTypeConfig } from "@batchjob/core";
+import { defaults, type JobTypeConfig } from "@batchjob/core";
 import { InFlight } from "./in-flight.js";
 import type { LevelReading } from "./load-level.js";
 import type { Decision } from "./planner.js";
+import { AlertTracker, alerts } from "./tick/alerts.js";
 import type { LeaderState, ManagerDeps, TickContext, TickStep } from "./tick/context.js";
 import { observe } from "./tick/observe.js";
 import { runSteps } from "./tick/pipeline.js";
@@ -36,7 +39,7 @@ export type { ManagerDeps } from "./tick/context.js";
 export { publishableConfig } from "./tick/publish.js";
 
 /** The steps of a tick, in order. */
-export const STEPS: readonly TickStep[] = [observe, level, planStep, stopTokens, start, reap, refill, publish];
+export const STEPS: readonly TickStep[] = [observe, level, planStep, stopTokens, start, reap, refill, publish, alerts];
 
 export interface TickReport {
   at: number;
@@ -57,8 +60,9 @@ export interface TickReport {
   stepsMs: Record<string, number>;
 }
 
-function freshState(): LeaderState {
+function freshState(alerts: AlertTracker): LeaderState {
   return {
+    alerts,
     level: undefined,
     inFlight: new InFlight(),
     tokens: new Map(),
@@ -71,7 +75,7 @@ function freshState(): LeaderState {
 }
 
 export class Manager {
-  private state = freshState();
+  private state: LeaderState;
   private readonly types: Map<string, JobTypeConfig>;
 
   constructor(
@@ -79,12 +83,15 @@ export class Manager {
     private readonly steps: readonly TickStep[] = STEPS,
   ) {
     this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
+    const hook = d.config.manager.alerts;
+    const every = hook?.checkEveryMs ?? defaults.manager.alerts.checkEveryMs;
+    this.state = freshState(new AlertTracker(d.client, d.keys, d.log, hook, every));
   }
 
   /** Forget per-leader state (tokens written, decisions and config published) when leadership is (re)gained. */
   resetLeadership(): void {
-    const { level, inFlight } = this.state;
-    this.state = { ...freshState(), level, inFlight };
+    const { level, inFlight, alerts } = this.state;
+    this.state = { ...freshState(alerts), level, inFlight };
   }
 
   /**

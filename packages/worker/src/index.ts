@@ -1,4 +1,16 @@
 /** @batchjob/worker: the worker daemon, its launchers, and the HTTP signature helpers for receivers. */
+
+export {
+  MemoryReplayGuard,
+  RedisReplayGuard,
+  type ReplayGuard,
+  type RequestHeaders,
+  type SignInput,
+  signRequest,
+  type VerifyOptions,
+  type VerifyResult,
+  verifySignature,
+} from "@batchjob/core";
 export { startWorker, type WorkerDaemon, type WorkerOptions } from "./daemon.js";
 export { builtinLaunchers } from "./launchers/builtin.js";
 export { createLauncher } from "./launchers/create.js";
@@ -11,14 +23,3 @@ export { spawnDefinition } from "./launchers/spawn.js";
 export type { ChunkReport, FatalEnd, ItemOutcome, Launcher, RunContext, Unreported } from "./launchers/types.js";
 export { type Settlement, settlementOf } from "./outcome.js";
 export { type StartResult, WorkerPool } from "./pool.js";
-export {
-  MemoryReplayGuard,
-  RedisReplayGuard,
-  type ReplayGuard,
-  type RequestHeaders,
-  type SignInput,
-  signRequest,
-  type VerifyOptions,
-  type VerifyResult,
-  verifySignature,
-} from "./signature.js";

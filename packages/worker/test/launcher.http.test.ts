@@ -10,11 +10,17 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { createLogger, ErrorCode, type LauncherInput } from "@batchjob/core";
+import {
+  createLogger,
+  ErrorCode,
+  type LauncherInput,
+  MemoryReplayGuard,
+  signRequest,
+  verifySignature,
+} from "@batchjob/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLauncher } from "../src/launchers/create.js";
 import type { RunContext } from "../src/launchers/types.js";
-import { MemoryReplayGuard, signRequest, verifySignature } from "../src/signature.js";
 import { jsonBatchOf } from "./fixtures/batches.js";
 import { captureLog, logged } from "./fixtures/capture-log.js";
 

@@ -4,9 +4,10 @@
  * the secret (nor spend a nonce); a request signed with one of the secrets
  * verifies once, and changing any signed part of it is refused.
  */
+
+import { MemoryReplayGuard, type RequestHeaders, signRequest, verifySignature } from "@batchjob/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MemoryReplayGuard, type RequestHeaders, signRequest, verifySignature } from "../src/signature.js";
 
 const NUM_RUNS = 2000;
 const secret = "a-test-secret-of-32-characters!!";

@@ -4,8 +4,6 @@
  * the replay guards: in memory, and in a real Redis with SET NX PX.
  */
 import { createHmac } from "node:crypto";
-import { describe, expect, it } from "vitest";
-import { closeClient, connect, freshPrefix } from "../../../test/harness/index.js";
 import {
   MemoryReplayGuard,
   RedisReplayGuard,
@@ -13,7 +11,9 @@ import {
   signRequest,
   type VerifyOptions,
   verifySignature,
-} from "../src/signature.js";
+} from "@batchjob/core";
+import { describe, expect, it } from "vitest";
+import { closeClient, connect, freshPrefix } from "../../../test/harness/index.js";
 
 const secret = "a-test-secret-of-32-characters!!";
 const previous = "the-previous-secret-32-chars!!!!";

@@ -123,5 +123,15 @@ export const defaults = {
       /** Band around each threshold the load must cross before the level changes. @defaultValue 0.05 */
       hysteresis: 0.05,
     },
+    alerts: {
+      /** Longest wait for the webhook's answer to one notification. @defaultValue 5000 */
+      timeoutMs: 5000,
+      /** How often the leader checks every type's alert thresholds. @defaultValue 5000 */
+      checkEveryMs: 5000,
+    },
+  },
+  alerts: {
+    /** `deadGrowth` counts the items that died within this many minutes. @defaultValue 5 */
+    deadGrowthMinutes: 5,
   },
 } as const;

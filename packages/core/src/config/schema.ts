@@ -115,6 +115,18 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
       })
       .default({}),
     enqueuer: enqueuerSchema.optional(),
+    /**
+     * When the manager notifies the alert webhook (manager.alerts): the
+     * oldest pending item waited `longWaitSeconds`, or `deadGrowth` items died
+     * within `deadGrowthMinutes`. Once per crossing, and once when it clears.
+     */
+    alerts: z
+      .strictObject({
+        longWaitSeconds: durationSeconds().positive().optional(),
+        deadGrowth: z.int().min(1).optional(),
+        deadGrowthMinutes: z.int().min(1).max(60).default(D.alerts.deadGrowthMinutes),
+      })
+      .optional(),
   });
 }
 
@@ -152,6 +164,22 @@ export const managerSchema = z.strictObject({
     })
     .refine((l) => l.lowBelow < l.highAt, { message: "lowBelow must be below highAt" })
     .default({ ...D.manager.load }),
+  /** Where the leader posts alert notifications (a job type's `alerts`), signed like the http launcher. */
+  alerts: z
+    .strictObject({
+      /** http(s) URL receiving a JSON POST per crossing; a password in it is secret. */
+      webhook: z
+        .url({ protocol: /^https?$/ })
+        .refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), {
+          message: "give no credentials in the URL: the request is signed with `secret` instead",
+        })
+        .meta({ secret: "url" }),
+      /** HMAC-SHA256 key shared with the receiver (x-batchjob-signature, as the http launcher). Secret. */
+      secret: z.string().min(16, { message: "secret: use at least 16 characters" }).meta({ secret: true }),
+      timeoutMs: durationMs(1).default(D.manager.alerts.timeoutMs),
+      checkEveryMs: durationMs(100).default(D.manager.alerts.checkEveryMs),
+    })
+    .optional(),
 });
 
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {

@@ -23,6 +23,7 @@ import type { InFlight } from "../in-flight.js";
 import type { LevelReading, LoadLevel } from "../load-level.js";
 import type { Decision } from "../planner.js";
 import type { Refiller } from "../refiller.js";
+import type { AlertTracker } from "./alerts.js";
 
 export interface ManagerDeps {
   client: RedisClient;
@@ -55,6 +56,8 @@ export interface LeaderState {
   ticks: number;
   /** Types with a call that has not answered yet, since when (performance.now()): not called again until it does. */
   unanswered: Map<string, number>;
+  /** The alert checks and the notifications not delivered yet (kept across leadership changes). */
+  alerts: AlertTracker;
 }
 
 /** What the observe step read. */

@@ -9,8 +9,16 @@
  * It has no progress channel: its reports never name a running item.
  * Also the `http` kind's definition (its options and factory).
  */
-import { type Batch, defaults, ErrorCode, type Logger, redactUrl, redactUrlsInText, z } from "@batchjob/core";
-import { signRequest } from "../signature.js";
+import {
+  type Batch,
+  defaults,
+  ErrorCode,
+  type Logger,
+  redactUrl,
+  redactUrlsInText,
+  signRequest,
+  z,
+} from "@batchjob/core";
 import { commonOptions, defineLauncher } from "./definition.js";
 import {
   abortedUnreported,

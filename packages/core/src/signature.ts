@@ -1,5 +1,6 @@
 /**
- * HMAC request signing between the http launcher and its receiver, scheme v1:
+ * HMAC request signing between a sender (the http launcher, the manager's alert
+ * webhook) and its receiver, scheme v1:
  * `x-batchjob-signature: v1=<hex HMAC-SHA256(secret, "v1\n<timestamp>\n<nonce>\n<chunkId>\n<body>")>`.
  * A receiver's check: 1. well-formed headers; 2. a timestamp within the window
  * of now; 3. the HMAC of one of its secrets, compared in constant time; 4. a
@@ -8,7 +9,8 @@
  * examples/http-receiver.mjs re-implements `verifySignature`; keep them in sync.
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { InvalidArgumentError, type RedisClient } from "@batchjob/core";
+import { InvalidArgumentError } from "./errors.js";
+import type { RedisClient } from "./redis.js";
 
 export const SIGNATURE_HEADER = "x-batchjob-signature";
 export const TIMESTAMP_HEADER = "x-batchjob-timestamp";
