@@ -130,6 +130,12 @@ export interface Keys {
   lastStart: string;
   /** SET of paused job type names: enqueue works, no worker starts, running workers stop after their chunk. */
   paused: string;
+  /**
+   * SET of host ids asked to drain (`batchjob drain`): the manager dispatches
+   * nothing to them; each worker daemon reads it with its heartbeat, stops
+   * taking work, lets its workers finish their chunks and exits, removing its id.
+   */
+  draining: string;
   /** The BullMQ prefix of dispatch inboxes (in the control plane's slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
@@ -245,6 +251,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
     load: `${control}:load`,
     lastStart: `${control}:last-start`,
     paused: `${control}:paused`,
+    draining: `${control}:draining`,
     bullPrefix: `${control}:bull`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };
