@@ -18,7 +18,8 @@
  *   9. publish:  changed decisions, load level and config for `status`
  * Adding a step is a file in tick/ and a line in STEPS.
  */
-import type { JobTypeConfig } from "@batchjob/core";
+import type { BatchjobConfig, JobTypeConfig } from "@batchjob/core";
+import type { Allocator } from "./allocator.js";
 import { InFlight } from "./in-flight.js";
 import type { LevelReading } from "./load-level.js";
 import type { Decision } from "./planner.js";
@@ -72,7 +73,9 @@ function freshState(): LeaderState {
 
 export class Manager {
   private state = freshState();
-  private readonly types: Map<string, JobTypeConfig>;
+  private types: Map<string, JobTypeConfig>;
+  /** A reloaded config waiting for the next tick (each tick runs on one config). */
+  private reloaded: { config: BatchjobConfig; allocator: Allocator | undefined } | undefined;
 
   constructor(
     private readonly d: ManagerDeps,
@@ -88,11 +91,32 @@ export class Manager {
   }
 
   /**
+   * A reloaded config (SIGHUP, #10), taken at the start of the next tick:
+   * the job types (parallel, cooldownSeconds, chunkSize, ...), the load
+   * thresholds and, when given, a new allocator. It is published again at
+   * once for `status`.
+   */
+  reload(config: BatchjobConfig, allocator?: Allocator): void {
+    this.reloaded = { config, allocator };
+  }
+
+  private takeReloaded(): void {
+    const r = this.reloaded;
+    if (!r) return;
+    this.reloaded = undefined;
+    this.d.config = r.config;
+    if (r.allocator) this.d.allocator = r.allocator;
+    this.types = new Map(r.config.jobTypes.map((t) => [t.name, t]));
+    this.state.publishedConfigAt = 0;
+  }
+
+  /**
    * One tick. `stillLeader` is asked before each step that changes anything:
    * a manager that lost its lease mid-tick stops acting at once.
    */
   async tick(stillLeader: () => boolean = () => true): Promise<TickReport> {
     const t0 = performance.now();
+    this.takeReloaded();
     const ctx: TickContext = {
       deps: this.d,
       state: this.state,
