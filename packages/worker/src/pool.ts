@@ -28,8 +28,9 @@ export const LEAVE_ON_STOP_MS = 2000;
 /** On shutdown, the longest wait for aborted chunks to settle (Redis may not answer) before the daemon goes on. */
 export const ABORTED_WAIT_MS = 10_000;
 
-/** Whether `p` settled within `ms`. */
+/** Whether `p` settled within `ms` (not finite: waits for it). */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (!Number.isFinite(ms)) return p.then(() => true);
   let timer: NodeJS.Timeout | undefined;
   const over = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
@@ -63,7 +64,7 @@ export class WorkerPool {
   private readonly runners = new Map<string, { runner: Runner; done: Promise<WorkerHistoryItem | undefined> }>();
   /** Workers that ended and are still leaving the list, by id. */
   private readonly leaving = new Map<string, Leaving>();
-  private readonly types: Map<string, JobTypeConfig>;
+  private types: Map<string, JobTypeConfig>;
   private draining = false;
   /** Drained: a worker that ends from now on and cannot leave the list is given up at once. */
   private closed = false;
@@ -184,6 +185,15 @@ export class WorkerPool {
     });
   }
 
+  /**
+   * A reloaded config (SIGHUP, #10): workers started from now on take their
+   * type's settings and launcher from it; running workers keep theirs.
+   */
+  reload(config: BatchjobConfig): void {
+    this.deps.config = config;
+    this.types = new Map(config.jobTypes.map((t) => [t.name, t]));
+  }
+
   /** Takes no new workers from now on (dispatches are handed back). */
   startDraining(): void {
     this.draining = true;
@@ -196,7 +206,7 @@ export class WorkerPool {
 
   /**
    * Shutdown: no new workers; running ones finish their chunk within
-   * `graceMs`, then their chunks are aborted and unreported items returned.
+   * `graceMs` (Infinity: however long it takes, a drain), then their chunks are aborted and unreported items returned.
    * An aborted chunk still settles; when Redis does not answer that within
    * ABORTED_WAIT_MS the daemon goes on (the chunk comes back at lease expiry).
    */
