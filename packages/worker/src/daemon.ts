@@ -34,7 +34,7 @@ import {
   runReload,
   sanitizeHostId,
 } from "@batchjob/core";
-import { DrainWatch } from "./drain-watch.js";
+import { ControlWatch } from "./control-watch.js";
 import { Heartbeat } from "./heartbeat.js";
 import { Inbox } from "./inbox.js";
 import { LoadProbe } from "./load.js";
@@ -258,18 +258,19 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     life.add("heartbeat", () => heartbeat.stop());
     await inbox.open();
     const stop = drainOnStop(life, pool, heartbeat, { hostId, graceMs: w.shutdownGraceMs, log });
-    // 4. a drain request: stop taking work, let the workers finish their chunks however long they take, exit
-    const watch = new DrainWatch(
-      drains,
+    // 4. a drain request: stop taking work, let the workers finish their chunks however long they take, exit;
+    // a paused type: its workers stop after their chunk
+    const watch = new ControlWatch(client, keys, drains, {
       hostId,
-      w.heartbeatMs,
-      () => {
+      intervalMs: w.heartbeatMs,
+      onDrain: () => {
         log.info({ hostId }, "drain requested: finishing the running chunks, then exiting");
         void stop({ graceMs: Number.POSITIVE_INFINITY });
       },
+      onPaused: (types) => pool.pause(types),
       log,
-    );
-    life.add("drain watch", () => watch.close());
+    });
+    life.add("control watch", () => watch.close());
     watch.start();
     const reload = reloader(options, { served, queue, pool, secrets, log });
     log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");

@@ -66,6 +66,8 @@ export class WorkerPool {
   private readonly leaving = new Map<string, Leaving>();
   private types: Map<string, JobTypeConfig>;
   private draining = false;
+  /** Paused job types (#10): their dispatches are refused, their workers stop after their chunk. */
+  private paused: ReadonlySet<string> = new Set();
   /** Drained: a worker that ends from now on and cannot leave the list is given up at once. */
   private closed = false;
 
@@ -115,15 +117,18 @@ export class WorkerPool {
   async start(jobType: string, reservationId: string): Promise<StartResult> {
     const { queue, log } = this.deps;
     const type = this.types.get(jobType);
-    if (type && this.serves(jobType) && !this.draining && this.free() === 0) await this.freeIdleSlot();
-    if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
+    const paused = this.paused.has(jobType);
+    if (type && this.serves(jobType) && !this.draining && !paused && this.free() === 0) await this.freeIdleSlot();
+    if (!type || !this.serves(jobType) || this.draining || paused || this.free() === 0) {
       const why = !type
         ? "unknown job type"
         : !this.serves(jobType)
           ? "type not served"
           : this.draining
             ? "draining"
-            : "no free slot";
+            : paused
+              ? "paused"
+              : "no free slot";
       await queue.claim(jobType, reservationId);
       log.info({ jobType, reservationId, why }, "dispatch refused");
       return "refused";
@@ -192,6 +197,17 @@ export class WorkerPool {
   reload(config: BatchjobConfig): void {
     this.deps.config = config;
     this.types = new Map(config.jobTypes.map((t) => [t.name, t]));
+  }
+
+  /**
+   * The paused types (read with each heartbeat, #10): their running workers
+   * stop after their chunk (`scaled-down`; a prefetched chunk is handed
+   * back, a lingering worker leaves), and their dispatches are refused.
+   */
+  pause(types: ReadonlySet<string>): void {
+    this.paused = types;
+    if (types.size === 0) return;
+    for (const { runner } of this.runners.values()) if (types.has(runner.jobType)) runner.requestStop("scaled-down");
   }
 
   /** Takes no new workers from now on (dispatches are handed back). */
