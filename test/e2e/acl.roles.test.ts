@@ -202,7 +202,8 @@ describe("per-role ACL users", () => {
         read: (k) => ["seq", "stats", "activity", "wake", "delayed", "leases", "dead"].includes(k),
         write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake"].includes(k),
       },
-      worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) },
+      // the paused types: read only (a worker stops a paused type's workers; only the manager pauses)
+      worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) && k !== "control:paused" },
       manager: { read: () => true, write: () => true },
       monitor: { read: () => true, write: () => false },
     };
