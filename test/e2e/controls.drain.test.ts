@@ -72,4 +72,21 @@ describe("drain", () => {
     await b.stop();
     await c.close();
   });
+
+  it("a request left over from an earlier daemon of the same host id does not drain a new one", async () => {
+    const cfg = await e2eConfig();
+    const c = controlFor(cfg);
+    const drains = new DrainRequests(c.client, c.keys);
+    const id = `stale-${cfg.prefix}`;
+    await drains.request([id]);
+    const w = await testWorker(cfg, { hostId: id });
+    expect(await drains.list()).toEqual([]);
+    const m = await testManager(cfg);
+    await c.queue.enqueue("inline", [{ payload: {} }]);
+    await waitFor("the item done", async () => (await c.queue.counts("inline")).acked === 1);
+    expect(w.pool.isDraining).toBe(false);
+    await m.stop();
+    await w.stop();
+    await c.close();
+  });
 });

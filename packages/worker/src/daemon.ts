@@ -248,10 +248,12 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
       log,
     });
     started = pool;
+    // a drain request still standing was for an earlier daemon of this host id (it exited before it saw it)
+    const drains = new DrainRequests(client, keys);
+    await drains.clear([hostId]);
     await heartbeat.start();
     // gone, not forgotten: the manager's reaper then sweeps any dispatch that raced the shutdown
     life.add("deregister", () => registry.markGone(hostId));
-    const drains = new DrainRequests(client, keys);
     life.add("forget drain request", () => drains.clear([hostId]));
     const inbox = new Inbox(client, keys, hostId, pool, queue, log);
     life.add("inbox", () => inbox.close());
