@@ -4,10 +4,10 @@
  * their chunk (the prefetched chunk handed back, not run; a lingering
  * worker leaves), enqueue still works; resumed, every item ends done.
  */
-import { PausedTypes, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import { HostRegistry, PausedTypes, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
 import type { TickReport } from "@batchjob/manager";
 import { describe, expect, it } from "vitest";
-import { controlFor, e2eConfig, testManager, testWorker } from "../harness/daemons.js";
+import { controlFor, e2eConfig, fakeHost, testManager, testWorker } from "../harness/daemons.js";
 import { gate } from "../harness/gate.js";
 import { waitFor } from "../harness/index.js";
 
@@ -96,6 +96,52 @@ describe("pause and resume", () => {
     expect(await list.list()).toEqual([]);
     await m.stop();
     await w.stop();
+    await c.close();
+  });
+
+  it("the manager alone, for a worker that misses the pause: a stop token for each running worker, and a wake for lingering ones", async () => {
+    const cfg = await config();
+    // no tick but the ones the test runs
+    cfg.manager.tickMs = 3_600_000;
+    const c = controlFor(cfg);
+    // a host of an earlier release (it does not read the paused set), running one worker of the type, lingering
+    const now = new Date().toISOString();
+    await new HostRegistry(c.client, c.keys).beat(fakeHost("old", { running: { inline: 1 }, workers: ["w1"] }));
+    await new RedisWorkerList(c.client, c.keys).put({
+      id: "w1",
+      jobType: "inline",
+      hostId: "old",
+      hostname: "old",
+      pid: 1,
+      launcher: "inline",
+      reservationId: "r1",
+      firstChunkId: "c1",
+      currentChunkId: null,
+      currentChunkSize: 0,
+      createdAt: now,
+      updatedAt: now,
+      chunks: 1,
+      itemsDone: 5,
+      itemsFailed: 0,
+      itemsRetried: 0,
+    });
+    await c.queue.enqueue("inline", [{ payload: {} }]);
+    // the enqueue's own wake signal is gone: a signal after the tick is the manager's
+    await c.client.del(c.keys.type("inline").wake);
+    await new PausedTypes(c.client, c.keys).pause("inline");
+    const m = await testManager(cfg);
+    const inline = (await m.tickNow())?.decisions.find((d) => d.jobType === "inline");
+    expect(inline).toMatchObject({
+      target: 0,
+      start: 0,
+      stopTokens: 1,
+      reason: "paused: 1 pending, running 1, stopping 1 after their chunk",
+    });
+    const k = c.keys.type("inline");
+    expect(await c.client.get(k.stop)).toBe("1");
+    // the lingering worker is woken to take its token (it passes the wake on to the next one)
+    expect(await c.client.llen(k.wake)).toBe(1);
+    await m.stop();
     await c.close();
   });
 });
