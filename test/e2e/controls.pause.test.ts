@@ -7,7 +7,7 @@
 import { HostRegistry, PausedTypes, RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
 import type { TickReport } from "@batchjob/manager";
 import { describe, expect, it } from "vitest";
-import { controlFor, e2eConfig, fakeHost, testManager, testWorker } from "../harness/daemons.js";
+import { capturingLogger, controlFor, e2eConfig, fakeHost, testManager, testWorker } from "../harness/daemons.js";
 import { gate } from "../harness/gate.js";
 import { waitFor } from "../harness/index.js";
 
@@ -32,7 +32,8 @@ describe("pause and resume", () => {
       Array.from({ length: 40 }, (_, n) => ({ payload: { n, gate: g.path } })),
     );
     const ticks: TickReport[] = [];
-    const w = await testWorker(cfg, { slots: 2 });
+    const { logger, messages } = capturingLogger();
+    const w = await testWorker(cfg, { slots: 2, logger });
     const m = await testManager(cfg, { onTick: (r) => ticks.push(r) });
     const list = new RedisWorkerList(c.client, c.keys);
     // two workers each run a gated chunk, and hold the next one (prefetch): 20 items leased, 20 waiting
@@ -44,6 +45,10 @@ describe("pause and resume", () => {
     const seen = ticks.length;
     await waitFor("a paused decision", () =>
       ticks.slice(seen).some((t) => t.decisions.some((d) => d.jobType === "inline" && d.reason.startsWith("paused"))),
+    );
+    // the worker daemon saw it too (with its next heartbeat): both its workers stop after their chunk
+    await waitFor("the worker daemon stopping its workers", () =>
+      messages.includes("type paused: its workers stop after their chunk"),
     );
     // enqueue still works while paused
     await c.queue.enqueue("inline", [{ payload: { late: true } }]);

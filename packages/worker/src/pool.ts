@@ -207,12 +207,23 @@ export class WorkerPool {
   pause(types: ReadonlySet<string>): void {
     this.paused = types;
     if (types.size === 0) return;
-    for (const { runner } of this.runners.values()) if (types.has(runner.jobType)) runner.requestStop("scaled-down");
+    const asked = new Map<string, number>();
+    for (const { runner } of this.runners.values()) {
+      if (!types.has(runner.jobType) || runner.isStopping) continue;
+      runner.requestStop("scaled-down");
+      asked.set(runner.jobType, (asked.get(runner.jobType) ?? 0) + 1);
+    }
+    for (const [jobType, workers] of asked)
+      this.deps.log.info({ jobType, workers }, "type paused: its workers stop after their chunk");
   }
 
-  /** Takes no new workers from now on (dispatches are handed back). */
+  /**
+   * Takes no new workers from now on (dispatches are handed back), and asks
+   * the running ones to stop after their chunk (a prefetched one is handed back).
+   */
   startDraining(): void {
     this.draining = true;
+    for (const { runner } of this.runners.values()) runner.requestStop();
   }
 
   /** Waits for every running worker to end. */
@@ -228,7 +239,6 @@ export class WorkerPool {
    */
   async drain(graceMs: number): Promise<void> {
     this.startDraining();
-    for (const { runner } of this.runners.values()) runner.requestStop();
     if (!(await within(this.idle(), graceMs))) {
       this.abortAll("shutdown: grace period over");
       if (!(await within(this.idle(), ABORTED_WAIT_MS)))

@@ -131,6 +131,11 @@ export class Runner {
     this.linger.stop();
   }
 
+  /** Whether it was asked to stop (it ends after its chunk). */
+  get isStopping(): boolean {
+    return this.stopRequested;
+  }
+
   /** Whether the worker waits for new items on an empty queue (holds no chunk). */
   get isLingering(): boolean {
     return this.linger.active;
