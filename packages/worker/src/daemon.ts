@@ -154,7 +154,8 @@ function drainOnStop(
   return (opts = {}) => {
     if (!life.isStopping) {
       graceMs = opts.graceMs ?? graceMs;
-      o.log.info({ hostId: o.hostId, graceMs }, "worker daemon stopping");
+      // a drain waits for the running chunks however long they take: no grace limit
+      o.log.info({ hostId: o.hostId, graceMs: Number.isFinite(graceMs) ? graceMs : "none" }, "worker daemon stopping");
       void life.closed.then(() => o.log.info({ hostId: o.hostId }, "worker daemon stopped"));
     }
     return life.stop();
