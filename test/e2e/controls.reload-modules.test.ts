@@ -40,8 +40,7 @@ describe("reload of a module config", () => {
       // second reload: the tick back as it runs, a cooldown changed: nothing kept
       writeFileSync(file, configText(prefix, 200, 5));
       m.kill("SIGHUP");
-      for (let i = 0; reloads().length < 2 && i < 300; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(reloads()).toHaveLength(2);
+      await waitFor("the second reload", () => reloads().length === 2);
       expect(JSON.parse(reloads()[1] ?? "{}").kept).toBeUndefined();
       m.kill("SIGTERM");
       expect((await m.exited).code).toBe(0);
