@@ -275,6 +275,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
     });
     life.add("control watch", () => watch.close());
     watch.start();
+    // the paused types now, not a heartbeat later: a paused type's dispatch is refused from the start
+    await watch.check();
     const reload = reloader(options, { served, queue, pool, secrets, log });
     log.info({ hostId, slots, jobTypes: served ?? "all", inbox: inbox.queueName }, "worker daemon started");
     if (options.handleSignals) {
