@@ -194,7 +194,7 @@ describe("per-role ACL users", () => {
     for (const k of ["pending", "items", "chunk", "control:leader", "control:config", "control:bull"])
       expect(kinds).toContain(k);
     const managerOnly = new Set(
-      ["leader", "config", "decisions", "load", "last-start", "types", "paused", "alerts"].map((k) => `control:${k}`),
+      ["leader", "config", "decisions", "load", "last-start", "types", "alerts"].map((k) => `control:${k}`),
     );
     const expected: Record<AclRole, { read: (kind: string) => boolean; write: (kind: string) => boolean }> = {
       // counters and key sizes only; write only where an enqueue writes
@@ -202,7 +202,8 @@ describe("per-role ACL users", () => {
         read: (k) => ["seq", "stats", "activity", "wake", "since", "delayed", "leases", "dead"].includes(k),
         write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake", "since"].includes(k),
       },
-      worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) },
+      // the paused types: read only (a worker stops a paused type's workers; only the manager pauses)
+      worker: { read: (k) => !managerOnly.has(k), write: (k) => !managerOnly.has(k) && k !== "control:paused" },
       manager: { read: () => true, write: () => true },
       monitor: { read: () => true, write: () => false },
     };

@@ -25,6 +25,17 @@ export interface LoadedConfig {
 }
 
 let hooksRegistered = false;
+/**
+ * Imports of JS/TS configs so far: a module is imported once per URL, so a
+ * reload (SIGHUP) imports the file again under a fresh query (`?reload=N`).
+ */
+let imports = 0;
+
+/** The query that makes the next import of a config module a fresh one (none for the first). */
+function freshQuery(): string {
+  const n = imports++;
+  return n === 0 ? "" : `?reload=${n}`;
+}
 
 /**
  * Registers the config hooks (`config-hooks.ts`) once per process, before
@@ -49,7 +60,11 @@ async function importTypeScript(path: string): Promise<Record<string, unknown>> 
   const unregister = registerTsx();
   const url = pathToFileURL(path).href;
   try {
-    return (await import(path.endsWith(".ts") ? `${url}${CONFIG_SUFFIX}` : url)) as Record<string, unknown>;
+    const query = freshQuery();
+    return (await import(path.endsWith(".ts") ? `${url}${CONFIG_SUFFIX}${query}` : `${url}${query}`)) as Record<
+      string,
+      unknown
+    >;
   } finally {
     await unregister();
   }
@@ -64,7 +79,7 @@ async function readRaw(path: string): Promise<unknown> {
   if (ext === ".ts" || ext === ".mts") {
     mod = await importTypeScript(path);
   } else if (ext === ".js" || ext === ".mjs" || ext === ".cjs") {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    mod = (await import(`${pathToFileURL(path).href}${freshQuery()}`)) as Record<string, unknown>;
   } else {
     throw new InvalidConfigError(path, [
       { path: "", message: `unknown config file type "${ext}": use .json, .yaml, .yml, .js, .mjs, .cjs, .ts or .mts` },

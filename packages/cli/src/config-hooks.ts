@@ -4,7 +4,8 @@
  *   1. a TypeScript config is imported as `<file>.ts` + `CONFIG_SUFFIX`, a URL
  *      ending in `.mts`, so tsx compiles it as an ES module whatever the
  *      folder's package.json says; `load` reads the real file. Nothing is
- *      written next to the config, so it loads from a read-only folder.
+ *      written next to the config, so it loads from a read-only folder; a
+ *      query (`?reload=N`, a reload on SIGHUP) is not part of the file name.
  *   2. `@batchjob/*` that does not resolve from the importing file (a config
  *      in /etc/batchjob, a CLI installed globally) resolves from the CLI's own
  *      installation instead; the user's own copy, when it resolves, wins.
@@ -27,8 +28,14 @@ export const initialize: InitializeHook<ConfigHooksData> = (data) => {
   fallbackParentURL = data.fallbackParentURL;
 };
 
+/** The URL without its query (`?reload=N`: a config imported again on reload). */
+function withoutQuery(url: string): string {
+  const q = url.indexOf("?");
+  return q < 0 ? url : url.slice(0, q);
+}
+
 function isConfigUrl(url: string): boolean {
-  return url.startsWith("file:") && url.endsWith(CONFIG_SUFFIX);
+  return url.startsWith("file:") && withoutQuery(url).endsWith(CONFIG_SUFFIX);
 }
 
 export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
@@ -44,6 +51,6 @@ export const resolve: ResolveHook = async (specifier, context, nextResolve) => {
 
 export const load: LoadHook = async (url, context, nextLoad) => {
   if (!isConfigUrl(url)) return nextLoad(url, context);
-  const source = await readFile(fileURLToPath(url).slice(0, -CONFIG_SUFFIX.length));
+  const source = await readFile(fileURLToPath(withoutQuery(url)).slice(0, -CONFIG_SUFFIX.length));
   return { format: "module", source, shortCircuit: true };
 };

@@ -21,8 +21,10 @@ export function isAclRole(role: unknown): role is AclRole {
  */
 export const ACL_ROLE_SUMMARY: Record<AclRole, string> = {
   producer: "enqueue items and read a type's counts; nothing else",
-  worker: "run chunks: its job types' keys, its host's heartbeat, the worker list and history, the dispatch inboxes",
-  manager: "everything under the prefix: the leader lease, the published config, decisions, dispatch, the reaper",
+  worker:
+    "run chunks: its job types' keys, its host's heartbeat, the worker list and history, the dispatch inboxes, the drain requests, the paused types (read)",
+  manager:
+    "everything under the prefix: the leader lease, the published config, decisions, dispatch, the reaper; pause, resume and drain",
   monitor: "read everything under the prefix (status, history, dead list); write nothing",
 };
 
@@ -146,6 +148,10 @@ function workerRules(prefix: string): string[] {
     `~${keys.hostBeats}`,
     `~${keys.hostInfo}`,
     `~${keys.bullPrefix}:*`,
+    // the drain requests (`batchjob drain`): a worker reads whether it is asked and removes its own id on exit
+    `~${keys.draining}`,
+    // the paused types: a worker stops the workers of a paused type after their chunk (read only)
+    `%R~${keys.paused}`,
   ];
 }
 

@@ -31,6 +31,7 @@ export {
   folderProblem,
   moduleFileProblem,
 } from "./config/paths.js";
+export { FIXED_ON_RELOAD, type ReloadOutcome, type ReloadRole, reloadedConfig, runReload } from "./config/reload.js";
 export {
   type BatchjobConfig,
   type BatchjobConfigInput,
@@ -72,6 +73,7 @@ export {
   parseDispatchMessage,
   sanitizeHostId,
 } from "./control/dispatch.js";
+export { DrainRequests } from "./control/drain.js";
 export {
   type HostInfo,
   type HostListing,

@@ -143,6 +143,12 @@ export interface Keys {
   paused: string;
   /** HASH `<type>:<alert>` -> JSON of an alert that is firing (the leader's, see the manager's alerts step). */
   alerts: string;
+  /**
+   * SET of host ids asked to drain (`batchjob drain`): the manager dispatches
+   * nothing to them; each worker daemon reads it with its heartbeat, stops
+   * taking work, lets its workers finish their chunks and exits, removing its id.
+   */
+  draining: string;
   /** The BullMQ prefix of dispatch inboxes (in the control plane's slot). */
   bullPrefix: string;
   /** BullMQ queue name of one host's dispatch inbox. */
@@ -261,6 +267,7 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
     lastStart: `${control}:last-start`,
     paused: `${control}:paused`,
     alerts: `${control}:alerts`,
+    draining: `${control}:draining`,
     bullPrefix: `${control}:bull`,
     inbox: (hostId: string) => `inbox-${hostId}`,
   };

@@ -3,7 +3,9 @@
  *   1. connect; build the queue, registry (judging hosts only on time this
  *      manager could see Redis: reachability.ts), storages, dispatcher, allocator, refiller,
  *   2. every tickMs: refresh the leader lease; the leader runs a tick, the others wait,
- *   3. on stop() or SIGTERM/SIGINT: finish the tick in progress, wait for refills,
+ *   3. on SIGHUP (or reload()): read the config file again, validated; a bad
+ *      one is refused and logged, a good one takes effect at the next tick,
+ *   4. on stop() or SIGTERM/SIGINT: finish the tick in progress, wait for refills,
  *      give the lease up (another manager takes over at once), close.
  * Shutdown runs the release functions collected during start in reverse (Lifecycle).
  */
@@ -19,6 +21,8 @@ import {
   openDaemon,
   RedisWorkerHistory,
   RedisWorkerList,
+  type ReloadOutcome,
+  runReload,
 } from "@batchjob/core";
 import { type Allocator, createAllocator } from "./allocator.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -45,6 +49,12 @@ export interface ManagerOptions {
    * process warnings as JSON (Lifecycle.handleProcessFaults). @defaultValue false
    */
   handleSignals?: boolean;
+  /**
+   * Reads and validates the config file again (the CLI's loader, as
+   * `config check`): on SIGHUP with `handleSignals`, and on `reload()`.
+   * Without it a reload keeps the running config.
+   */
+  loadConfig?: () => Promise<BatchjobConfig>;
   /** Called after each tick this manager ran as leader (tests, benchmarks). */
   onTick?: (report: TickReport) => void;
 }
@@ -54,14 +64,22 @@ export interface ManagerDaemon {
   isLeader(): boolean;
   /** Runs one tick now if leader (tests, benchmarks); resolves with its report, or null when not leader. */
   tickNow(): Promise<TickReport | null>;
+  /**
+   * Reloads the config through `loadConfig` (as SIGHUP does): a file that
+   * fails validation is refused and logged, the running config kept; else
+   * it takes effect at the next tick, but for the options fixed on reload
+   * (FIXED_ON_RELOAD.manager), which are kept and logged.
+   */
+  reload(): Promise<ReloadOutcome>;
   closed: Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
-  const config = options.config;
-  const log =
-    options.logger ?? createLogger("batchjob-manager", { secrets: daemonSecretValues(config, options.redisUrl) });
+  let config = options.config;
+  // the secret values the log hides; a reload adds those of the new file
+  const secrets = daemonSecretValues(config, options.redisUrl);
+  const log = options.logger ?? createLogger("batchjob-manager", { secrets });
   const managerId = options.managerId ?? `${hostname()}-${process.pid}-${newId().slice(-6)}`;
   // 1. connect and build the parts
   const { life, client, keys, queue, connect } = openDaemon(config, {
@@ -123,8 +141,33 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       if (!life.isStopping) void life.closed.then(() => log.info({ managerId }, "manager stopped"));
       return life.stop();
     };
-    if (options.handleSignals) life.handleSignals(() => void stop());
-    return { managerId, isLeader: () => lease.isLeader, tickNow, closed: life.closed, stop };
+    // reload: the file again, validated; applied at the next tick
+    const reload = async (): Promise<ReloadOutcome> => {
+      const load = options.loadConfig;
+      if (!load) return { applied: false, problems: ["no config file to reload from"] };
+      return runReload({
+        role: "manager",
+        current: config,
+        load,
+        log,
+        apply: (next) => {
+          for (const v of daemonSecretValues(next, options.redisUrl)) if (!secrets.includes(v)) secrets.push(v);
+          secrets.sort((a, b) => b.length - a.length);
+          const allocatorChanged = next.manager.allocator !== config.manager.allocator;
+          config = next;
+          for (const t of next.jobTypes) queue.configure(t.name, t);
+          manager.reload(
+            next,
+            allocatorChanged && !options.allocator ? createAllocator(next.manager.allocator) : undefined,
+          );
+        },
+      });
+    };
+    if (options.handleSignals) {
+      life.handleSignals(() => void stop());
+      life.handleReload(reload);
+    }
+    return { managerId, isLeader: () => lease.isLeader, tickNow, reload, closed: life.closed, stop };
   } catch (err) {
     await life.stop();
     throw err;

@@ -20,7 +20,8 @@
  *                recorded and posted to the webhook once (tick/alerts.ts)
  * Adding a step is a file in tick/ and a line in STEPS.
  */
-import { defaults, type JobTypeConfig } from "@batchjob/core";
+import { type BatchjobConfig, defaults, type JobTypeConfig } from "@batchjob/core";
+import type { Allocator } from "./allocator.js";
 import { InFlight } from "./in-flight.js";
 import type { LevelReading } from "./load-level.js";
 import type { Decision } from "./planner.js";
@@ -76,16 +77,22 @@ function freshState(alerts: AlertTracker): LeaderState {
 
 export class Manager {
   private state: LeaderState;
-  private readonly types: Map<string, JobTypeConfig>;
+  private types: Map<string, JobTypeConfig>;
+  /** A reloaded config waiting for the next tick (each tick runs on one config). */
+  private reloaded: { config: BatchjobConfig; allocator: Allocator | undefined } | undefined;
 
   constructor(
     private readonly d: ManagerDeps,
     private readonly steps: readonly TickStep[] = STEPS,
   ) {
     this.types = new Map(d.config.jobTypes.map((t) => [t.name, t]));
-    const hook = d.config.manager.alerts;
+    this.state = freshState(this.alertTracker(d.config));
+  }
+
+  private alertTracker(config: BatchjobConfig): AlertTracker {
+    const hook = config.manager.alerts;
     const every = hook?.checkEveryMs ?? defaults.manager.alerts.checkEveryMs;
-    this.state = freshState(new AlertTracker(d.client, d.keys, d.log, hook, every));
+    return new AlertTracker(this.d.client, this.d.keys, this.d.log, hook, every);
   }
 
   /** Forget per-leader state (tokens written, decisions and config published) when leadership is (re)gained. */
@@ -95,11 +102,35 @@ export class Manager {
   }
 
   /**
+   * A reloaded config (SIGHUP, #10), taken at the start of the next tick:
+   * the job types (parallel, cooldownSeconds, chunkSize, ...), the load
+   * thresholds and, when given, a new allocator. It is published again at
+   * once for `status`.
+   */
+  reload(config: BatchjobConfig, allocator?: Allocator): void {
+    this.reloaded = { config, allocator };
+  }
+
+  private takeReloaded(): void {
+    const r = this.reloaded;
+    if (!r) return;
+    this.reloaded = undefined;
+    // a changed webhook takes effect now (what fires is in Redis: nothing fires twice)
+    if (JSON.stringify(r.config.manager.alerts) !== JSON.stringify(this.d.config.manager.alerts))
+      this.state.alerts = this.alertTracker(r.config);
+    this.d.config = r.config;
+    if (r.allocator) this.d.allocator = r.allocator;
+    this.types = new Map(r.config.jobTypes.map((t) => [t.name, t]));
+    this.state.publishedConfigAt = 0;
+  }
+
+  /**
    * One tick. `stillLeader` is asked before each step that changes anything:
    * a manager that lost its lease mid-tick stops acting at once.
    */
   async tick(stillLeader: () => boolean = () => true): Promise<TickReport> {
     const t0 = performance.now();
+    this.takeReloaded();
     const ctx: TickContext = {
       deps: this.d,
       state: this.state,

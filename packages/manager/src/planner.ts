@@ -7,6 +7,8 @@
  *   which starts at once (#12: with lingering workers, a type with none
  *   alive has been idle); above target, the surplus is asked to stop after its
  *   current chunk (stop tokens), never killed.
+ * A paused type (#10) has target 0: no start, every running worker asked to
+ * stop after its chunk; its reason starts with "paused".
  * Every decision carries a reason for the log and for `batchjob status`.
  */
 import type { JobTypeConfig } from "@batchjob/core";
@@ -19,6 +21,8 @@ export interface TypeState {
   running: number;
   /** Last start of this type (ms, Redis clock); undefined: never. */
   lastStartAt: number | undefined;
+  /** Paused (`batchjob pause`): no start; the running workers stop after their chunk. */
+  paused?: boolean;
 }
 
 export interface Decision {
@@ -36,6 +40,19 @@ export interface Decision {
 
 export function plan(state: TypeState, level: LoadLevel, now: number): Decision {
   const c = state.config;
+  if (state.paused) {
+    const n = state.running;
+    return {
+      jobType: c.name,
+      level,
+      target: 0,
+      running: n,
+      pending: state.pending,
+      start: 0,
+      stopTokens: n,
+      reason: `paused: ${state.pending} pending, running ${n}${n > 0 ? `, stopping ${n} after their chunk` : ""}`,
+    };
+  }
   const target = c.parallel[level];
   const base = { jobType: c.name, level, target, running: state.running, pending: state.pending };
   if (state.running > target) {

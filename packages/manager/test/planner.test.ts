@@ -133,4 +133,20 @@ describe("planner", () => {
   it("reports an empty queue", () => {
     expect(plan(state({ pending: 0, running: 2 }), "low", 0).reason).toBe("queue empty: running 2");
   });
+
+  it.each([
+    [0, 0, "paused: 10000 pending, running 0"],
+    [3, 3, "paused: 10000 pending, running 3, stopping 3 after their chunk"],
+  ])("a paused type with %i running starts nothing and stops them all", (running, tokens, reason) => {
+    // whatever the load, cooldown or backlog say: target 0
+    for (const level of ["low", "medium", "high"] as const) {
+      const d = plan(state({ running, paused: true }), level, 0);
+      expect(d).toMatchObject({ target: 0, start: 0, stopTokens: tokens, running, pending: 10_000, reason });
+    }
+  });
+
+  it("resumed, a type plans as before its pause", () => {
+    const s = state({ config: { ...config, cooldownSeconds: 0 } });
+    expect(plan({ ...s, paused: false }, "low", 0)).toEqual(plan(s, "low", 0));
+  });
 });

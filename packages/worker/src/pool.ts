@@ -28,8 +28,9 @@ export const LEAVE_ON_STOP_MS = 2000;
 /** On shutdown, the longest wait for aborted chunks to settle (Redis may not answer) before the daemon goes on. */
 export const ABORTED_WAIT_MS = 10_000;
 
-/** Whether `p` settled within `ms`. */
+/** Whether `p` settled within `ms` (not finite: waits for it). */
 async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  if (!Number.isFinite(ms)) return p.then(() => true);
   let timer: NodeJS.Timeout | undefined;
   const over = new Promise<false>((resolve) => {
     timer = setTimeout(() => resolve(false), ms);
@@ -63,8 +64,10 @@ export class WorkerPool {
   private readonly runners = new Map<string, { runner: Runner; done: Promise<WorkerHistoryItem | undefined> }>();
   /** Workers that ended and are still leaving the list, by id. */
   private readonly leaving = new Map<string, Leaving>();
-  private readonly types: Map<string, JobTypeConfig>;
+  private types: Map<string, JobTypeConfig>;
   private draining = false;
+  /** Paused job types (#10): their dispatches are refused, their workers stop after their chunk. */
+  private paused: ReadonlySet<string> = new Set();
   /** Drained: a worker that ends from now on and cannot leave the list is given up at once. */
   private closed = false;
 
@@ -114,15 +117,18 @@ export class WorkerPool {
   async start(jobType: string, reservationId: string): Promise<StartResult> {
     const { queue, log } = this.deps;
     const type = this.types.get(jobType);
-    if (type && this.serves(jobType) && !this.draining && this.free() === 0) await this.freeIdleSlot();
-    if (!type || !this.serves(jobType) || this.draining || this.free() === 0) {
+    const paused = this.paused.has(jobType);
+    if (type && this.serves(jobType) && !this.draining && !paused && this.free() === 0) await this.freeIdleSlot();
+    if (!type || !this.serves(jobType) || this.draining || paused || this.free() === 0) {
       const why = !type
         ? "unknown job type"
         : !this.serves(jobType)
           ? "type not served"
           : this.draining
             ? "draining"
-            : "no free slot";
+            : paused
+              ? "paused"
+              : "no free slot";
       await queue.claim(jobType, reservationId);
       log.info({ jobType, reservationId, why }, "dispatch refused");
       return "refused";
@@ -184,9 +190,40 @@ export class WorkerPool {
     });
   }
 
-  /** Takes no new workers from now on (dispatches are handed back). */
+  /**
+   * A reloaded config (SIGHUP, #10): workers started from now on take their
+   * type's settings and launcher from it; running workers keep theirs.
+   */
+  reload(config: BatchjobConfig): void {
+    this.deps.config = config;
+    this.types = new Map(config.jobTypes.map((t) => [t.name, t]));
+  }
+
+  /**
+   * The paused types (read with each heartbeat, #10): their running workers
+   * stop after their chunk (`scaled-down`; a prefetched chunk is handed
+   * back, a lingering worker leaves), and their dispatches are refused.
+   */
+  pause(types: ReadonlySet<string>): void {
+    this.paused = types;
+    if (types.size === 0) return;
+    const asked = new Map<string, number>();
+    for (const { runner } of this.runners.values()) {
+      if (!types.has(runner.jobType) || runner.isStopping) continue;
+      runner.requestStop("scaled-down");
+      asked.set(runner.jobType, (asked.get(runner.jobType) ?? 0) + 1);
+    }
+    for (const [jobType, workers] of asked)
+      this.deps.log.info({ jobType, workers }, "type paused: its workers stop after their chunk");
+  }
+
+  /**
+   * Takes no new workers from now on (dispatches are handed back), and asks
+   * the running ones to stop after their chunk (a prefetched one is handed back).
+   */
   startDraining(): void {
     this.draining = true;
+    for (const { runner } of this.runners.values()) runner.requestStop();
   }
 
   /** Waits for every running worker to end. */
@@ -196,13 +233,12 @@ export class WorkerPool {
 
   /**
    * Shutdown: no new workers; running ones finish their chunk within
-   * `graceMs`, then their chunks are aborted and unreported items returned.
+   * `graceMs` (Infinity: however long it takes, a drain), then their chunks are aborted and unreported items returned.
    * An aborted chunk still settles; when Redis does not answer that within
    * ABORTED_WAIT_MS the daemon goes on (the chunk comes back at lease expiry).
    */
   async drain(graceMs: number): Promise<void> {
     this.startDraining();
-    for (const { runner } of this.runners.values()) runner.requestStop();
     if (!(await within(this.idle(), graceMs))) {
       this.abortAll("shutdown: grace period over");
       if (!(await within(this.idle(), ABORTED_WAIT_MS)))

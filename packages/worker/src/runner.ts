@@ -27,6 +27,7 @@
  */
 import {
   type Acquirer,
+  type ExitReason,
   historyItemOf,
   type JobTypeConfig,
   type Logger,
@@ -68,6 +69,8 @@ export class Runner {
   /** The last update of the list entry, not awaited by the chunk; the worker leaves only after it. */
   private entryWritten: Promise<void> = Promise.resolve();
   private stopRequested = false;
+  /** Why a requested stop ends the worker: the daemon shuts down, or its type was paused (`scaled-down`). */
+  private stopReason: ExitReason = "shutdown";
   private chunkAbort: AbortController | undefined;
   private abortReason: string | undefined;
   private readonly entry: WorkerListItem;
@@ -122,9 +125,15 @@ export class Runner {
   }
 
   /** Graceful: finish the current chunk, acquire no next; a lingering worker leaves at once. */
-  requestStop(): void {
+  requestStop(reason: ExitReason = "shutdown"): void {
+    if (!this.stopRequested || reason === "shutdown") this.stopReason = reason;
     this.stopRequested = true;
     this.linger.stop();
+  }
+
+  /** Whether it was asked to stop (it ends after its chunk). */
+  get isStopping(): boolean {
+    return this.stopRequested;
   }
 
   /** Whether the worker waits for new items on an empty queue (holds no chunk). */
@@ -369,8 +378,10 @@ export class Runner {
       : { ...s, fail };
   }
 
-  private async finish(end: End): Promise<WorkerHistoryItem> {
+  private async finish(ended: End): Promise<WorkerHistoryItem> {
     const { list, history } = this.deps;
+    // a stop asked for a paused type ends `scaled-down`, wherever the worker was when it came
+    const end = ended.reason === "shutdown" && this.stopRequested ? { ...ended, reason: this.stopReason } : ended;
     this.supply.releaseAll();
     clearTimeout(this.entryTimer);
     const { reason, error } = end;

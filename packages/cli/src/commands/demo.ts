@@ -4,8 +4,11 @@
  *   2. start one manager and two worker daemons as separate processes on
  *      the demo's config (inline, fork and spawn job types): examples/demo in
  *      the repository, demo/ in the packed CLI (copied there by `prepack`),
- *   3. enqueue the items (200,000 by default) and show live progress,
- *   4. when every queue is drained, print a summary from the worker history,
+ *   3. say how to look from another terminal (`batchjob status --prefix
+ *      ...`), enqueue the items (200,000 by default) and show live progress,
+ *   4. when every queue is drained, print a summary from the worker history;
+ *      with `--keep`, leave the daemons running and the keys in place until
+ *      Ctrl-C, so `status` can be tried on them,
  *   5. stop everything (SIGTERM, then wait), delete the demo's keys (per
  *      master and slot: on a cluster too); Ctrl-C takes the same way out, a
  *      second Ctrl-C (or SIGTERM) kills the daemons and exits at once. Every
@@ -30,11 +33,12 @@ import {
   redactUrl,
   type WorkerListItem,
 } from "@batchjob/core";
-import { int } from "../args.js";
+import { bool, int } from "../args.js";
 import type { Command } from "../command.js";
 import { loadConfigFile } from "../config-file.js";
 import { redisForDemo } from "../demo-redis.js";
-import { renderProgress, renderSummary, type TypeProgress } from "../demo-view.js";
+import { renderLookHint, renderProgress, renderSummary, type TypeProgress } from "../demo-view.js";
+import { wrapWords } from "../terminal.js";
 
 /** The repository's examples/demo when run from the repository, else the copy packed with the CLI. */
 function demoConfigPath(): string {
@@ -94,6 +98,8 @@ interface Watch {
   started: number;
   interrupted: () => boolean;
   out: (text: string) => void;
+  /** Columns each line fits. */
+  width: () => number;
 }
 
 /** One reading of every type's progress, the load level and the live hosts. */
@@ -124,7 +130,7 @@ async function watchProgress(w: Watch): Promise<TypeProgress[]> {
     ]);
     const view = await readProgress(w, workers);
     const level = loadRaw ? (JSON.parse(loadRaw) as { level: string }).level : "-";
-    const text = renderProgress(view, level, hosts, performance.now() - w.started);
+    const text = renderProgress(view, level, hosts, performance.now() - w.started, w.width());
     if (tty) w.out(`\x1b[2J\x1b[H${text}`);
     else if (performance.now() - lastPlain > 2000) {
       w.out(text);
@@ -136,6 +142,20 @@ async function watchProgress(w: Watch): Promise<TypeProgress[]> {
     if (dead)
       throw new Error(`the ${dead.name} daemon exited (code ${dead.child.exitCode}); see ${w.logDir}/${dead.name}.log`);
     await new Promise((r) => setTimeout(r, tty ? 250 : 500));
+  }
+}
+
+/**
+ * 4. `--keep`: the work is done; the daemons keep running and the keys stay
+ * until Ctrl-C (or SIGTERM). Returns when interrupted, or throws when a
+ * daemon exits meanwhile.
+ */
+async function keepRunning(w: Watch): Promise<void> {
+  while (!w.interrupted()) {
+    const dead = w.daemons.find((d) => d.child.exitCode !== null);
+    if (dead)
+      throw new Error(`the ${dead.name} daemon exited (code ${dead.child.exitCode}); see ${w.logDir}/${dead.name}.log`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 
@@ -187,7 +207,7 @@ async function wayOut(o: {
 export const demoCommand: Command = {
   name: "demo",
   summary: "run the whole system live: a manager, two workers, 200,000 items on three launchers",
-  help: `Usage: batchjob demo [--items N]
+  help: `Usage: batchjob demo [--items N] [--keep]
 
 Starts Redis (REDIS_URL when it answers, else a private redis-server from
 PATH), one manager and two worker daemons as separate processes, with the job
@@ -197,15 +217,24 @@ enqueues N items, shows a progress bar per job type, the workers running
 against the manager's target and the load level; then prints a summary from
 the worker history (items per second, workers run, peak memory per worker)
 and stops everything. Daemon logs go to a temp folder named at the start.
+It prints the 'batchjob status --prefix ...' command that shows the run
+from another terminal (with REDIS_URL when its Redis is not the default).
 
 Options:
   --items N            items to enqueue (default 200000)
+  --keep               when the work is done, keep the daemons running and
+                       the keys in place until Ctrl-C (then stop and clean
+                       up as usual, exit 0): time to try 'batchjob status'
   -h, --help           this help`,
-  flags: { items: { type: "string" } },
+  flags: { items: { type: "string" }, keep: { type: "boolean" } },
   maxPositionals: 0,
   async run(p, io) {
     const total = int(p, "items", { min: 1 }) ?? 200_000;
+    const keep = bool(p, "keep");
+    const width = () => io.term.width();
     const say = io.out;
+    /** A sentence wrapped to the terminal's width. */
+    const sayWrapped = (text: string) => say(wrapWords(text, width()).join("\n"));
     const redis = await redisForDemo(io.env, say);
     const prefix = `demo-${process.pid}`;
     const logDir = mkdtempSync(join(tmpdir(), "batchjob-demo-"));
@@ -217,9 +246,10 @@ Options:
     };
     const configPath = demoConfigPath();
     const { config } = await loadConfigFile(configPath, env);
-    say(
+    sayWrapped(
       `Redis ${redactUrl(redis.url)}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
     );
+    say(renderLookHint(prefix, redis.url, width()));
 
     const client = connectRedis(redis.url);
     client.on("error", () => {});
@@ -247,19 +277,41 @@ Options:
       for (let i = 0; i < 100 && (await client.zcard(keys.hostBeats)) < 2; i++)
         await new Promise((r) => setTimeout(r, 100));
       const targets = await enqueueShares(queue, config.jobTypes, total);
-      say(
-        `enqueued ${total.toLocaleString("en-US")} items: ${[...targets].map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}\n`,
+      sayWrapped(
+        `enqueued ${total.toLocaleString("en-US")} items: ${[...targets].map(([k, v]) => `${k} ${v.toLocaleString("en-US")}`).join(", ")}`,
       );
-      const watch = { client, keys, queue, types: config.jobTypes, targets, daemons, logDir, started, out: io.out };
-      const view = await watchProgress({ ...watch, interrupted: () => interrupted });
+      say("");
+      const watch: Watch = {
+        client,
+        keys,
+        queue,
+        types: config.jobTypes,
+        targets,
+        daemons,
+        logDir,
+        started,
+        out: io.out,
+        width,
+        interrupted: () => interrupted,
+      };
+      const view = await watchProgress(watch);
       const elapsed = performance.now() - started;
-      if (interrupted) say("\ninterrupted: stopping the daemons");
-      else {
-        const history = await new RedisWorkerHistory(client, keys).list({ limit: 10_000 });
-        say(`\n${renderProgress(view, "-", 0, elapsed).split("\n").slice(2).join("\n")}\n`);
-        say(renderSummary(view, history, elapsed));
+      if (interrupted) {
+        say("\ninterrupted: stopping the daemons");
+        return 130;
       }
-      return interrupted ? 130 : 0;
+      const history = await new RedisWorkerHistory(client, keys).list({ limit: 10_000 });
+      say(`\n${renderProgress(view, "-", 0, elapsed, width()).split("\n").slice(2).join("\n")}\n`);
+      say(renderSummary(view, history, elapsed, width()));
+      if (keep) {
+        say("");
+        sayWrapped(
+          `--keep: the work is done; the manager and ${daemons.length - 1} workers keep running and the keys under ${prefix}: stay. Press Ctrl-C to stop everything and clean up.`,
+        );
+        say(renderLookHint(prefix, redis.url, width()));
+        await keepRunning(watch);
+      }
+      return 0;
     } finally {
       const failed = await wayOut({ daemons, client, keys, redis });
       process.off("SIGINT", onSignal);

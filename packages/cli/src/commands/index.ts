@@ -4,9 +4,11 @@ import { aclCommand } from "./acl.js";
 import { configCheckCommand } from "./config-check.js";
 import { deadListCommand, deadPurgeCommand, deadRetryCommand } from "./dead.js";
 import { demoCommand } from "./demo.js";
+import { drainCommand } from "./drain.js";
 import { enqueueCommand } from "./enqueue.js";
 import { historyCommand } from "./history.js";
 import { managerCommand } from "./manager.js";
+import { pauseCommand, resumeCommand } from "./pause.js";
 import { statusCommand } from "./status.js";
 import { workerCommand } from "./worker.js";
 
@@ -19,6 +21,9 @@ export const commands: Command[] = [
   deadListCommand,
   deadRetryCommand,
   deadPurgeCommand,
+  pauseCommand,
+  resumeCommand,
+  drainCommand,
   configCheckCommand,
   aclCommand,
   demoCommand,

@@ -1,7 +1,8 @@
-/** `batchjob manager`: runs the manager daemon until SIGTERM/SIGINT. */
-import { MAX_TIMER_MS, UsageError } from "@batchjob/core";
+/** `batchjob manager`: runs the manager daemon until SIGTERM/SIGINT; SIGHUP reloads its config file. */
+import { type BatchjobConfig, MAX_TIMER_MS, UsageError } from "@batchjob/core";
 import { int, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
+import { loadConfigFile } from "../config-file.js";
 
 export const managerCommand: Command = {
   name: "manager",
@@ -16,6 +17,13 @@ prepares their first chunk, dispatches it to a host (round-robin or
 least-load), reclaims expired leases, hands back dead hosts' work, and calls
 enqueuers of types below their low watermark. Decisions and their reasons go
 to the log and to Redis for 'batchjob status'.
+
+SIGHUP reloads the config file: a file that fails validation is refused
+(one log line names each problem) and the running config kept; a valid one
+takes effect at the next tick (job types, parallel, cooldownSeconds, load
+thresholds, allocator). redis.url, prefix, manager.tickMs,
+manager.leaderLeaseMs and worker.hostTtlMs need a restart (logged when
+changed). The flags above still win over the file.
 
 Options:
 ${CONFIG_FLAG_HELP}
@@ -46,17 +54,20 @@ Example:
     // a Node timer holds at most MAX_TIMER_MS: a longer tick would spin
     const tickMs = int(p, "tick-ms", { min: 50, max: MAX_TIMER_MS });
     const loaded = await findConfig(str(p, "config"), io);
-    const m = loaded.config.manager;
-    const config = {
-      ...loaded.config,
-      manager: { ...m, ...(tickMs ? { tickMs } : {}), ...(allocator ? { allocator } : {}) },
-    };
+    // the command line wins over the file, at start and on every reload
+    const withFlags = (c: BatchjobConfig): BatchjobConfig => ({
+      ...c,
+      manager: { ...c.manager, ...(tickMs ? { tickMs } : {}), ...(allocator ? { allocator } : {}) },
+    });
+    const config = withFlags(loaded.config);
     const redisUrl = str(p, "redis");
     const id = str(p, "id");
     const daemon = await startManager({
       config,
       baseDir: loaded.baseDir,
       handleSignals: true,
+      // SIGHUP: the same file again, validated as at start
+      loadConfig: async () => withFlags((await loadConfigFile(loaded.path, io.env)).config),
       ...(redisUrl ? { redisUrl } : {}),
       ...(id ? { managerId: id } : {}),
     });

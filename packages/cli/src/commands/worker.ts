@@ -1,8 +1,8 @@
-/** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT. */
-import { MAX_TIMER_MS, UsageError } from "@batchjob/core";
+/** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT or a drain; SIGHUP reloads its config file. */
+import { type BatchjobConfig, MAX_TIMER_MS, UsageError } from "@batchjob/core";
 import { int, list, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
-import { assertConfigFiles } from "../config-file.js";
+import { assertConfigFiles, loadConfigFile } from "../config-file.js";
 
 export const workerCommand: Command = {
   name: "worker",
@@ -31,7 +31,16 @@ ${CONFIG_FLAG_HELP}
 
 Stop it with SIGTERM or Ctrl-C: it stops taking chunks, lets running ones
 finish within the grace period, releases what is still held, and exits.
-A second signal releases at once.
+A second signal releases at once. 'batchjob drain' does the same without a
+grace limit: the running chunks finish, then the daemon exits.
+
+SIGHUP reloads the config file: a file that fails validation (or drops a
+type this host serves) is refused (one log line names each problem) and
+the running config kept; with a valid one, workers started from then on
+use its job type settings and launchers (running ones keep theirs).
+redis.url, prefix, worker.slots, worker.jobTypes, worker.heartbeatMs,
+worker.hostTtlMs, history.cap and queue.maxPayloadBytes need a restart
+(logged when changed).
 
 Example:
   REDIS_URL=redis://10.0.0.5:6379 batchjob worker \\
@@ -59,20 +68,24 @@ Example:
     const loadFile = str(p, "load-file");
     const redisUrl = str(p, "redis");
     const loaded = await findConfig(str(p, "config"), io);
+    const served = jobTypes ?? loaded.config.worker.jobTypes;
     // a job module, command or folder that is not here: refused now, not at each start of a worker
-    await assertConfigFiles(loaded, {
-      jobTypes: jobTypes ?? loaded.config.worker.jobTypes,
-      enqueuers: false,
-      env: io.env,
-    });
-    const config =
-      graceMs === undefined
-        ? loaded.config
-        : { ...loaded.config, worker: { ...loaded.config.worker, shutdownGraceMs: graceMs } };
+    await assertConfigFiles(loaded, { jobTypes: served, enqueuers: false, env: io.env });
+    // the command line wins over the file, at start and on every reload
+    const withFlags = (c: BatchjobConfig): BatchjobConfig =>
+      graceMs === undefined ? c : { ...c, worker: { ...c.worker, shutdownGraceMs: graceMs } };
+    const config = withFlags(loaded.config);
+    // SIGHUP: the same file again, validated as at start
+    const loadConfig = async () => {
+      const again = await loadConfigFile(loaded.path, io.env);
+      await assertConfigFiles(again, { jobTypes: served, enqueuers: false, env: io.env });
+      return withFlags(again.config);
+    };
     const daemon = await startWorker({
       config,
       baseDir: loaded.baseDir,
       handleSignals: true,
+      loadConfig,
       ...(redisUrl ? { redisUrl } : {}),
       ...(hostId ? { hostId } : {}),
       ...(slots ? { slots } : {}),

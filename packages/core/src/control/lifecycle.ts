@@ -3,7 +3,8 @@
  * functions collected while starting and run in reverse on stop (each
  * guarded, so one failure is logged and the rest still run), a `closed`
  * promise, SIGTERM/SIGINT handling where the first signal stops and a
- * later one calls `onRepeat` (the worker releases its chunks at once), and,
+ * later one calls `onRepeat` (the worker releases its chunks at once),
+ * SIGHUP reloading the config, and,
  * for a daemon that owns its process, its faults logged as JSON.
  */
 import { format } from "node:util";
@@ -59,6 +60,37 @@ export class Lifecycle {
         process.off("SIGINT", onSignal);
       },
     ]);
+  }
+
+  /**
+   * SIGHUP: runs `reload` (the config file read again, #10), one at a time:
+   * a signal during a reload runs it once more after; none once stopping.
+   * Removed on stop.
+   */
+  handleReload(reload: () => Promise<unknown>): void {
+    let running: Promise<void> | undefined;
+    let again = false;
+    const onHup = () => {
+      if (this.isStopping) return;
+      if (running) {
+        again = true;
+        return;
+      }
+      running = (async () => {
+        do {
+          again = false;
+          try {
+            await reload();
+          } catch (err) {
+            this.log.error({ err }, "config reload failed");
+          }
+        } while (again && !this.isStopping);
+      })().finally(() => {
+        running = undefined;
+      });
+    };
+    process.on("SIGHUP", onHup);
+    this.releases.unshift(["reload signal", () => process.off("SIGHUP", onHup)]);
   }
 
   /**

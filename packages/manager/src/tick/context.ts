@@ -4,6 +4,7 @@
  * so far. A step is `{ name, run(ctx) }`; the pipeline guards and times it.
  */
 import type {
+  Acquirer,
   Backlog,
   BatchjobConfig,
   HostRegistry,
@@ -30,7 +31,8 @@ export interface ManagerDeps {
   /** A queue on an auto-pipelining connection, for the many small reads of a tick. */
   reader: Supervisor;
   keys: Keys;
-  queue: Supervisor;
+  /** The supervisor's calls, and the wake of lingering workers (a paused type's must leave). */
+  queue: Supervisor & Pick<Acquirer, "wakeNext">;
   registry: HostRegistry;
   list: WorkerListStorage;
   history: WorkerHistoryStorage;
@@ -70,6 +72,10 @@ export interface Observation {
   /** Each type's backlog (a type seen idle and still idle: an empty one); none for a type skipped this tick. */
   backlog: Map<string, Omit<Backlog, "activity">>;
   lastStart: Map<string, number>;
+  /** Paused job types (`batchjob pause`). */
+  paused: ReadonlySet<string>;
+  /** Host ids asked to drain (`batchjob drain`): nothing is dispatched to them. */
+  drainRequested: ReadonlySet<string>;
 }
 
 export interface TickContext {

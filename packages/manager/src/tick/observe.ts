@@ -1,7 +1,7 @@
 /**
- * Step 1, observe: live and dead hosts, the worker list and last starts (the
- * control plane's slot: without it there is no tick), then per job type,
- * each on its own (per-type.ts: a type whose slot fails is skipped, the
+ * Step 1, observe: live and dead hosts, the worker list, last starts, the
+ * paused types and the hosts asked to drain (the control plane's slot:
+ * without it there is no tick), then per job type, each on its own (per-type.ts: a type whose slot fails is skipped, the
  * others are observed):
  *   1. the activity count of each type seen idle before (one MGET on one
  *      Redis, one per slot on a cluster), with the worker list: an idle
@@ -77,10 +77,12 @@ export const observe: TickStep = {
     const sweep = ctx.state.ticks++ % SWEEP_EVERY_TICKS === SWEEP_EVERY_TICKS - 1;
     // the host list gives the Redis time the backlog counts due retries by
     const hosts = await d.registry.list(d.config.worker.hostTtlMs, skip(d.keys.hostInfo));
-    let [workers, lastRaw, activity] = await Promise.all([
+    let [workers, lastRaw, activity, paused, drainRequested] = await Promise.all([
       d.list.list({}, skip(d.keys.workers)),
       d.client.hgetall(d.keys.lastStart),
       readIdleActivity(ctx, sweep),
+      d.client.smembers(d.keys.paused),
+      d.client.smembers(d.keys.draining),
     ]);
     // still idle: its count did not move since it was seen idle, and no worker of it runs or is on its way
     const busy = new Set([...workers.map((w) => w.jobType), ...ctx.state.inFlight.byType().keys()]);
@@ -94,6 +96,15 @@ export const observe: TickStep = {
       if (Number.isFinite(Number(v))) lastStart.set(type, Number(v));
       else skip(d.keys.lastStart)(type, "not a number");
     }
-    ctx.observation = { now: hosts.now, alive: hosts.alive, dead: hosts.dead, workers, backlog, lastStart };
+    ctx.observation = {
+      now: hosts.now,
+      alive: hosts.alive,
+      dead: hosts.dead,
+      workers,
+      backlog,
+      lastStart,
+      paused: new Set(paused),
+      drainRequested: new Set(drainRequested),
+    };
   },
 };

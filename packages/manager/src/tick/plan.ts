@@ -1,6 +1,7 @@
 /**
  * Steps 2 and 3, level and plan: the load level from the hosts' load (with
- * hysteresis), then per job type the pure planner's decision. Workers count
+ * hysteresis; a host asked to drain counts as draining), then per job type
+ * the pure planner's decision (a paused type: target 0). Workers count
  * as running when listed on a live host and not leaving (they took a stop
  * token), plus dispatches no worker has claimed yet. A type observe could not
  * read is not planned: its decision starts and stops nothing and says why.
@@ -29,7 +30,8 @@ export const level: TickStep = {
       running: Math.max(0, runningTotal(h) - (h.lingering ?? 0)) + (perHost.get(h.id) ?? 0),
       jobTypes: h.jobTypes,
       load: h.load,
-      draining: h.draining,
+      // draining for shutdown, or asked to drain (`batchjob drain`): the allocator skips it
+      draining: h.draining || obs.drainRequested.has(h.id),
     }));
   },
 };
@@ -62,7 +64,8 @@ export const planStep: TickStep = {
         return { jobType: t.name, level, target, running: n, pending: 0, start: 0, stopTokens: 0, reason };
       }
       const pending = obs.backlog.get(t.name)?.pending ?? 0;
-      return plan({ config: t, pending, running: n, lastStartAt: obs.lastStart.get(t.name) }, level, obs.now);
+      const paused = obs.paused.has(t.name);
+      return plan({ config: t, pending, running: n, lastStartAt: obs.lastStart.get(t.name), paused }, level, obs.now);
     });
   },
 };

@@ -3,6 +3,9 @@
  * hold some, set in one script per type from the listed workers, so a worker
  * that takes a token meanwhile is counted as leaving, never stopped twice.
  * Each type on its own: a type whose slot fails keeps its tokens as they were.
+ * A paused type holding tokens also wakes its lingering workers (#10): one
+ * waiting on an empty queue takes a token when woken and passes the wake on,
+ * so it leaves now rather than at the end of its `idleMs`.
  */
 import { observed, type TickStep } from "./context.js";
 import { perTypeEach } from "./per-type.js";
@@ -29,11 +32,13 @@ export const stopTokens: TickStep = {
         dispatched: dispatched.get(jobType) ?? 0,
       }),
     );
+    const wake: string[] = [];
     for (const dec of touched) {
       const r = set.get(dec.jobType);
       if (r) {
         dec.stopTokens = r.tokens;
         tokens.set(dec.jobType, r.tokens);
+        if (r.tokens > 0 && obs.paused.has(dec.jobType)) wake.push(dec.jobType);
       } else {
         // the tokens written before stay; forget them, so the next tick writes them again
         tokens.delete(dec.jobType);
@@ -41,5 +46,6 @@ export const stopTokens: TickStep = {
         dec.reason += `; stop tokens not set: ${ctx.unavailable.get(dec.jobType)}`;
       }
     }
+    await perTypeEach(ctx, wake, "waking its lingering workers", (jobType) => ctx.deps.queue.wakeNext(jobType));
   },
 };
