@@ -6,14 +6,26 @@
 //      (settle = ack of a chunk + acquire of the next, one round trip), against
 //      one BullMQ Worker with a no-op processor at concurrency 50
 //   3. Redis memory per queued item (100-byte payload) against BullMQ's per job
-//   4. what the per-minute metrics cost on settle (#10): acquire+ack at chunk
+//   4. the reference (#12): a bare drain of the same entries with `LPOP key K` on
+//      4 connections (no lease, no ack), what one Redis can hand out at all, and
+//      acquire+ack's share of it at chunk 100 and 1000
+//   5. Redis CPU per item (INFO used_cpu_user + used_cpu_sys) for each row
+//   6. what the per-minute metrics cost on settle (#10): acquire+ack at chunk
 //      1, 100 and 1000 (4 consumers) with the metrics off (metricsWindowMinutes
 //      0) and on (the default), runs interleaved, the median of 5 each
 // Usage: node bench/queue-bench.mjs [--items N] [--json] [--only metrics]
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { BatchQueue } from "../packages/core/dist/index.js";
-import { benchRedis, bullmqProcessingRate, fmt, ratio, redisCpuSeconds, usedMemory } from "./redis.mjs";
+import {
+  benchRedis,
+  bullmqCpuPerJobUs,
+  bullmqProcessingRate,
+  fmt,
+  ratio,
+  redisCpuSeconds,
+  usedMemory,
+} from "./redis.mjs";
 
 const args = process.argv.slice(2);
 const itemsArg = args.indexOf("--items");
@@ -39,9 +51,12 @@ async function bjEnqueue(n, batch = 1000) {
   await flush();
   const q = new BatchQueue({ redis: redis.url, prefix: "bench" });
   const items = Array.from({ length: n }, () => ({ payload: PAYLOAD }));
+  await q.counts("bench"); // connect first
+  const cpu0 = await redisCpuSeconds(admin);
   const t = performance.now();
   for (let i = 0; i < n; i += batch) await q.enqueue("bench", items.slice(i, i + batch));
   const s = (performance.now() - t) / 1000;
+  lastCpuPerItemUs = (((await redisCpuSeconds(admin)) - cpu0) * 1e6) / n;
   await q.close();
   return n / s;
 }
@@ -51,9 +66,11 @@ async function bullEnqueue(n) {
   const q = new Queue("bench", { connection: { url: redis.url }, prefix: "bull" });
   await q.waitUntilReady();
   const jobs = Array.from({ length: n }, () => ({ name: "j", data: PAYLOAD }));
+  const cpu0 = await redisCpuSeconds(admin);
   const t = performance.now();
   for (let i = 0; i < n; i += 1000) await q.addBulk(jobs.slice(i, i + 1000));
   const s = (performance.now() - t) / 1000;
+  lastCpuPerItemUs = (((await redisCpuSeconds(admin)) - cpu0) * 1e6) / n;
   await q.close();
   return n / s;
 }
@@ -82,7 +99,7 @@ async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440) {
       while (b.size > 0) {
         done += b.size;
         // a run time, as the worker daemon reports it: the metrics write every field they can
-        const outcome = { ack: b.items.map((i) => i.id), runMs: 1 };
+        const outcome = { ack: b.items.map((i) => i.id), runMs: 1, whole: true };
         const r = await q.settle("bench", b.id, outcome, { max: chunk, leaseMs: 60_000 });
         if (!r.next) break;
         b = r.next;
@@ -98,6 +115,32 @@ async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440) {
 
 /** Redis CPU (µs) per item of the last bjDrain. */
 let lastCpuPerItemUs = Number.NaN;
+
+/** What one Redis hands out at all: the same entries drained with `LPOP key K` on `consumers` connections. */
+async function bareDrain(n, chunk, consumers) {
+  await bjFill(n);
+  const key = "bench:{bench}:pending";
+  if ((await admin.llen(key)) !== n) throw new Error(`the bare drain expects ${key} to hold ${n} entries`);
+  const conns = Array.from({ length: consumers }, () => new Redis(redis.url));
+  await Promise.all(conns.map((c) => c.ping()));
+  let done = 0;
+  const cpu0 = await redisCpuSeconds(admin);
+  const t = performance.now();
+  await Promise.all(
+    conns.map(async (c) => {
+      for (;;) {
+        const got = await c.lpop(key, chunk);
+        if (!got) break;
+        done += got.length;
+      }
+    }),
+  );
+  const s = (performance.now() - t) / 1000;
+  lastCpuPerItemUs = (((await redisCpuSeconds(admin)) - cpu0) * 1e6) / n;
+  if (done !== n) throw new Error(`drained ${done} of ${n}`);
+  for (const c of conns) c.disconnect();
+  return n / s;
+}
 
 async function bullDrain(n) {
   await flush();
@@ -168,23 +211,43 @@ log(`items per run: ${fmt(N)}; Redis ${redis.url}`);
 
 log("enqueue ...");
 const bullEnq = await bullEnqueue(N);
+const bullEnqCpu = lastCpuPerItemUs;
 const bjEnq = await bjEnqueue(N);
-rows.push({ metric: "enqueue (calls of 1,000)", batchjob: bjEnq, bullmq: bullEnq, unit: "items/s" });
+rows.push({
+  metric: "enqueue (calls of 1,000)",
+  batchjob: bjEnq,
+  bullmq: bullEnq,
+  unit: "items/s",
+  cpu: lastCpuPerItemUs,
+  bullCpu: bullEnqCpu,
+});
 
 log("BullMQ worker ...");
 const bullRate = await bullDrain(Math.min(N, 50_000));
+const bullCpu = bullmqCpuPerJobUs;
+const fourConsumers = new Map();
 for (const chunk of [1, 10, 100, 1000]) {
   for (const consumers of chunk === 1 ? [1, 4, 16] : [1, 4]) {
     const n = chunk === 1 ? Math.min(N, 20_000) : chunk === 10 ? Math.min(N, 50_000) : N;
     log(`acquire+ack chunk ${chunk}, ${consumers} consumer(s) ...`);
     const rate = await bjDrain(n, chunk, consumers);
+    if (consumers === 4) fourConsumers.set(chunk, rate);
     rows.push({
       metric: `acquire+ack chunk ${chunk}, ${consumers} consumer${consumers > 1 ? "s" : ""}`,
       batchjob: rate,
       bullmq: bullRate,
       unit: "items/s",
+      cpu: lastCpuPerItemUs,
+      bullCpu,
     });
   }
+}
+
+const bare = [];
+for (const chunk of [100, 1000]) {
+  log(`bare LPOP ${chunk}, 4 connections ...`);
+  const rate = await bareDrain(N, chunk, 4);
+  bare.push({ chunk, rate, cpu: lastCpuPerItemUs, share: (fourConsumers.get(chunk) ?? Number.NaN) / rate });
 }
 
 log("memory ...");
@@ -202,12 +265,21 @@ admin.disconnect();
 await redis.stop();
 
 if (asJson) {
-  console.log(JSON.stringify(rows, null, 2));
+  console.log(JSON.stringify({ rows, bare }, null, 2));
 } else {
-  console.log("\n| measure | batchjob | BullMQ 6.7 | ratio |");
-  console.log("|---|---:|---:|---:|");
+  const us = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : "-");
+  console.log("\n| measure | batchjob | BullMQ 6.7 | ratio | Redis CPU per item: batchjob / BullMQ |");
+  console.log("|---|---:|---:|---:|---:|");
   for (const r of rows) {
     const rt = r.unit === "bytes" ? `${(r.batchjob / r.bullmq).toFixed(2)}× the memory` : ratio(r.batchjob, r.bullmq);
-    console.log(`| ${r.metric} | ${fmt(r.batchjob)} ${r.unit} | ${fmt(r.bullmq)} ${r.unit} | ${rt} |`);
+    const cpu = r.cpu === undefined ? "-" : `${us(r.cpu)} / ${us(r.bullCpu)}`;
+    console.log(`| ${r.metric} | ${fmt(r.batchjob)} ${r.unit} | ${fmt(r.bullmq)} ${r.unit} | ${rt} | ${cpu} |`);
+  }
+  console.log(
+    "\n| reference: bare `LPOP key K`, 4 connections | items/s | Redis CPU per item | acquire+ack chunk K, 4 consumers: share |",
+  );
+  console.log("|---|---:|---:|---:|");
+  for (const b of bare) {
+    console.log(`| K = ${b.chunk} | ${fmt(b.rate)} | ${us(b.cpu)} | ${(b.share * 100).toFixed(0)}% |`);
   }
 }

@@ -84,6 +84,8 @@ export async function bullmqProcessingRate(url, n, data) {
   const all = new Promise((r) => {
     finish = r;
   });
+  const admin = new Redis(url);
+  const cpu0 = await redisCpuSeconds(admin);
   const t = performance.now();
   const w = new Worker(
     "bench",
@@ -94,7 +96,12 @@ export async function bullmqProcessingRate(url, n, data) {
   );
   await all;
   const s = (performance.now() - t) / 1000;
+  bullmqCpuPerJobUs = (((await redisCpuSeconds(admin)) - cpu0) * 1e6) / n;
+  admin.disconnect();
   await w.close();
   await q.close();
   return n / s;
 }
+
+/** Redis CPU (µs) per job of the last bullmqProcessingRate run. */
+export let bullmqCpuPerJobUs = Number.NaN;

@@ -10,7 +10,7 @@
 -- ARGV[5..9] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
 -- ARGV[10] worker id  ARGV[11] group key prefix  ARGV[12] split depth
 -- ARGV[13] why the given-back items were given back
--- ARGV[14] nAck  ARGV[15] nFail  ARGV[16] nGiveBack  ARGV[17] nRequeue  ARGV[18] nSplit
+-- ARGV[14] nAck (-1: every item the chunk holds, no ids given)  ARGV[15] nFail  ARGV[16] nGiveBack  ARGV[17] nRequeue  ARGV[18] nSplit
 -- ARGV[19] metrics key prefix ('' = none)  ARGV[20] metrics window (ms)  ARGV[21] the chunk's run time (ms, -1
 --   = not known): see includes/minute-metrics.lua,
 --   then nAck ids, nFail quints (id, retry (1/0), delayMs (-1 = backoff),
@@ -31,9 +31,15 @@ local leaseMs = tonumber(ARGV[4])
 local policy = readPolicy(5)
 local n = {}
 for i = 1, 5 do n[i] = tonumber(ARGV[13 + i]) end
+-- nAck -1: every item the chunk holds is acked, no ids given
+local ackAll = n[1] == -1
+if ackAll then n[1] = 0 end
 if not nextMax or not n[1] or not n[2] or not n[3] or not n[4] or not n[5]
   or #ARGV ~= 21 + n[1] + 5 * n[2] + n[3] + n[4] + n[5] then
   return bjError(1, 'settle expects nAck ids, nFail quints, nGiveBack, nRequeue and nSplit ids')
+end
+if ackAll and n[2] + n[3] + n[4] + n[5] > 0 then
+  return bjError(1, 'settle takes nAck -1 (every item acked) alone, with no other outcome')
 end
 if nextMax > 0 and (not leaseMs or leaseMs < 1) then return bjError(1, 'settle expects leaseMs >= 1') end
 local now = nowMs()
@@ -46,7 +52,7 @@ local function ids(count)
   return out
 end
 local o = {ack = ids(n[1]), fail = {}, splitDepth = tonumber(ARGV[12]) or 1, giveBackReason = ARGV[13],
-  metrics = readMetricsArgs(19)}
+  metrics = readMetricsArgs(19), ackAll = ackAll}
 for i = 1, n[2] do
   local b = at + 5 * (i - 1)
   o.fail[i] = {ARGV[b + 1], ARGV[b + 2] == '1', tonumber(ARGV[b + 3]), ARGV[b + 4], ARGV[b + 5]}
@@ -57,7 +63,7 @@ o.requeue = ids(n[4])
 o.split = ids(n[5])
 
 local acked, retried, dead, notHeld, returned = 0, 0, 0, {}, 0
-if n[1] + n[2] + n[3] + n[4] + n[5] > 0 then
+if ackAll or n[1] + n[2] + n[3] + n[4] + n[5] > 0 then
   acked, retried, dead, notHeld, returned = settleChunk(K, K.chunk, ARGV[1], o, policy, now)
 end
 

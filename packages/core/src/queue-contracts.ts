@@ -101,6 +101,12 @@ export interface SettleOutcome {
   split?: { ids: string[]; depth: number };
   /** How long the chunk ran (ms), counted in the minute's metrics when the settle ends the chunk. */
   runMs?: number;
+  /**
+   * `ack` lists every item of the chunk and nothing else is settled: the
+   * script acks whatever the chunk still holds without matching ids (a
+   * faster settle). Ignored when anything but `ack` is given.
+   */
+  whole?: boolean;
 }
 
 /** The next chunk a settle acquires in the same round trip. */

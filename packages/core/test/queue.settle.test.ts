@@ -52,3 +52,33 @@ describe("BatchQueue.settle", () => {
     await t.close();
   });
 });
+
+describe("BatchQueue.settle, the whole chunk acked", () => {
+  it("acks what the chunk holds without matching ids, forgets caller ids and failure records, and fences a chunk taken back", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    try {
+      await t.queue.enqueue("t", [{ id: "a", payload: 1 }, { id: "b", payload: 2 }, { payload: 3 }]);
+      const first = await t.queue.acquire("t", { max: 3 });
+      // b fails once: it has a failure record when its next chunk is acked whole
+      await t.queue.settle("t", first.id, { ack: ["a", "#1"], fail: [{ id: "b", error: "once" }] });
+      const k = t.keys.type("t");
+      expect(await t.client.hexists(k.fails, "b")).toBe(1);
+      const again = await t.queue.acquire("t", { max: 3 });
+      const r = await t.queue.settle("t", again.id, { ack: again.items.map((i) => i.id), whole: true }, { max: 1 });
+      expect(r).toMatchObject({ acked: 1, notHeld: [], next: null });
+      expect(await t.client.hexists(k.fails, "b")).toBe(0);
+      expect(await t.client.scard(k.ids)).toBe(0);
+      expect(await t.queue.counts("t")).toMatchObject({ total: 0, chunks: 0, acked: 3 });
+
+      // a chunk reclaimed before its settle: nothing acked, every id reported as not held
+      await t.queue.enqueue("t", [{ payload: 4 }, { payload: 5 }]);
+      const lost = await t.queue.acquire("t", { max: 2 });
+      await t.queue.reclaim("t", { chunkIds: [lost.id] });
+      const late = await t.queue.settle("t", lost.id, { ack: lost.items.map((i) => i.id), whole: true });
+      expect(late).toMatchObject({ acked: 0, notHeld: lost.items.map((i) => i.id) });
+      expect(await t.queue.counts("t")).toMatchObject({ pending: 2, leased: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});

@@ -37,7 +37,16 @@ import {
 import { VERSION } from "../src/version.js";
 
 const policy: RetryPolicy = { maxAttempts: 3, maxReturns: 3, backoff: { type: "fixed", delayMs: 0, maxDelayMs: 0 } };
-const none = { ack: [], fail: [], giveBack: [], giveBackReason: "test", requeue: [], split: [], splitDepth: 1 };
+const none = {
+  ack: [],
+  ackAll: false,
+  fail: [],
+  giveBack: [],
+  giveBackReason: "test",
+  requeue: [],
+  split: [],
+  splitDepth: 1,
+};
 
 /** The body of a script file: what follows its header comments. */
 function body(text: string): string {

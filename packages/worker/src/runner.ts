@@ -266,6 +266,8 @@ export class Runner {
       }),
     );
     s.runMs = performance.now() - startedAt;
+    // every item done: the script acks the chunk whole, matching no ids (the common case, and the cheapest)
+    s.whole = s.ack?.length === batch.size;
     const fatal = report.fatal;
     const limitHit = this.limitReached(this.chunksRun);
     const goOn = !fatal && !this.stopRequested && !leaseLost && !limitHit;

@@ -25,7 +25,8 @@ local function loadChunk(chunkKey)
   return entries, index
 end
 
--- Settles the items chunk `owner` still holds: acks `o.ack` ids, charges
+-- Settles the items chunk `owner` still holds: all of them acked when
+-- `o.ackAll` (no ids given: the holder says each one is done), else acks `o.ack` ids, charges
 -- `o.fail` ({id, retry, delayMs, message, how} each), returns `o.giveBack`
 -- ids (no attempt, returns + 1, message `o.giveBackReason`), requeues
 -- `o.requeue` ids (never started: no count) and splits `o.split` ids into two
@@ -34,6 +35,23 @@ end
 -- its lease. `o.metrics` (see minute-metrics) records the minute's counts
 -- when given. Returns acked, retried, dead, notHeld ids, returned.
 local function settleChunk(k, chunkKey, owner, o, policy, now)
+  if o.ackAll then
+    -- every item the chunk holds is done: no id to match, and the entries are read only when some id has a
+    -- failure record or a dedupe entry to forget
+    local n = redis.call('LLEN', chunkKey)
+    if n == 0 then return 0, 0, 0, {}, 0 end
+    if redis.call('EXISTS', k.fails) == 1 or redis.call('SCARD', k.ids) > 0 then
+      local all = redis.call('LRANGE', chunkKey, 0, -1)
+      local ids = {}
+      for i = 1, #all do ids[i] = entryId(all[i]) end
+      forgetIds(k, ids)
+    end
+    redis.call('DEL', chunkKey)
+    redis.call('ZREM', k.leases, owner)
+    redis.call('HINCRBY', k.stats, 'acked', n)
+    recordMinute(o.metrics, now, n, 0, 0, 0, true)
+    return n, 0, 0, {}, 0
+  end
   local entries, index = loadChunk(chunkKey)
   local taken, acked, notHeld = {}, {}, {}
   local function take(id)

@@ -66,8 +66,12 @@ export class RedisReleaser implements Releaser {
           leaseMs: this.ctx.leaseOf(jobType, next.leaseMs),
         }
       : null;
+    const ack = uniqueIds(outcome.ack ?? []);
+    const onlyAcks =
+      fail.length === 0 && !outcome.giveBack?.ids.length && !outcome.requeue?.length && !outcome.split?.ids.length;
     const items = {
-      ack: uniqueIds(outcome.ack ?? []),
+      ack,
+      ackAll: outcome.whole === true && onlyAcks && ack.length > 0,
       fail,
       giveBack: uniqueIds(outcome.giveBack?.ids ?? []),
       giveBackReason: outcome.giveBack?.reason ?? "returned",
@@ -90,7 +94,9 @@ export class RedisReleaser implements Releaser {
     if (nextArgs && raw.next.ids.length > 0) {
       nextBatch = await this.ctx.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true);
     }
-    const { acked, retried, dead, returned, notHeld, stopped } = raw;
+    const { acked, retried, dead, returned, stopped } = raw;
+    // acked whole and nothing was held: the chunk was taken back before (its ids, as a matched ack names them)
+    const notHeld = items.ackAll && acked === 0 ? ack : raw.notHeld;
     return { acked, retried, dead, returned, notHeld, next: nextBatch, stopped };
   }
 

@@ -170,6 +170,8 @@ export interface SettleFailure extends FailOptions {
 /** What a settle does with the items of a chunk, by whose fault each outcome is. */
 export interface SettleItems {
   ack: string[];
+  /** Every item the chunk holds is acked (`ack` then is every id of the chunk; no id is sent, none matched). */
+  ackAll: boolean;
   /** Charged a failed attempt. */
   fail: SettleFailure[];
   /** Handed back through no fault of their own: no attempt, returns + 1. */
@@ -230,14 +232,14 @@ export async function settleScript(
     k.group(""),
     items.splitDepth,
     items.giveBackReason,
-    ack.length,
+    items.ackAll ? -1 : ack.length,
     fail.length,
     giveBack.length,
     requeue.length,
     split.length,
     ...metricsArgs(k, metrics),
   ];
-  for (const id of ack) args.push(id);
+  if (!items.ackAll) for (const id of ack) args.push(id);
   for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error, f.how);
   for (const id of giveBack) args.push(id);
   for (const id of requeue) args.push(id);
