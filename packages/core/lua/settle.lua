@@ -10,7 +10,8 @@
 -- ARGV[5..9] policy: maxAttempts, backoff kind, backoff ms, backoff max ms, maxReturns
 -- ARGV[10] worker id  ARGV[11] group key prefix  ARGV[12] split depth
 -- ARGV[13] why the given-back items were given back
--- ARGV[14] nAck (-1: every item the chunk holds, no ids given)  ARGV[15] nFail  ARGV[16] nGiveBack  ARGV[17] nRequeue  ARGV[18] nSplit
+-- ARGV[14] nAck (-1: every item the chunk holds, no ids given)
+-- ARGV[15] nFail  ARGV[16] nGiveBack  ARGV[17] nRequeue  ARGV[18] nSplit
 -- ARGV[19] metrics key prefix ('' = none)  ARGV[20] metrics window (ms)  ARGV[21] the chunk's run time (ms, -1
 --   = not known): see includes/minute-metrics.lua,
 --   then nAck ids, nFail quints (id, retry (1/0), delayMs (-1 = backoff),
