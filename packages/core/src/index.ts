@@ -133,6 +133,7 @@ export type {
   AcquireOptions,
   Acquirer,
   ActivityGroup,
+  BacklogGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,

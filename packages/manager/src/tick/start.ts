@@ -46,8 +46,10 @@ export const start: TickStep = {
     if (startedTypes.size > 0) {
       await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
     }
+    const startedOf = new Map<string, number>();
+    for (const s of out.started) startedOf.set(s.jobType, (startedOf.get(s.jobType) ?? 0) + 1);
     for (const dec of ctx.decisions) {
-      const n = out.started.filter((s) => s.jobType === dec.jobType).length;
+      const n = startedOf.get(dec.jobType) ?? 0;
       const u = out.unplaced.get(dec.jobType) ?? 0;
       if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
       const refused = out.refused.get(dec.jobType);
