@@ -159,7 +159,7 @@ async function oneRun(types, hosts) {
     const planned = r.decisions.filter((d) => d.reason.startsWith("skipped")).length;
     if (planned > 0) throw new Error(`${planned} types were skipped`);
     const d = commandDelta(before, after);
-      console.error([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]).filter(([, v]) => v > 0));
+    console.error([...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)]).filter(([, v]) => v > 0));
     times.push(r.durationMs);
     scripts.push(d.scripts);
     direct.push(d.direct);

@@ -3,14 +3,15 @@
 --- @each-type
 --   the header's keys once per job type read (KEY_GROUPS types; keysOf(g) for the g-th)
 --   reserved  dispatched reservations no worker took yet
---   activity  items enqueued or revived, ever (read with the rest: the mark of an idle type)
+--   activity  items enqueued or revived, ever (read with the rest for an idle type: its mark)
 -- ARGV[1] now (ms, Redis clock, read once per tick by the caller)
 -- ARGV[2..] per type, in KEYS order: n, then n reservation ids to check
 --   (dispatched, not yet seen running)
 -- Returns, per type in KEYS order, {pending + items in split groups +
 -- delayed items due by now, earliest lease deadline or -1, delayed items in
 -- all, {1 or 0 per reservation id: is it still waiting for a worker}, ids of
--- workers that took a stop token, the activity count or false}.
+-- workers that took a stop token, the activity count or false (false too
+-- when the type has anything ready, leased or delayed: only an idle type's is read)}.
 
 local now = ARGV[1]
 local out = {}
@@ -27,7 +28,8 @@ for g = 1, KEY_GROUPS do
   for i = arg + 1, arg + n do waiting[#waiting + 1] = redis.call('SISMEMBER', K.reserved, ARGV[i]) end
   arg = arg + n + 1
   local stopping = redis.call('SMEMBERS', K.stopping)
-  local activity = redis.call('GET', K.activity)
+  local activity = false
+  if ready == 0 and #first == 0 and delayed == 0 then activity = redis.call('GET', K.activity) end
   out[g] = {ready, #first == 0 and -1 or tonumber(first[2]), delayed, waiting, stopping, activity}
 end
 return out

@@ -24,6 +24,14 @@ describe("backlogs of many types", () => {
         if (i % 3 === 0) await t.queue.reserve(type, [`r-${i}`]);
       }
       await t.queue.acquire("t-1", { max: 1 }); // a lease
+      // t-5 drained: idle again, its activity count read as its mark
+      await t.queue.enqueue("t-5", [{ payload: 1 }]);
+      const done = await t.queue.acquire("t-5", { max: 1 });
+      await t.queue.ack(
+        "t-5",
+        done.id,
+        done.items.map((i) => i.id),
+      );
       const reads = types.map((jobType, i) => ({ jobType, reservations: [`r-${i}`, "gone"] }));
       const now = Date.now();
       const groups = t.queue.backlogs(reads, now);
@@ -37,6 +45,10 @@ describe("backlogs of many types", () => {
         expect((got[i] as Backlog).waiting).toEqual(i % 3 === 0 ? [`r-${i}`] : []);
       }
       expect((got[1] as Backlog).earliestLeaseDeadline).toBeGreaterThan(now);
+      // the activity count is read for an idle type only (the manager marks idle types with it)
+      expect((got[5] as Backlog).activity).toBe("1");
+      expect((got[2] as Backlog).activity).toBeNull();
+      expect(await t.client.get(t.keys.type("t-2").activity)).toBe("2");
     } finally {
       await t.close();
     }
