@@ -19,6 +19,7 @@ import {
   type RetryPolicy,
   reclaimScript,
   releaseScript,
+  reserveScript,
   returnChunkScript,
   runScript,
   settleScript,
@@ -151,6 +152,7 @@ describe("Lua script wrappers", () => {
     { name: "host-list", call: (c, _k, p) => hostListScript(c, makeKeys(p).hostBeats, makeKeys(p).hostInfo) },
     { name: "backlog", call: (c, k) => backlogScript(c, 0, [{ keys: k, reservations: ["r"] }]) },
     { name: "stop-tokens", call: (c, k) => stopTokensScript(c, k, 1, 0, ["w"]) },
+    { name: "reserve", call: (c, k) => reserveScript(c, k, 1000, ["r"]) },
     { name: "leader-renew", call: (c, _k, p) => leaderRenewScript(c, makeKeys(p).leader, "m", 1000) },
     { name: "leader-release", call: (c, _k, p) => leaderReleaseScript(c, makeKeys(p).leader, "m") },
   ];

@@ -10,13 +10,16 @@ import { hashSlot } from "../keys.js";
 import type { ActivityGroup, BacklogGroup, ReclaimResult, Supervisor } from "../queue-contracts.js";
 import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
-import { execReplies, isCluster } from "../redis.js";
-import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
+import { isCluster } from "../redis.js";
+import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
 import { positiveInt, type QueueContext } from "./context.js";
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
+
+/** How long a type's set of reservations lives after its last write (ms). */
+const RESERVED_TTL_MS = 300_000;
 
 /** Chunk ids passed to one reclaim call at most. */
 const NAMED_PER_CALL = 1000;
@@ -156,15 +159,14 @@ export class RedisSupervisor implements Supervisor {
     return Number((await this.ctx.client.get(this.ctx.keys.type(jobType).stop)) ?? 0);
   }
 
-  /** Records reservations the manager dispatches: each counts as a starting worker until one takes it. */
+  /**
+   * Records reservations the manager dispatches: each counts as a starting
+   * worker until one takes it. One script call (on an auto-pipelining
+   * client, the calls of many types go out together).
+   */
   async reserve(jobType: string, reservationIds: string[]): Promise<void> {
     if (reservationIds.length === 0) return;
-    const k = this.ctx.keys.type(jobType);
-    const multi = this.ctx.client
-      .multi()
-      .sadd(k.reserved, ...reservationIds)
-      .pexpire(k.reserved, 300_000);
-    execReplies(await multi.exec(), "reserve");
+    await reserveScript(this.ctx.client, this.ctx.keys.type(jobType), RESERVED_TTL_MS, reservationIds);
   }
 
   /** Drops a reservation no worker will take (no host for it, a dead host's inbox); false when it was gone. */

@@ -358,6 +358,11 @@ export async function backlogScript(client: RedisClient, now: number, reads: Bac
   });
 }
 
+/** Records reservations of dispatched starts in the type's `reserved` set, which lives `ttlMs` after this write. */
+export async function reserveScript(client: RedisClient, k: TypeKeys, ttlMs: number, ids: string[]): Promise<number> {
+  return Number(await callScript(client, "reserve", typeKeysOf(k), [ttlMs, ...ids]));
+}
+
 /** Sets a type's stop tokens from the workers listed now, atomically with workers taking them. */
 export async function stopTokensScript(
   client: RedisClient,

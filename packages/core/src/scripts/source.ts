@@ -31,6 +31,7 @@ export const SCRIPT_NAMES = [
   "heartbeat",
   "host-list",
   "backlog",
+  "reserve",
   "stop-tokens",
   "leader-renew",
   "leader-release",

@@ -10,12 +10,17 @@ import { startWorkers } from "../starter.js";
 import { observed, type TickContext, type TickStep } from "./context.js";
 import { perTypeEach } from "./per-type.js";
 
-/** The queue calls of a start, each type's under the per-type rules (a deadline, skipped once unavailable). */
+/**
+ * The queue calls of a start, each type's under the per-type rules (a
+ * deadline, skipped once unavailable); the reservations of all types go out
+ * together on the auto-pipelining reader (a first tick may start thousands).
+ */
 function guardedQueue(ctx: TickContext): Pick<Supervisor, "reserve" | "dropReservation"> {
   const q = ctx.deps.queue;
+  const r = ctx.deps.reader;
   return {
     async reserve(jobType, ids) {
-      const done = await perTypeEach(ctx, [jobType], "reserving its starts", () => q.reserve(jobType, ids));
+      const done = await perTypeEach(ctx, [jobType], "reserving its starts", () => r.reserve(jobType, ids));
       if (!done.has(jobType)) throw new Error(ctx.unavailable.get(jobType) ?? "skipped");
     },
     dropReservation: (jobType, id) => q.dropReservation(jobType, id),

@@ -3,6 +3,8 @@
  * hold some, set in one script per type from the listed workers, so a worker
  * that takes a token meanwhile is counted as leaving, never stopped twice.
  * Each type on its own: a type whose slot fails keeps its tokens as they were.
+ * The calls go out together on the auto-pipelining reader (a new leader
+ * writes every type's tokens once).
  */
 import { observed, type TickStep } from "./context.js";
 import { perTypeEach } from "./per-type.js";
@@ -24,7 +26,7 @@ export const stopTokens: TickStep = {
     const dispatched = ctx.state.inFlight.perType();
     const byType = new Map(touched.map((dec) => [dec.jobType, dec]));
     const set = await perTypeEach(ctx, [...byType.keys()], "setting its stop tokens", (jobType) =>
-      ctx.deps.queue.setStopTokens(jobType, byType.get(jobType)?.target ?? 0, {
+      ctx.deps.reader.setStopTokens(jobType, byType.get(jobType)?.target ?? 0, {
         listed: listed.get(jobType) ?? [],
         dispatched: dispatched.get(jobType) ?? 0,
       }),
