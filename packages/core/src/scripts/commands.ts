@@ -323,6 +323,18 @@ export interface BacklogRead {
   reservations: string[];
 }
 
+/** The backlog script's keys of each type, built once (a type's TypeKeys are built once and frozen, keys.ts). */
+const backlogKeys = new WeakMap<TypeKeys, string[]>();
+
+function backlogKeysOf(k: TypeKeys): string[] {
+  let keys = backlogKeys.get(k);
+  if (!keys) {
+    keys = keysFor("backlog", typeKeysOf(k));
+    backlogKeys.set(k, keys);
+  }
+  return keys;
+}
+
 /**
  * Per type of `reads`, in one call (on a cluster, all of one hash slot):
  * ready items (pending, split groups, due retries), the earliest lease
@@ -334,8 +346,9 @@ export async function backlogScript(client: RedisClient, now: number, reads: Bac
   const keys: string[] = [];
   const args: Arg[] = [now];
   for (const r of reads) {
-    keys.push(...keysFor("backlog", typeKeysOf(r.keys)));
-    args.push(r.reservations.length, ...r.reservations);
+    for (const key of backlogKeysOf(r.keys)) keys.push(key);
+    args.push(r.reservations.length);
+    for (const id of r.reservations) args.push(id);
   }
   const reply = (await runScript(client, "backlog", keys, args)) as unknown[];
   return reads.map((r, i) => {
