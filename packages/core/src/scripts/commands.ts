@@ -340,7 +340,7 @@ function backlogKeysOf(k: TypeKeys): string[] {
  * ready items (pending, split groups, due retries), the earliest lease
  * deadline (null: none) and all delayed items; which of its reservations
  * still wait for a worker; ids of workers leaving (stop token); its activity
- * count, read with the rest.
+ * count when it has nothing ready, leased or delayed (null otherwise).
  */
 export async function backlogScript(client: RedisClient, now: number, reads: BacklogRead[]): Promise<Backlog[]> {
   const keys: string[] = [];
