@@ -9,7 +9,9 @@
 -- 2. an include's top-level locals are what it offers: not "unused";
 -- 3. a script reads K.<a name of its KEYS line> (and sets K.groupPrefix, the
 --    group key prefix the group helpers take along with the keys), never
---    KEYS[i]; an include takes its keys from its caller.
+--    KEYS[i]; an include takes its keys from its caller;
+-- 4. a script marked `--- @each-type` reads several job types per call: it
+--    also gets KEY_GROUPS and keysOf(g), the K of its g-th type.
 std = "lua51"
 read_globals = { "redis", "cjson", "KEYS", "ARGV", "unpack" }
 max_line_length = 120
@@ -27,13 +29,14 @@ local luaDir = root .. "/packages/core/lua/"
 -- The header of a file: its include names, its KEYS names (nil: no line),
 -- and the top-level locals it defines.
 local function header(path)
-  local includes, keys, locals = {}, nil, {}
+  local includes, keys, locals, eachType = {}, nil, {}, false
   local inHeader = true
   for line in io.lines(path) do
     if inHeader and line:match("%S") and not line:match("^%-%-") then inHeader = false end
     local inc = inHeader and line:match('^%-%-%- @include "([%w-]+)"')
     local keyLine = inHeader and line:match("^%-%- KEYS:(.*)$")
     if inc then includes[#includes + 1] = inc end
+    if inHeader and line:match("^%-%-%- @each%-type") then eachType = true end
     if keyLine then
       keys = {}
       for name in keyLine:gmatch("[%w_]+") do keys[#keys + 1] = name end
@@ -41,7 +44,7 @@ local function header(path)
     local name = line:match("^local function ([%w_]+)") or line:match("^local ([%w_]+) =")
     if name then locals[#locals + 1] = name end
   end
-  return includes, keys, locals
+  return includes, keys, locals, eachType
 end
 
 -- The locals an include offers, by include name.
@@ -78,11 +81,15 @@ end
 
 for file in lfs.dir(luaDir) do
   if file:match("%.lua$") then
-    local includes, keys = header(luaDir .. file)
+    local includes, keys, _, eachType = header(luaDir .. file)
     local fields = { groupPrefix = { read_only = false } }
     for _, k in ipairs(keys or {}) do fields[k] = {} end
     local globals = fromIncludes(includes)
     globals.K = { fields = fields }
+    if eachType then
+      globals[#globals + 1] = "KEY_GROUPS"
+      globals[#globals + 1] = "keysOf"
+    end
     files["packages/core/lua/" .. file] = { read_globals = globals, not_globals = { "KEYS" } }
   end
 end

@@ -19,6 +19,7 @@ import type {
   AcquireOptions,
   Acquirer,
   ActivityGroup,
+  BacklogGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,
@@ -145,6 +146,10 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
 
   backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog> {
     return this.supervisor.backlog(jobType, now, reservations);
+  }
+
+  backlogs(reads: { jobType: string; reservations: string[] }[], now: number): BacklogGroup[] {
+    return this.supervisor.backlogs(reads, now);
   }
 
   counts(jobType: string): Promise<QueueCounts> {

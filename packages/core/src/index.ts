@@ -135,6 +135,7 @@ export type {
   AcquireOptions,
   Acquirer,
   ActivityGroup,
+  BacklogGroup,
   DeadLetterAdmin,
   EnqueueItem,
   EnqueueResult,

@@ -166,6 +166,16 @@ export interface ActivityGroup {
   counts: Promise<(string | null | Error)[]>;
 }
 
+/**
+ * The backlogs of some job types read together (one script call): up to a
+ * few hundred types on one Redis, those of one hash slot on a cluster. In
+ * the order of `jobTypes`, each type's backlog or the error of that type alone.
+ */
+export interface BacklogGroup {
+  jobTypes: string[];
+  backlogs: Promise<(Backlog | Error)[]>;
+}
+
 export interface Supervisor {
   /**
    * The activity counts of `jobTypes`, in groups that answer together (one
@@ -175,6 +185,11 @@ export interface Supervisor {
    */
   activity(jobTypes: string[]): ActivityGroup[];
   backlog(jobType: string, now: number, reservations?: string[]): Promise<Backlog>;
+  /**
+   * The backlogs of many types, in groups that answer together (see
+   * BacklogGroup); each read names the reservations to check for its type.
+   */
+  backlogs(reads: { jobType: string; reservations: string[] }[], now: number): BacklogGroup[];
   counts(jobType: string): Promise<QueueCounts>;
   reclaim(jobType: string, options?: { chunkIds?: string[]; limit?: number; reason?: string }): Promise<ReclaimResult>;
   setStopTokens(

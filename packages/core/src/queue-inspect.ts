@@ -59,7 +59,11 @@ export interface Backlog {
   waiting: string[];
   /** Ids of workers that took a stop token and are leaving. */
   stopping: string[];
-  /** The type's activity count when this was read (items enqueued or revived, ever; null: none yet). */
+  /**
+   * The type's activity count when this was read (items enqueued or revived,
+   * ever; null: none yet), read only when nothing is ready, leased or
+   * delayed (the mark of an idle type); null for a busy type.
+   */
   activity: string | null;
 }
 

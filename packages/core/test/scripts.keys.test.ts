@@ -21,6 +21,7 @@ import {
   type RetryPolicy,
   reclaimScript,
   releaseScript,
+  reserveScript,
   returnChunkScript,
   runScript,
   settleScript,
@@ -31,6 +32,7 @@ import {
   LUA_DIR,
   SCRIPT_NAMES,
   type ScriptName,
+  scriptEachType,
   scriptKeyNames,
   scriptSource,
 } from "../src/scripts/source.js";
@@ -101,6 +103,23 @@ describe("Lua script keys", () => {
     expect(Object.keys(values)).not.toContain("group");
   });
 
+  it("an @each-type script takes its header's keys once per type: a call with a partial set throws", async () => {
+    expect(SCRIPT_NAMES.filter((n) => scriptEachType(n))).toEqual(["backlog"]);
+    const per = scriptKeyNames("backlog").length;
+    expect(scriptSource("backlog")).toContain(`\nlocal KEY_GROUPS = #KEYS / ${per}\n`);
+    const k = makeKeys("p").type("t");
+    const client = connect();
+    try {
+      const twice = [...keysFor("backlog", typeKeysOf(k)), ...keysFor("backlog", typeKeysOf(k))];
+      await expect(runScript(client, "backlog", twice.slice(0, per + 1), [0])).rejects.toThrow(
+        new RegExp(`backlog takes ${per} keys per type, got ${per + 1}`),
+      );
+      await expect(runScript(client, "extend", [k.leases], [1])).rejects.toThrow(/extend takes 2 keys, got 1/);
+    } finally {
+      await closeClient(client);
+    }
+  });
+
   it("registers each script under name:version", () => {
     expect(scriptSource("acquire").split("\n")[0]).toBe(`-- batchjob acquire:${VERSION}`);
   });
@@ -152,8 +171,9 @@ describe("Lua script wrappers", () => {
       call: (c, _k, p) => heartbeatScript(c, makeKeys(p).hostBeats, makeKeys(p).hostInfo, "h", "{}"),
     },
     { name: "host-list", call: (c, _k, p) => hostListScript(c, makeKeys(p).hostBeats, makeKeys(p).hostInfo) },
-    { name: "backlog", call: (c, k) => backlogScript(c, k, 0, ["r"]) },
+    { name: "backlog", call: (c, k) => backlogScript(c, 0, [{ keys: k, reservations: ["r"] }]) },
     { name: "stop-tokens", call: (c, k) => stopTokensScript(c, k, 1, 0, ["w"]) },
+    { name: "reserve", call: (c, k) => reserveScript(c, k, 1000, ["r"]) },
     { name: "leader-renew", call: (c, _k, p) => leaderRenewScript(c, makeKeys(p).leader, "m", 1000) },
     { name: "leader-release", call: (c, _k, p) => leaderReleaseScript(c, makeKeys(p).leader, "m") },
     {

@@ -36,23 +36,42 @@ abstract class BaseAllocator implements Allocator {
   abstract readonly name: string;
   protected committed = new Map<string, number>();
   protected lastPicked: string | undefined;
+  /** The hosts of the last list picked from, in id order (a tick picks many times from one list: sorted once). */
+  private sorted: { hosts: readonly HostSlot[]; length: number; byId: HostSlot[] } | undefined;
 
-  protected candidates(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>): HostSlot[] {
-    return hosts.filter(
-      (h) =>
+  private byId(hosts: readonly HostSlot[]): HostSlot[] {
+    if (this.sorted?.hosts !== hosts || this.sorted.length !== hosts.length) {
+      this.sorted = { hosts, length: hosts.length, byId: [...hosts].sort((a, b) => a.id.localeCompare(b.id)) };
+    }
+    return this.sorted.byId;
+  }
+
+  /** The hosts that can take a chunk of `jobType` now, in id order starting after the last one picked. */
+  protected *candidates(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>) {
+    const sorted = this.byId(hosts);
+    const n = sorted.length;
+    // the first host after the last one picked (binary search: the list is in id order)
+    let first = 0;
+    if (this.lastPicked !== undefined) {
+      let lo = 0;
+      let hi = n;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if ((sorted[mid] as HostSlot).id.localeCompare(this.lastPicked) > 0) hi = mid;
+        else lo = mid + 1;
+      }
+      first = lo < n ? lo : 0;
+    }
+    for (let k = 0; k < n; k++) {
+      const h = sorted[(first + k) % n] as HostSlot;
+      if (
         !h.draining &&
         !exclude?.has(h.id) &&
         (h.jobTypes === null || h.jobTypes.includes(jobType)) &&
-        h.slots - h.running - (this.committed.get(h.id) ?? 0) > 0,
-    );
-  }
-
-  /** Hosts in id order, starting after the last one picked. */
-  protected rotate(hosts: HostSlot[]): HostSlot[] {
-    const sorted = [...hosts].sort((a, b) => a.id.localeCompare(b.id));
-    if (this.lastPicked === undefined) return sorted;
-    const after = sorted.findIndex((h) => h.id.localeCompare(this.lastPicked as string) > 0);
-    return after < 0 ? sorted : [...sorted.slice(after), ...sorted.slice(0, after)];
+        h.slots - h.running - (this.committed.get(h.id) ?? 0) > 0
+      )
+        yield h;
+    }
   }
 
   abstract pick(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>): string | null;
@@ -75,7 +94,8 @@ export class RoundRobinAllocator extends BaseAllocator {
   readonly name = "round-robin";
 
   pick(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>): string | null {
-    return this.rotate(this.candidates(hosts, jobType, exclude))[0]?.id ?? null;
+    for (const h of this.candidates(hosts, jobType, exclude)) return h.id;
+    return null;
   }
 }
 
@@ -83,9 +103,8 @@ export class LeastLoadAllocator extends BaseAllocator {
   readonly name = "least-load";
 
   pick(hosts: readonly HostSlot[], jobType: string, exclude?: ReadonlySet<string>): string | null {
-    const ordered = this.rotate(this.candidates(hosts, jobType, exclude));
     let best: HostSlot | undefined;
-    for (const h of ordered) {
+    for (const h of this.candidates(hosts, jobType, exclude)) {
       // strict <: among equal loads the first in round-robin order wins
       if (!best || hostLoadValue(h.load) < hostLoadValue(best.load)) best = h;
     }

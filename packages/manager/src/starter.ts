@@ -45,17 +45,22 @@ function allocate(
 ) {
   const placements: Placement[] = [];
   const full = new Set<string>();
-  const most = Math.max(0, ...decisions.map((d) => d.start));
+  // only hosts with a free slot can take a start: once none has one, no type is asked about every host
+  const open = hosts.filter((h) => !h.draining && h.slots - h.running > 0);
+  let free = open.reduce((n, h) => n + h.slots - h.running, 0);
+  let most = 0;
+  for (const d of decisions) most = Math.max(most, d.start);
   for (let i = 0; i < most; i++) {
     for (const d of decisions) {
       if (i >= d.start) continue;
-      const hostId = full.has(d.jobType) ? null : allocator.pick(hosts, d.jobType);
+      const hostId = full.has(d.jobType) || free <= 0 ? null : allocator.pick(open, d.jobType);
       if (!hostId) {
         full.add(d.jobType);
         unplaced.set(d.jobType, (unplaced.get(d.jobType) ?? 0) + 1);
         continue;
       }
       allocator.commit(hostId);
+      free--;
       placements.push({ jobType: d.jobType, hostId, reservationId: newId(), failed: new Set() });
     }
   }

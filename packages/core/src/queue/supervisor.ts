@@ -7,19 +7,32 @@
  */
 
 import { hashSlot } from "../keys.js";
-import type { ActivityGroup, ReclaimResult, Supervisor } from "../queue-contracts.js";
+import type { ActivityGroup, BacklogGroup, ReclaimResult, Supervisor } from "../queue-contracts.js";
 import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
 import { execReplies, isCluster } from "../redis.js";
-import { backlogScript, reclaimScript, stopTokensScript } from "../scripts/commands.js";
+import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
 import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** How long a type's set of reservations lives after its last write (ms). */
+const RESERVED_TTL_MS = 300_000;
+
 /** Chunk ids passed to one reclaim call at most. */
 const NAMED_PER_CALL = 1000;
+
+/** Job types one backlog call reads at most: about 10 µs of Redis time per busy type, so a call holds Redis about 2 ms. */
+export const BACKLOGS_PER_CALL = 200;
+
+/** `items` in runs of `size` at most. */
+function runsOf<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
 
 export class RedisSupervisor implements Supervisor {
   constructor(private readonly ctx: QueueContext) {}
@@ -57,7 +70,43 @@ export class RedisSupervisor implements Supervisor {
    * which of `reservations` still wait for a worker; workers leaving.
    */
   async backlog(jobType: string, now: number, reservations: string[] = []): Promise<Backlog> {
-    return backlogScript(this.ctx.client, this.ctx.keys.type(jobType), now, reservations);
+    const [b] = await backlogScript(this.ctx.client, now, [{ keys: this.ctx.keys.type(jobType), reservations }]);
+    return b as Backlog;
+  }
+
+  /**
+   * The backlogs of many types, BACKLOGS_PER_CALL per script call: on one
+   * Redis in the order given, on a cluster those of one hash slot together.
+   * A call that fails (an ACL that leaves a type's keys out, a key of the
+   * wrong type) is made again per type, so each type fails alone.
+   */
+  backlogs(reads: { jobType: string; reservations: string[] }[], now: number): BacklogGroup[] {
+    const { client, keys } = this.ctx;
+    let runs: (typeof reads)[];
+    if (!isCluster(client)) runs = runsOf(reads, BACKLOGS_PER_CALL);
+    else {
+      const bySlot = new Map<number, typeof reads>();
+      for (const r of reads) {
+        const slot = hashSlot(keys.type(r.jobType).pending);
+        const group = bySlot.get(slot);
+        if (group) group.push(r);
+        else bySlot.set(slot, [r]);
+      }
+      runs = [...bySlot.values()].flatMap((g) => runsOf(g, BACKLOGS_PER_CALL));
+    }
+    const one = (r: (typeof reads)[number]) =>
+      this.backlog(r.jobType, now, r.reservations).catch((err: unknown) => toError(err));
+    return runs.map((run) => ({
+      jobTypes: run.map((r) => r.jobType),
+      backlogs:
+        run.length === 1
+          ? one(run[0] as (typeof reads)[number]).then((b) => [b])
+          : backlogScript(
+              client,
+              now,
+              run.map((r) => ({ keys: keys.type(r.jobType), reservations: r.reservations })),
+            ).catch(() => Promise.all(run.map(one))),
+    }));
   }
 
   async counts(jobType: string): Promise<QueueCounts> {
@@ -118,15 +167,14 @@ export class RedisSupervisor implements Supervisor {
     return Number((await this.ctx.client.get(this.ctx.keys.type(jobType).stop)) ?? 0);
   }
 
-  /** Records reservations the manager dispatches: each counts as a starting worker until one takes it. */
+  /**
+   * Records reservations the manager dispatches: each counts as a starting
+   * worker until one takes it. One script call (on an auto-pipelining
+   * client, the calls of many types go out together).
+   */
   async reserve(jobType: string, reservationIds: string[]): Promise<void> {
     if (reservationIds.length === 0) return;
-    const k = this.ctx.keys.type(jobType);
-    const multi = this.ctx.client
-      .multi()
-      .sadd(k.reserved, ...reservationIds)
-      .pexpire(k.reserved, 300_000);
-    execReplies(await multi.exec(), "reserve");
+    await reserveScript(this.ctx.client, this.ctx.keys.type(jobType), RESERVED_TTL_MS, reservationIds);
   }
 
   /** Drops a reservation no worker will take (no host for it, a dead host's inbox); false when it was gone. */

@@ -6,9 +6,10 @@
  */
 import { errorFromLua } from "../errors.js";
 import { type ScriptKeyValues, type TypeKeys, typeKeysOf } from "../keys.js";
+import type { Backlog } from "../queue-inspect.js";
 import type { RedisClient } from "../redis.js";
 import { scriptCommand } from "./loader.js";
-import { keysFor, type ScriptName, scriptKeyNames } from "./source.js";
+import { keysFor, type ScriptName, scriptEachType, scriptKeyNames } from "./source.js";
 
 /** How a failed item comes back: attempts allowed, the delay before a retry, returns allowed. */
 export interface RetryPolicy {
@@ -30,11 +31,16 @@ function policyArgs(p: RetryPolicy): Arg[] {
   return [p.maxAttempts, p.backoff.type, p.backoff.delayMs, p.backoff.maxDelayMs, p.maxReturns];
 }
 
-/** Runs `name` with KEYS `keys` (from `keysFor`) and ARGV `args`. */
+/** Runs `name` with KEYS `keys` (from `keysFor`; once per job type for an @each-type script) and ARGV `args`. */
 export async function runScript(client: RedisClient, name: ScriptName, keys: string[], args: Arg[]): Promise<unknown> {
   const declared = scriptKeyNames(name).length;
-  if (keys.length !== declared) throw new Error(`internal: ${name} takes ${declared} keys, got ${keys.length}`);
+  const fits = scriptEachType(name) ? keys.length > 0 && keys.length % declared === 0 : keys.length === declared;
+  if (!fits)
+    throw new Error(
+      `internal: ${name} takes ${declared} keys${scriptEachType(name) ? " per type" : ""}, got ${keys.length}`,
+    );
   try {
+    if (scriptEachType(name)) return await scriptCommand(client, name)(keys.length, ...keys, ...args);
     return await scriptCommand(client, name)(...keys, ...args);
   } catch (err) {
     throw errorFromLua(err, name);
@@ -329,30 +335,63 @@ export async function leaderReleaseScript(client: RedisClient, key: string, id: 
   return Number(await callScript(client, "leader-release", { leader: key }, [id])) === 1;
 }
 
+/** One job type a backlog call reads: its keys, and the reservations dispatched for it that no worker was seen taking. */
+export interface BacklogRead {
+  keys: TypeKeys;
+  reservations: string[];
+}
+
+/** The backlog script's keys of each type, built once (a type's TypeKeys are built once and frozen, keys.ts). */
+const backlogKeys = new WeakMap<TypeKeys, string[]>();
+
+function backlogKeysOf(k: TypeKeys): string[] {
+  let keys = backlogKeys.get(k);
+  if (!keys) {
+    keys = keysFor("backlog", typeKeysOf(k));
+    backlogKeys.set(k, keys);
+  }
+  return keys;
+}
+
 /**
- * Ready items (pending, split groups, due retries), the earliest lease
- * deadline (null: none) and all delayed items of one type; which of
- * `reservations` still wait for a worker; ids of workers leaving (stop
- * token); the type's activity count, read with the rest.
+ * Per type of `reads`, in one call (on a cluster, all of one hash slot):
+ * ready items (pending, split groups, due retries), the earliest lease
+ * deadline (null: none) and all delayed items; which of its reservations
+ * still wait for a worker; ids of workers leaving (stop token); its activity
+ * count when it has nothing ready, leased or delayed (null otherwise).
  */
-export async function backlogScript(client: RedisClient, k: TypeKeys, now: number, reservations: string[]) {
-  const reply = await callScript(client, "backlog", typeKeysOf(k), [now, ...reservations]);
-  const [ready, first, delayed, waiting, stopping, activity] = reply as [
-    number,
-    number,
-    number,
-    number[],
-    string[],
-    string | null,
-  ];
-  return {
-    pending: ready,
-    earliestLeaseDeadline: first < 0 ? null : first,
-    delayed,
-    waiting: reservations.filter((_, i) => waiting[i] === 1),
-    stopping,
-    activity: activity ?? null,
-  };
+export async function backlogScript(client: RedisClient, now: number, reads: BacklogRead[]): Promise<Backlog[]> {
+  const keys: string[] = [];
+  const args: Arg[] = [now];
+  for (const r of reads) {
+    for (const key of backlogKeysOf(r.keys)) keys.push(key);
+    args.push(r.reservations.length);
+    for (const id of r.reservations) args.push(id);
+  }
+  const reply = (await runScript(client, "backlog", keys, args)) as unknown[];
+  return reads.map((r, i) => {
+    const [ready, first, delayed, waiting, stopping, activity] = reply[i] as [
+      number,
+      number,
+      number,
+      number[],
+      string[],
+      string | null,
+    ];
+    return {
+      pending: ready,
+      earliestLeaseDeadline: first < 0 ? null : first,
+      delayed,
+      waiting: r.reservations.filter((_, j) => waiting[j] === 1),
+      stopping,
+      activity: activity ?? null,
+    };
+  });
+}
+
+/** Records reservations of dispatched starts in the type's `reserved` set, which lives `ttlMs` after this write. */
+export async function reserveScript(client: RedisClient, k: TypeKeys, ttlMs: number, ids: string[]): Promise<number> {
+  return Number(await callScript(client, "reserve", typeKeysOf(k), [ttlMs, ...ids]));
 }
 
 /** Sets a type's stop tokens from the workers listed now, atomically with workers taking them. */

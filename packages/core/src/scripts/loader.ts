@@ -5,7 +5,7 @@
  */
 import type { RedisClient } from "../redis.js";
 import { VERSION } from "../version.js";
-import { type ScriptName, scriptKeyNames, scriptSource } from "./source.js";
+import { type ScriptName, scriptEachType, scriptKeyNames, scriptSource } from "./source.js";
 
 export function commandName(name: ScriptName): string {
   return `${name}:${VERSION}`;
@@ -28,7 +28,9 @@ export function scriptCommand(client: RedisClient, name: ScriptName): ScriptCall
     // ioredis adds defined commands as methods named by the command; it has no typed lookup.
     const table = client as unknown as Record<string, ScriptCall | undefined>;
     if (!table[cmd]) {
-      client.defineCommand(cmd, { numberOfKeys: scriptKeyNames(name).length, lua: scriptSource(name) });
+      // an @each-type script takes a varying number of keys: its caller passes the count first
+      const numberOfKeys = scriptEachType(name) ? undefined : scriptKeyNames(name).length;
+      client.defineCommand(cmd, { ...(numberOfKeys === undefined ? {} : { numberOfKeys }), lua: scriptSource(name) });
     }
     fn = (table[cmd] as ScriptCall).bind(client);
     byName.set(name, fn);

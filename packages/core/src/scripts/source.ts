@@ -5,7 +5,10 @@
  *    include others; each include comes once, after what it includes;
  * 3. the text run is a version line, the includes, a `local K = {pending =
  *    KEYS[1], ...}` made from the header, then the script, which reads its
- *    keys as `K.pending`, never by position.
+ *    keys as `K.pending`, never by position;
+ * 4. `--- @each-type` marks a script that reads several job types in one
+ *    call: KEYS is the header's names once per type, and the script gets
+ *    `KEY_GROUPS` (how many) and `keysOf(g)` (the K of the g-th, from 1).
  * `keysFor` builds a call's KEYS from those names (see ScriptKeyValues).
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -28,6 +31,7 @@ export const SCRIPT_NAMES = [
   "heartbeat",
   "host-list",
   "backlog",
+  "reserve",
   "stop-tokens",
   "leader-renew",
   "leader-release",
@@ -44,11 +48,14 @@ interface LuaFile {
   /** The names of `-- KEYS:`; null when the file has no such line (an include). */
   keys: string[] | null;
   includes: string[];
+  /** `--- @each-type`: KEYS repeats the header's names once per job type. */
+  eachType: boolean;
   text: string;
 }
 
 const KEYS_LINE = /^-- KEYS:(.*)$/;
 const INCLUDE_LINE = /^--- @include "([a-z0-9-]+)"\s*$/;
+const EACH_TYPE_LINE = /^--- @each-type\s*$/;
 const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Reads the header: the leading comment lines, up to the first line of code. */
@@ -56,6 +63,7 @@ function parseLua(path: string): LuaFile {
   const text = readFileSync(path, "utf8");
   let keys: string[] | null = null;
   const includes: string[] = [];
+  let eachType = false;
   let inHeader = true;
   for (const line of text.split("\n")) {
     if (inHeader && line.trim() !== "" && !line.startsWith("--")) inHeader = false;
@@ -63,6 +71,12 @@ function parseLua(path: string): LuaFile {
       const m = INCLUDE_LINE.exec(line);
       if (!inHeader || !m) throw new Error(`${path}: write includes as --- @include "name" in the header: ${line}`);
       includes.push(m[1] as string);
+      continue;
+    }
+    if (line.startsWith("--- @each-type")) {
+      if (!inHeader || !EACH_TYPE_LINE.test(line))
+        throw new Error(`${path}: write "--- @each-type" in the header: ${line}`);
+      eachType = true;
       continue;
     }
     const k = inHeader ? KEYS_LINE.exec(line) : null;
@@ -73,7 +87,7 @@ function parseLua(path: string): LuaFile {
       if (!KEY_NAME.test(name) || keys.indexOf(name) !== i) throw new Error(`${path}: bad or repeated key "${name}"`);
     }
   }
-  return { keys, includes, text };
+  return { keys, includes, eachType, text };
 }
 
 /** The includes of `file`, transitively, each once, every one after those it includes. */
@@ -92,7 +106,9 @@ function resolveIncludes(dir: string, file: LuaFile, from: string): LuaFile[] {
       throw new Error(`${from}.lua: includes "${name}", which is not in includes/ (${visiting.join(" -> ")})`);
     }
     const inc = parseLua(path);
-    if (inc.keys) throw new Error(`includes/${name}.lua: an include takes keys from its caller, not a KEYS line`);
+    if (inc.keys || inc.eachType) {
+      throw new Error(`includes/${name}.lua: an include takes keys from its caller, not a KEYS or @each-type line`);
+    }
     for (const sub of inc.includes) visit(sub);
     visiting.pop();
     done.add(name);
@@ -105,6 +121,8 @@ function resolveIncludes(dir: string, file: LuaFile, from: string): LuaFile[] {
 export interface AssembledScript {
   /** The names of its `-- KEYS:` line, in KEYS order. */
   keys: readonly string[];
+  /** `--- @each-type`: a call passes `keys` once per job type it reads. */
+  eachType: boolean;
   /** The text Redis runs. */
   source: string;
 }
@@ -114,11 +132,16 @@ export function assembleScript(dir: string, name: string, version: string): Asse
   const file = parseLua(`${dir}${name}.lua`);
   if (!file.keys) throw new Error(`${name}.lua: the header names no "-- KEYS:"`);
   const keys = file.keys;
-  const prologue = `local K = {${keys.map((k, i) => `${k} = KEYS[${i + 1}]`).join(", ")}}`;
+  let prologue = `local K = {${keys.map((k, i) => `${k} = KEYS[${i + 1}]`).join(", ")}}`;
+  if (file.eachType) {
+    const at = keys.map((k, i) => `${k} = KEYS[b + ${i + 1}]`).join(", ");
+    prologue += `\nlocal KEY_GROUPS = #KEYS / ${keys.length}`;
+    prologue += `\nlocal function keysOf(g) local b = (g - 1) * ${keys.length} return {${at}} end`;
+  }
   const parts = [`-- batchjob ${name}:${version}`];
   for (const inc of resolveIncludes(dir, file, name)) parts.push(inc.text);
   parts.push(`-- the keys of ${name}, named by its header\n${prologue}\n`, file.text);
-  return { keys, source: parts.join("\n") };
+  return { keys, eachType: file.eachType, source: parts.join("\n") };
 }
 
 const scripts = new Map<ScriptName, AssembledScript>();
@@ -140,6 +163,11 @@ export function scriptSource(name: ScriptName): string {
 /** The names of the keys `name` takes, in KEYS order, as its `-- KEYS:` header line gives them. */
 export function scriptKeyNames(name: ScriptName): readonly string[] {
   return script(name).keys;
+}
+
+/** Whether `name` reads several job types in one call (`--- @each-type`: its header's keys once per type). */
+export function scriptEachType(name: ScriptName): boolean {
+  return script(name).eachType;
 }
 
 /**

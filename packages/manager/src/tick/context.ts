@@ -49,8 +49,8 @@ export interface LeaderState {
   inFlight: InFlight;
   /** Stop tokens last written per type. */
   tokens: Map<string, number>;
-  /** Last decision published per type (without its time), to write only changes. */
-  published: Map<string, string>;
+  /** Last decision published per type (a copy, without its time), to write only changes. */
+  published: Map<string, Decision>;
   publishedConfigAt: number;
   /** Types seen idle (nothing ready, leased or delayed) and their activity count then: not read again until it moves. */
   idle: Map<string, string | null>;

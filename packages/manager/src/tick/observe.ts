@@ -9,7 +9,9 @@
  *   2. the backlog of every other type (ready items, earliest lease, which
  *      dispatched reservations still wait, workers leaving), with its
  *      activity count read in the same script: a type found idle keeps that
- *      count as its mark, so an enqueue after the read moves it.
+ *      count as its mark, so an enqueue after the read moves it. One script
+ *      call reads a few hundred types (those of one slot on a cluster); a
+ *      call that fails is made again per type, so a type fails alone.
  * Every SWEEP_EVERY_TICKS-th tick skips 1 and reads every type's backlog: a
  * push made around the producer protocol (a raw RPUSH that does not move the
  * activity count, docs/protocol.md) is still noticed within that many ticks.
@@ -17,7 +19,7 @@
  */
 import type { Backlog } from "@batchjob/core";
 import type { TickContext, TickStep } from "./context.js";
-import { callable, perGroupEach, perTypeEach } from "./per-type.js";
+import { callable, perGroupEach } from "./per-type.js";
 
 /** Every this many ticks, every known type's backlog is read, its activity count moved or not. */
 export const SWEEP_EVERY_TICKS = 5;
@@ -37,7 +39,12 @@ const EMPTY: Omit<Backlog, "activity"> = {
 function readIdleActivity(ctx: TickContext, sweep: boolean): Promise<Map<string, string | null>> {
   if (sweep) return Promise.resolve(new Map());
   const idle = ctx.typeList.map((t) => t.name).filter((n) => ctx.state.idle.has(n));
-  return perGroupEach(ctx, ctx.deps.reader.activity(callable(ctx, idle)), "reading its activity");
+  const groups = ctx.deps.reader.activity(callable(ctx, idle));
+  return perGroupEach(
+    ctx,
+    groups.map((g) => ({ jobTypes: g.jobTypes, values: g.counts })),
+    "reading its activity",
+  );
 }
 
 /** 2. The backlog of every type not still idle nor unavailable; a type found idle is marked with its count. */
@@ -49,8 +56,12 @@ async function readBacklogs(
   const { deps, state } = ctx;
   const inFlight = state.inFlight.byType();
   const toRead = ctx.typeList.map((t) => t.name).filter((n) => !idle.has(n) && !ctx.unavailable.has(n));
-  const read = await perTypeEach(ctx, toRead, "reading its backlog", (name) =>
-    deps.reader.backlog(name, now, inFlight.get(name)),
+  const reads = callable(ctx, toRead).map((jobType) => ({ jobType, reservations: inFlight.get(jobType) ?? [] }));
+  const groups = deps.reader.backlogs(reads, now);
+  const read = await perGroupEach(
+    ctx,
+    groups.map((g) => ({ jobTypes: g.jobTypes, values: g.backlogs })),
+    "reading its backlog",
   );
   const backlog = new Map<string, Omit<Backlog, "activity">>();
   for (const n of idle) backlog.set(n, EMPTY);

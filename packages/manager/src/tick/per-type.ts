@@ -9,7 +9,9 @@
  *      type unavailable for the rest of the tick, with the reason and slot;
  * the later steps skip it, its decision says why, and the tick report lists it.
  * Some reads answer for several types at once (the activity counts: one
- * MGET on one Redis, one per slot on a cluster): a group fails or is late as one.
+ * MGET on one Redis, one per slot on a cluster; the backlogs: one script call
+ * per few hundred types, per slot on a cluster): a group fails or is late as
+ * one, and an error of one type in its answer marks that type alone.
  */
 import { hashSlot } from "@batchjob/core";
 import type { TickContext } from "./context.js";
@@ -139,19 +141,19 @@ export async function perType<T>(
  */
 export async function perGroupEach<T>(
   ctx: TickContext,
-  groups: readonly { jobTypes: string[]; counts: Promise<(T | Error)[]> }[],
+  groups: readonly { jobTypes: string[]; values: Promise<(T | Error)[]> }[],
   what: string,
 ): Promise<Map<string, T>> {
   const since = performance.now();
   const settled = await settleWithin(
     ctx,
-    groups.map((g) => g.counts),
+    groups.map((g) => g.values),
   );
   const answered = new Map<string, T>();
   for (const [i, g] of groups.entries()) {
     const s = settled[i];
     if (s === undefined) {
-      late(ctx, g.jobTypes, g.counts, what, since);
+      late(ctx, g.jobTypes, g.values, what, since);
       continue;
     }
     g.jobTypes.forEach((t, k) => {

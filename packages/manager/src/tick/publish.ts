@@ -4,6 +4,7 @@
  * level, and every 30 s the effective config, its secrets redacted.
  */
 import { type BatchjobConfig, configSchema, redactSecrets } from "@batchjob/core";
+import type { Decision } from "../planner.js";
 import { observed, type TickStep } from "./context.js";
 
 /** How often the effective config is written again. */
@@ -21,6 +22,13 @@ export function publishableConfig(config: BatchjobConfig): unknown {
   return JSON.parse(JSON.stringify(redacted, (_k, v) => (typeof v === "function" ? "[function]" : v)));
 }
 
+/** Whether two decisions say the same (field by field, all of them plain values: no JSON per type per tick). */
+function sameDecision(a: Decision | undefined, b: Decision): boolean {
+  if (a === undefined) return false;
+  for (const key of Object.keys(b) as (keyof Decision)[]) if (a[key] !== b[key]) return false;
+  return Object.keys(a).length === Object.keys(b).length;
+}
+
 export const publish: TickStep = {
   name: "publish",
   async run(ctx) {
@@ -28,18 +36,18 @@ export const publish: TickStep = {
     const now = observed(ctx).now;
     const { published } = ctx.state;
     const changed: string[] = [];
-    const seen = new Map<string, string>();
+    const seen: Decision[] = [];
     for (const dec of ctx.decisions) {
-      const text = JSON.stringify(dec);
-      seen.set(dec.jobType, text);
-      if (published.get(dec.jobType) !== text) changed.push(dec.jobType, JSON.stringify({ ...dec, at: now }));
+      if (sameDecision(published.get(dec.jobType), dec)) continue;
+      seen.push({ ...dec });
+      changed.push(dec.jobType, JSON.stringify({ ...dec, at: now }));
     }
     // separate commands: these keys live in different cluster slots
     await Promise.all([
       changed.length > 0 ? d.client.hset(d.keys.decisions, ...changed) : undefined,
       d.client.set(d.keys.load, JSON.stringify({ ...ctx.level, at: now })),
     ]);
-    for (const [type, text] of seen) published.set(type, text);
+    for (const dec of seen) published.set(dec.jobType, dec);
     if (now - ctx.state.publishedConfigAt > CONFIG_EVERY_MS) {
       await d.client.set(d.keys.config, JSON.stringify(publishableConfig(d.config)));
       ctx.state.publishedConfigAt = now;

@@ -20,6 +20,7 @@ function reapQueue(ctx: TickContext): Supervisor {
   return {
     activity: (types) => q.activity(types),
     backlog: (type, now, reservations) => q.backlog(type, now, reservations),
+    backlogs: (reads, now) => q.backlogs(reads, now),
     counts: (type) => q.counts(type),
     reclaim: (type, options) => q.reclaim(type, options),
     setStopTokens: (type, target, running) => q.setStopTokens(type, target, running),

@@ -10,12 +10,17 @@ import { startWorkers } from "../starter.js";
 import { observed, type TickContext, type TickStep } from "./context.js";
 import { perTypeEach } from "./per-type.js";
 
-/** The queue calls of a start, each type's under the per-type rules (a deadline, skipped once unavailable). */
+/**
+ * The queue calls of a start, each type's under the per-type rules (a
+ * deadline, skipped once unavailable); the reservations of all types go out
+ * together on the auto-pipelining reader (a first tick may start thousands).
+ */
 function guardedQueue(ctx: TickContext): Pick<Supervisor, "reserve" | "dropReservation"> {
   const q = ctx.deps.queue;
+  const r = ctx.deps.reader;
   return {
     async reserve(jobType, ids) {
-      const done = await perTypeEach(ctx, [jobType], "reserving its starts", () => q.reserve(jobType, ids));
+      const done = await perTypeEach(ctx, [jobType], "reserving its starts", () => r.reserve(jobType, ids));
       if (!done.has(jobType)) throw new Error(ctx.unavailable.get(jobType) ?? "skipped");
     },
     dropReservation: (jobType, id) => q.dropReservation(jobType, id),
@@ -46,8 +51,10 @@ export const start: TickStep = {
     if (startedTypes.size > 0) {
       await d.client.hset(d.keys.lastStart, ...[...startedTypes].flatMap((t) => [t, String(now)]));
     }
+    const startedOf = new Map<string, number>();
+    for (const s of out.started) startedOf.set(s.jobType, (startedOf.get(s.jobType) ?? 0) + 1);
     for (const dec of ctx.decisions) {
-      const n = out.started.filter((s) => s.jobType === dec.jobType).length;
+      const n = startedOf.get(dec.jobType) ?? 0;
       const u = out.unplaced.get(dec.jobType) ?? 0;
       if (u > 0) dec.reason += `; ${u} not started: no live host with a free slot serves ${dec.jobType}`;
       const refused = out.refused.get(dec.jobType);

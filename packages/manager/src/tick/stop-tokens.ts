@@ -3,6 +3,8 @@
  * hold some, set in one script per type from the listed workers, so a worker
  * that takes a token meanwhile is counted as leaving, never stopped twice.
  * Each type on its own: a type whose slot fails keeps its tokens as they were.
+ * The calls go out together on the auto-pipelining reader (a new leader
+ * writes every type's tokens once).
  * A paused type holding tokens also wakes its lingering workers (#10): one
  * waiting on an empty queue takes a token when woken and passes the wake on,
  * so it leaves now rather than at the end of its `idleMs`.
@@ -27,7 +29,7 @@ export const stopTokens: TickStep = {
     const dispatched = ctx.state.inFlight.perType();
     const byType = new Map(touched.map((dec) => [dec.jobType, dec]));
     const set = await perTypeEach(ctx, [...byType.keys()], "setting its stop tokens", (jobType) =>
-      ctx.deps.queue.setStopTokens(jobType, byType.get(jobType)?.target ?? 0, {
+      ctx.deps.reader.setStopTokens(jobType, byType.get(jobType)?.target ?? 0, {
         listed: listed.get(jobType) ?? [],
         dispatched: dispatched.get(jobType) ?? 0,
       }),
