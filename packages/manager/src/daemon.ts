@@ -56,6 +56,10 @@ export interface ManagerDaemon {
   tickNow(): Promise<TickReport | null>;
   closed: Promise<void>;
   stop(): Promise<void>;
+  /** True once stopping has begun (a signal or stop()). */
+  isStopping(): boolean;
+  /** Adds a release function that runs last on stop (an HTTP server answering probes while the daemon stops). */
+  addRelease(name: string, release: () => unknown): void;
 }
 
 export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
@@ -124,7 +128,15 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       return life.stop();
     };
     if (options.handleSignals) life.handleSignals(() => void stop());
-    return { managerId, isLeader: () => lease.isLeader, tickNow, closed: life.closed, stop };
+    return {
+      managerId,
+      isLeader: () => lease.isLeader,
+      tickNow,
+      closed: life.closed,
+      stop,
+      isStopping: () => life.isStopping,
+      addRelease: (name, release) => life.addFinal(name, release),
+    };
   } catch (err) {
     await life.stop();
     throw err;

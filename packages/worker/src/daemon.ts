@@ -61,6 +61,10 @@ export interface WorkerDaemon {
   closed: Promise<void>;
   /** Graceful stop; `graceMs` defaults to config.worker.shutdownGraceMs. */
   stop(options?: { graceMs?: number }): Promise<void>;
+  /** True once stopping has begun (a signal or stop()). */
+  isStopping(): boolean;
+  /** Adds a release function that runs last on stop (an HTTP server answering probes while the daemon stops). */
+  addRelease(name: string, release: () => unknown): void;
 }
 
 /** The pool of workers and the heartbeat that reports them (a change in the pool beats at once). */
@@ -199,7 +203,14 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
         },
       );
     }
-    return { hostId, pool, closed: life.closed, stop };
+    return {
+      hostId,
+      pool,
+      closed: life.closed,
+      stop,
+      isStopping: () => life.isStopping,
+      addRelease: (name, release) => life.addFinal(name, release),
+    };
   } catch (err) {
     await life.stop();
     throw err;

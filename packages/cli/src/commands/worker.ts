@@ -1,8 +1,10 @@
 /** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT. */
 import { MAX_TIMER_MS, UsageError } from "@batchjob/core";
+import { parseListen } from "@batchjob/http";
 import { int, list, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
 import { assertConfigFiles } from "../config-file.js";
+import { serveForDaemon } from "../http-serve.js";
 
 export const workerCommand: Command = {
   name: "worker",
@@ -27,6 +29,8 @@ ${CONFIG_FLAG_HELP}
                        (default: config worker.shutdownGraceMs)
   --load-file FILE     report the number in FILE as this host's load (drills
                        and tests)
+  --http HOST:PORT     serve /healthz, /readyz and /metrics here (container
+                       probes); off 127.0.0.1 it needs $BATCHJOB_HTTP_TOKEN
   -h, --help           this help
 
 Stop it with SIGTERM or Ctrl-C: it stops taking chunks, lets running ones
@@ -44,6 +48,7 @@ Example:
     "job-types": { type: "string" },
     "grace-ms": { type: "string" },
     "load-file": { type: "string" },
+    http: { type: "string" },
   },
   maxPositionals: 0,
   async run(p, io) {
@@ -58,6 +63,8 @@ Example:
     const jobTypes = list(p, "job-types");
     const loadFile = str(p, "load-file");
     const redisUrl = str(p, "redis");
+    const httpFlag = str(p, "http");
+    const listen = httpFlag === undefined ? undefined : parseListen(httpFlag, "--http");
     const loaded = await findConfig(str(p, "config"), io);
     // a job module, command or folder that is not here: refused now, not at each start of a worker
     await assertConfigFiles(loaded, {
@@ -69,16 +76,24 @@ Example:
       graceMs === undefined
         ? loaded.config
         : { ...loaded.config, worker: { ...loaded.config.worker, shutdownGraceMs: graceMs } };
-    const daemon = await startWorker({
-      config,
-      baseDir: loaded.baseDir,
-      handleSignals: true,
-      ...(redisUrl ? { redisUrl } : {}),
-      ...(hostId ? { hostId } : {}),
-      ...(slots ? { slots } : {}),
-      ...(jobTypes ? { jobTypes } : {}),
-      ...(loadFile ? { loadFile } : {}),
-    });
+    const http = listen ? await serveForDaemon({ listen, config, redisUrl, routes: "probes", io }) : undefined;
+    let daemon: Awaited<ReturnType<typeof startWorker>>;
+    try {
+      daemon = await startWorker({
+        config,
+        baseDir: loaded.baseDir,
+        handleSignals: true,
+        ...(redisUrl ? { redisUrl } : {}),
+        ...(hostId ? { hostId } : {}),
+        ...(slots ? { slots } : {}),
+        ...(jobTypes ? { jobTypes } : {}),
+        ...(loadFile ? { loadFile } : {}),
+      });
+    } catch (err) {
+      await http?.close();
+      throw err;
+    }
+    http?.attach(daemon);
     await daemon.closed;
     return 0;
   },

@@ -117,5 +117,13 @@ export const defaults = {
       /** Band around each threshold the load must cross before the level changes. @defaultValue 0.05 */
       hysteresis: 0.05,
     },
+    http: {
+      /**
+       * `HOST:PORT` where the manager serves the dashboard, its API, /metrics
+       * and the probes (`batchjob manager --http` overrides it); off loopback
+       * it needs BATCHJOB_HTTP_TOKEN. @defaultValue undefined (no server)
+       */
+      listen: undefined as string | undefined,
+    },
   },
 } as const;

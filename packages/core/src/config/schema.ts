@@ -150,6 +150,16 @@ export const managerSchema = z.strictObject({
     })
     .refine((l) => l.lowBelow < l.highAt, { message: "lowBelow must be below highAt" })
     .default({ ...D.manager.load }),
+  http: z
+    .strictObject({
+      listen: z
+        .string()
+        .refine((v) => /^(\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(v) && Number(v.split(":").pop()) <= 65535, {
+          message: "must be HOST:PORT (like 127.0.0.1:9090 or [::1]:9090)",
+        })
+        .optional(),
+    })
+    .default({}),
 });
 
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {
