@@ -30,6 +30,7 @@ const SUBCOMMANDS = [
   ["manager"],
   ["worker"],
   ["status"],
+  ["dashboard"],
   ["enqueue"],
   ["history"],
   ["dead", "list"],

@@ -213,6 +213,7 @@ describe("batchjob CLI: queues", () => {
       "enqueued",
       "leased",
       "name",
+      "paused",
       "pending",
       "running",
       "target",
@@ -220,6 +221,7 @@ describe("batchjob CLI: queues", () => {
     ]);
     expect(inline).toMatchObject({
       unavailable: null,
+      paused: false,
       pending: 0,
       leased: 0,
       acked: 30,
