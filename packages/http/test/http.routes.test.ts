@@ -4,7 +4,7 @@ import { PausedTypes } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { escapeHtml } from "../src/dashboard-page.js";
 import { COOKIE_NAME, type MinutePoint, startHttpServer, TOKEN_ENV } from "../src/index.js";
-import { killItems, testServer } from "./serve.js";
+import { jsonOf, killItems, testServer } from "./serve.js";
 
 const ACTION = { "X-Batchjob-Action": "1" };
 
@@ -49,7 +49,7 @@ describe("http server: page and API", () => {
     await t.queue.enqueue("mail", [{ payload: { to: 1 } }, { payload: { to: 2 } }]);
     await killItems(t.queue, "thumbs", 3, "<b>bad</b> input");
     await new PausedTypes(t.client, t.keys).pause("thumbs");
-    const status = await (await t.get("/api/status")).json();
+    const status = await jsonOf(t.get("/api/status"));
     expect(Object.keys(status).sort()).toEqual([
       "at",
       "history",
@@ -72,14 +72,14 @@ describe("http server: page and API", () => {
       ["mail", 2, 0, false],
       ["thumbs", 0, 3, true],
     ]);
-    expect(await (await t.get("/api/workers")).json()).toEqual({ workers: [] });
-    const dead = await (await t.get("/api/types/thumbs/dead?limit=2")).json();
+    expect(await jsonOf(t.get("/api/workers"))).toEqual({ workers: [] });
+    const dead = await jsonOf(t.get("/api/types/thumbs/dead?limit=2"));
     expect(dead.type).toBe("thumbs");
     expect(dead.items).toHaveLength(2);
     expect(dead.items[0]).toMatchObject({ error: "<b>bad</b> input", attempts: 1 });
     const bad = await t.get("/api/types/no%20such/dead");
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/"no such" is not a job type name/);
+    expect((await jsonOf(bad)).error).toMatch(/"no such" is not a job type name/);
     expect((await t.get("/api/types/thumbs/dead?limit=0")).status).toBe(400);
     expect((await t.get("/nope")).status).toBe(404);
     expect((await t.get("/api/types/thumbs/pause")).status).toBe(405);
@@ -91,29 +91,29 @@ describe("http server: page and API", () => {
     await killItems(t.queue, "thumbs", 4);
     const paused = () => t.client.smembers(t.keys.paused);
     let r = await t.post("/api/types/thumbs/pause");
-    expect(await r.json()).toEqual({ type: "thumbs", paused: true, changed: true });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", paused: true, changed: true });
     expect(await paused()).toEqual(["thumbs"]);
-    expect(await (await t.post("/api/types/thumbs/pause")).json()).toMatchObject({ changed: false });
+    expect(await jsonOf(t.post("/api/types/thumbs/pause"))).toMatchObject({ changed: false });
     r = await t.post("/api/types/thumbs/resume");
-    expect(await r.json()).toEqual({ type: "thumbs", paused: false, changed: true });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", paused: false, changed: true });
     expect(await paused()).toEqual([]);
 
     // retry two by id (a JSON body), then all; purge the rest
     r = await t.post("/api/types/thumbs/dead/retry", { "Content-Type": "application/json" }, '{"ids":["d0","d1"]}');
-    expect(await r.json()).toEqual({ type: "thumbs", retried: 2 });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", retried: 2 });
     expect(await t.queue.counts("thumbs")).toMatchObject({ pending: 2, dead: 2 });
     r = await t.post(
       "/api/types/thumbs/dead/purge",
       { ...ACTION, "Content-Type": "application/json" },
       '{"ids":["d2"]}',
     );
-    expect(await r.json()).toEqual({ type: "thumbs", purged: 1 });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", purged: 1 });
     r = await t.post("/api/types/thumbs/dead/retry");
-    expect(await r.json()).toEqual({ type: "thumbs", retried: 1 });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", retried: 1 });
     expect(await t.queue.counts("thumbs")).toMatchObject({ pending: 3, dead: 0 });
     const bad = await t.post("/api/types/thumbs/dead/retry", { "Content-Type": "application/json" }, '{"ids":"all"}');
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error).toMatch(/ids must be a list/);
+    expect((await jsonOf(bad)).error).toMatch(/ids must be a list/);
     expect((await t.post("/api/types/thumbs/dead/retry", { "Content-Type": "application/json" }, "{nope")).status).toBe(
       400,
     );
@@ -132,7 +132,7 @@ describe("http server: page and API", () => {
     ]) {
       const r = await t.post("/api/types/thumbs/pause", headers as Record<string, string>, "{}");
       expect(r.status, JSON.stringify(headers)).toBe(403);
-      expect((await r.json()).error).toMatch(/X-Batchjob-Action|origin/);
+      expect((await jsonOf(r)).error).toMatch(/X-Batchjob-Action|origin/);
     }
     expect(await paused()).toEqual([]);
     // the page's own origin is fine
@@ -146,7 +146,7 @@ describe("http server: page and API", () => {
     const t = await testServer();
     const none = await t.get("/api/metrics?type=thumbs");
     expect(none.status).toBe(404);
-    expect(await none.json()).toEqual({ error: "metrics not available: this server has no per-minute metrics" });
+    expect(await jsonOf(none)).toEqual({ error: "metrics not available: this server has no per-minute metrics" });
     const points: MinutePoint[] = [
       { minute: 29_000_000, done: 5, retried: 1, dead: 0, chunks: 2, runMsSum: 80, runCount: 2 },
     ];
@@ -161,7 +161,7 @@ describe("http server: page and API", () => {
       },
     });
     const r = await withMetrics.get("/api/metrics?type=thumbs&minutes=30");
-    expect(await r.json()).toEqual({ type: "thumbs", minutes: 30, points, oldestPendingAgeMs: 4200 });
+    expect(await jsonOf(r)).toEqual({ type: "thumbs", minutes: 30, points, oldestPendingAgeMs: 4200 });
     expect(asked).toEqual([["thumbs", 30]]);
     expect((await withMetrics.get("/api/metrics")).status).toBe(400);
     expect((await withMetrics.get("/api/metrics?type=thumbs&minutes=100000")).status).toBe(400);

@@ -44,6 +44,15 @@ export async function killItems(queue: BatchQueue, type: string, n: number, erro
   );
 }
 
+/** A JSON response read back for assertions. */
+// biome-ignore lint/suspicious/noExplicitAny: the assertions check its shape
+export type Json = any;
+
+/** The body of `r` as JSON. */
+export async function jsonOf(r: Response | Promise<Response>): Promise<Json> {
+  return (await r).json();
+}
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
