@@ -74,6 +74,12 @@ export async function startHttpServer(o: HttpServerOptions): Promise<BatchjobHtt
     // 1. probes
     if (path === "/healthz") return serveProbe(res, [redisUp]);
     if (path === "/readyz") return serveProbe(res, [...(o.ready ? [o.ready] : []), redisUp]);
+    if (path === "/favicon.ico" && routes === "all") {
+      // no icon: said without an error, so a browser's console stays clean
+      res.writeHead(204, { "Cache-Control": "max-age=86400" });
+      res.end();
+      return;
+    }
     if (routes === "probes" && !PROBE_ROUTES.has(path)) return sendError(res, 404, `no route ${path} here`);
     // 2. the token (the dashboard exchanges ?token= for its cookie)
     if (path === "/" && method === "GET" && o.token && url.searchParams.has("token")) {
