@@ -354,7 +354,7 @@ async function refresh() {
       status.jobTypes
         .filter((t) => t.dead)
         .map((t) =>
-          getJson(`${typePath(t.name)}/dead?limit=20`).then((r) => ({ type: t.name, total: t.dead, items: r.items })),
+          getJson(`${typePath(t.name)}/dead?limit=10`).then((r) => ({ type: t.name, total: t.dead, items: r.items })),
         ),
     );
     const load = status.load
