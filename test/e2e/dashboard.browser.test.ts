@@ -102,6 +102,46 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
     }
   });
 
+  it("with a token: the page asks for it, /?token= leaves a cookie and a clean address, and actions work", async () => {
+    const config = await e2eConfig();
+    const control = controlFor(config);
+    const { queue, client, keys } = control;
+    await queue.enqueue("forked", [{ payload: { i: 1 } }]);
+    const token = "browser-s3cret";
+    const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config }, token });
+    let serving = true;
+    const stopServing = async () => {
+      serving = false;
+      await server.close();
+    };
+    track(`http server ${server.url}`, () => serving, stopServing);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.context.newPage();
+      const first = await page.goto(`${server.url}/`);
+      expect(first?.status()).toBe(401);
+      expect(await page.locator("input[name=token]").count()).toBe(1);
+      // typed into the form: the server swaps it for the cookie and redirects to /
+      await page.locator("input[name=token]").fill(token);
+      await page.locator("button[type=submit]").click();
+      await page.waitForURL(`${server.url}/`);
+      expect(page.url()).not.toContain(token);
+      const row = page.locator('#types tr[data-type="forked"]');
+      await expect.poll(() => row.locator("td.pending").textContent(), { timeout: 15_000 }).toBe("1");
+      const cookies = await browser.context.cookies();
+      expect(cookies.map((c) => [c.name, c.httpOnly, c.sameSite])).toEqual([["batchjob_session", true, "Strict"]]);
+      expect(cookies[0]?.value).not.toContain(token);
+      await row.locator('button[data-action="pause"]').click();
+      await waitFor("forked in the paused set", async () => (await client.smembers(keys.paused)).includes("forked"));
+      // the script cannot read the cookie
+      expect(await page.evaluate("document.cookie")).toBe("");
+    } finally {
+      await browser.close();
+      await stopServing();
+      await control.close();
+    }
+  });
+
   it.runIf(!hasChromium())("fails on CI when chromium is missing", () => {
     throw new Error("no chromium at /usr/bin/chromium on CI: .ci/run installs it (apt-get install -y chromium)");
   });

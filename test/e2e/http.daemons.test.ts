@@ -5,11 +5,14 @@
  *   2. `manager --http` serves the page, the API, /metrics with the ticks it
  *      ran, and the probes; `worker --http` the probes and /metrics only; both
  *      close their server when the daemon stops,
- *   3. `manager.http.listen` in the config does what `--http` does.
+ *   3. while a stopped worker drains a running chunk, its /readyz says 503
+ *      "stopping" and /healthz 200; the server closes once the daemon exits,
+ *   4. `manager.http.listen` in the config does what `--http` does.
  */
 import { describe, expect, it } from "vitest";
 import { parsePrometheus, sample } from "../../packages/http/test/serve.js";
 import { rawE2eConfig, writeConfigFile } from "../harness/daemons.js";
+import { gate } from "../harness/gate.js";
 import { freePort, redisUrl, waitFor } from "../harness/index.js";
 import { runCli, spawnCli } from "../harness/processes.js";
 
@@ -133,6 +136,38 @@ describe("daemons' --http", () => {
     expect((await manager.exited).code).toBe(0);
     expect(await statusOf(`${w}/healthz`)).toBe(0);
     expect(await statusOf(`${m}/healthz`)).toBe(0);
+  });
+
+  it("a worker draining after SIGTERM answers /readyz 503 and /healthz 200 until it exits", async () => {
+    const raw = await rawE2eConfig();
+    const prefix = raw.prefix as string;
+    const file = await writeConfigFile(raw);
+    const e = withoutEnv(env(prefix), "BATCHJOB_HTTP_TOKEN");
+    const port = await freePort();
+    const w = `http://127.0.0.1:${port}`;
+    const manager = spawnCli(["manager", "--config", file], { env: e });
+    const worker = spawnCli(["worker", "--config", file, "--host-id", "w1", "--http", `127.0.0.1:${port}`], { env: e });
+    await waitFor("the worker's /readyz", async () => (await statusOf(`${w}/readyz`)) === 200, 30_000);
+    const g = gate();
+    await runCli(["enqueue", "inline"], { env: e, input: `${JSON.stringify({ gate: g.path })}\n` });
+    await waitFor(
+      "the gated item leased",
+      async () => {
+        const s = JSON.parse((await runCli(["status", "--json"], { env: e })).stdout);
+        return s.jobTypes.find((t: { name: string; leased: number }) => t.name === "inline")?.leased === 1;
+      },
+      30_000,
+    );
+    worker.kill("SIGTERM");
+    await waitFor("/readyz 503 while draining", async () => (await statusOf(`${w}/readyz`)) === 503, 15_000);
+    const body = await (await fetch(`${w}/readyz`)).json();
+    expect(body).toEqual({ ok: false, error: "the daemon is stopping" });
+    expect(await statusOf(`${w}/healthz`)).toBe(200);
+    g.open();
+    expect((await worker.exited).code).toBe(0);
+    expect(await statusOf(`${w}/healthz`)).toBe(0);
+    manager.kill("SIGTERM");
+    await manager.exited;
   });
 
   it("manager.http.listen in the config serves as --http does; a bad value is a config error naming the field", async () => {
