@@ -17,7 +17,7 @@ export interface ListenAddress {
 
 /** `HOST:PORT` (or `[V6]:PORT`); `what` names the flag or config field in the error. */
 export function parseListen(value: string, what: string): ListenAddress {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const m = /^(?:\[([^\]\s]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value.trim());
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (!m || host === undefined || port > 65535) {

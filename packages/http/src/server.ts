@@ -86,7 +86,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<BatchjobHtt
       const given = url.searchParams.get("token") ?? "";
       const probe = { headers: { authorization: `Bearer ${given}` } } as IncomingMessage;
       if (!isAuthorized(probe, o.token)) return send(res, 401, tokenPage(true), "text/html; charset=utf-8");
-      res.writeHead(303, { Location: "/", "Set-Cookie": sessionCookie(o.token, false), "Cache-Control": "no-store" });
+      // behind a TLS proxy (X-Forwarded-Proto: https) the cookie is sent over TLS only
+      const secure = req.headers["x-forwarded-proto"] === "https";
+      res.writeHead(303, { Location: "/", "Set-Cookie": sessionCookie(o.token, secure), "Cache-Control": "no-store" });
       res.end();
       return;
     }

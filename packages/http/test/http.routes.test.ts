@@ -209,6 +209,11 @@ describe("http server: token", () => {
     const session = cookie.split(";")[0] ?? "";
     expect((await t.get("/api/status", { Cookie: session })).status).toBe(200);
     expect((await t.get("/api/status", { Cookie: `${COOKIE_NAME}=forged` })).status).toBe(401);
+    const proxied = await fetch(`${t.server.url}/?token=${token}`, {
+      redirect: "manual",
+      headers: { "X-Forwarded-Proto": "https" },
+    });
+    expect(proxied.headers.get("set-cookie")).toMatch(/; HttpOnly; SameSite=Strict; Secure$/);
     // the cookie alone does not make an action: it still needs the header
     expect((await t.post("/api/types/thumbs/pause", { Cookie: session })).status).toBe(403);
     expect((await t.post("/api/types/thumbs/pause", { ...ACTION, Cookie: session })).status).toBe(200);
