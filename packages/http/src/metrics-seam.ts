@@ -3,7 +3,9 @@
  * provider of a job type's minute series and its oldest pending age. Given,
  * the dashboard draws its charts and /metrics reports the age from it; absent,
  * the page says "metrics not available" and /api/metrics answers 404.
+ * `defaultMetrics` is where core's per-minute metrics get wired in, once.
  */
+import type { StatusSource } from "./status-data.js";
 
 /** One minute of a job type's activity. */
 export interface MinutePoint {
@@ -31,3 +33,12 @@ export interface MetricsProvider {
 
 /** How many minutes /api/metrics returns when `minutes` is not given, and the most it returns. */
 export const SERIES_MINUTES = { default: 60, max: 24 * 60 } as const;
+
+/**
+ * The provider a server uses when its options name none: none yet. Once core
+ * keeps per-minute metrics and the oldest pending age (#10 item 1), return a
+ * provider over `source` here and every server (dashboard, manager) has them.
+ */
+export function defaultMetrics(_source: StatusSource): MetricsProvider | undefined {
+  return undefined;
+}

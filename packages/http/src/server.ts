@@ -15,7 +15,7 @@ import { type ApiContext, apiAction, apiGet, isActionPath } from "./api.js";
 import { crossSiteReason, isAuthorized, sessionCookie } from "./auth.js";
 import { ASSET_TYPES, asset, dashboardPage, PAGE_CSP, tokenPage } from "./dashboard-page.js";
 import { assertSafeListen, formatAddress, type ListenAddress, parseListen } from "./listen-address.js";
-import type { MetricsProvider } from "./metrics-seam.js";
+import { defaultMetrics, type MetricsProvider } from "./metrics-seam.js";
 import { HEALTH_TIMEOUT_MS, type ReadyCheck, redisAnswers, serveProbe } from "./probes.js";
 import { PrometheusMetrics } from "./prometheus.js";
 import { HttpError, send, sendError } from "./respond.js";
@@ -30,7 +30,10 @@ export interface HttpServerOptions {
   token?: string | undefined;
   /** "all", or "probes": /healthz, /readyz and /metrics only (the worker daemon). @defaultValue "all" */
   routes?: "all" | "probes";
-  /** Per-minute metrics (metrics-seam.ts); without, no charts and /api/metrics is 404. */
+  /**
+   * Per-minute metrics (metrics-seam.ts); without, no charts and /api/metrics
+   * is 404. @defaultValue defaultMetrics(source) (none yet); pass undefined for none
+   */
   metrics?: MetricsProvider | undefined;
   /** Extra readiness of the serving process (its daemon started, not stopping). */
   ready?: ReadyCheck;
@@ -63,8 +66,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<BatchjobHtt
   assertSafeListen(address, o.token);
   const routes = o.routes ?? "all";
   const healthMs = o.healthTimeoutMs ?? HEALTH_TIMEOUT_MS;
-  const prometheus = new PrometheusMetrics(o.source, o.metrics);
-  const api: ApiContext = { source: o.source, metrics: o.metrics };
+  const metrics = "metrics" in o ? o.metrics : defaultMetrics(o.source);
+  const prometheus = new PrometheusMetrics(o.source, metrics);
+  const api: ApiContext = { source: o.source, metrics };
   const redisUp = () => redisAnswers(o.source.client, healthMs);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -115,7 +119,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<BatchjobHtt
       return send(
         res,
         200,
-        dashboardPage({ prefix: o.source.keys.prefix, metrics: o.metrics !== undefined }),
+        dashboardPage({ prefix: o.source.keys.prefix, metrics: metrics !== undefined }),
         "text/html; charset=utf-8",
         { "Content-Security-Policy": PAGE_CSP },
       );

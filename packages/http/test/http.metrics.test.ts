@@ -95,7 +95,7 @@ describe("http server: /metrics", () => {
   });
 
   it("without per-minute metrics: no oldest-age samples, the tick histogram registered with no observations", async () => {
-    const t = await testServer();
+    const t = await testServer({ metrics: undefined });
     await t.queue.enqueue("mail", [{ payload: 1 }]);
     const text = await (await t.get("/metrics")).text();
     const { samples, types } = parsePrometheus(text);

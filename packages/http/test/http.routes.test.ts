@@ -10,7 +10,7 @@ const ACTION = { "X-Batchjob-Action": "1" };
 
 describe("http server: page and API", () => {
   it("serves the dashboard and its assets from the package, with a strict policy and nothing from elsewhere", async () => {
-    const t = await testServer();
+    const t = await testServer({ metrics: undefined });
     const page = await t.get("/");
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toMatch(/^text\/html/);
@@ -143,7 +143,7 @@ describe("http server: page and API", () => {
   });
 
   it("/api/metrics: 404 with a JSON error without per-minute metrics; the provider's series with one", async () => {
-    const t = await testServer();
+    const t = await testServer({ metrics: undefined });
     const none = await t.get("/api/metrics?type=thumbs");
     expect(none.status).toBe(404);
     expect(await jsonOf(none)).toEqual({ error: "metrics not available: this server has no per-minute metrics" });
