@@ -5,7 +5,8 @@
  * dead. The page shows the job types and their counts; a pause click
  * adds the type to the paused SET and the page marks it; a dead-letter retry
  * click moves the dead items back to pending; an error message holding HTML
- * is shown as text. Skipped only where chromium is missing and CI is not set;
+ * is shown as text; charts and the oldest pending age come from a metrics
+ * provider given through the seam. Skipped only where chromium is missing and CI is not set;
  * on CI a missing chromium fails.
  */
 import { describe, expect, it } from "vitest";
@@ -47,7 +48,15 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
       "inline",
       Array.from({ length: 20 }, (_, i) => ({ payload: { i } })),
     );
-    const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config } });
+    // per-minute metrics through the seam (core does not keep them yet): the charts and the oldest pending age
+    const minute = Math.floor(Date.now() / 60_000);
+    const metrics = {
+      series: async () => [
+        { minute: minute - 1, done: 40, retried: 2, dead: 1, chunks: 4, runMsSum: 800, runCount: 4 },
+      ],
+      oldestPendingAgeMs: async (type: string) => (type === "forked" ? 90_000 : null),
+    };
+    const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config }, metrics });
     let serving = true;
     const stopServing = async () => {
       serving = false;
@@ -70,6 +79,8 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
       await expect.poll(() => row("inline").count(), { timeout: 15_000 }).toBe(1);
       await expect.poll(() => row("inline").locator("td.pending").textContent(), { timeout: 30_000 }).toBe("0");
       expect(await page.locator("#prefix").textContent()).toBe(config.prefix);
+      await expect.poll(() => row("forked").locator("td.oldest").textContent(), { timeout: 15_000 }).toBe("1m");
+      expect(await page.locator('#charts [data-chart="forked"] polyline').count()).toBe(2);
       await expect.poll(() => page.locator('#hosts tr[data-host="browser-w1"]').count(), { timeout: 15_000 }).toBe(1);
       // the error that holds HTML is text, and ran nothing
       const deadError = page.locator('#dead [data-dead-type="forked"] td.error').first();
