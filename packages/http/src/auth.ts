@@ -60,7 +60,10 @@ export function crossSiteReason(req: IncomingMessage): string | undefined {
     } catch {
       host = undefined;
     }
-    if (host !== req.headers.host) return `origin ${JSON.stringify(origin)} is not this server`;
+    // behind a proxy that rewrites Host, the public host comes as X-Forwarded-Host (a header no
+    // cross-site form can send, nor a cross-site script without a CORS preflight this server never allows)
+    const own = [req.headers.host, req.headers["x-forwarded-host"]];
+    if (host === undefined || !own.includes(host)) return `origin ${JSON.stringify(origin)} is not this server`;
   }
   return undefined;
 }

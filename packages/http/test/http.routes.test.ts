@@ -139,6 +139,10 @@ describe("http server: page and API", () => {
     const own = await t.post("/api/types/thumbs/pause", { ...ACTION, Origin: t.server.url });
     expect(own.status).toBe(200);
     expect(await paused()).toEqual(["thumbs"]);
+    // behind a proxy that rewrites Host: the public host as X-Forwarded-Host
+    const proxied = { ...ACTION, Origin: "https://jobs.example.com", "X-Forwarded-Host": "jobs.example.com" };
+    expect((await t.post("/api/types/thumbs/resume", proxied)).status).toBe(200);
+    expect(await paused()).toEqual([]);
     await t.close();
   });
 
