@@ -334,7 +334,6 @@ function renderCharts(series) {
 }
 
 let running = false;
-const metricsGone = false;
 
 async function refresh() {
   if (running) return;
@@ -343,7 +342,7 @@ async function refresh() {
     const [status, workers] = await Promise.all([getJson("/api/status"), getJson("/api/workers")]);
     const names = status.jobTypes.map((t) => t.name);
     let series = [];
-    if (METRICS && !metricsGone) {
+    if (METRICS) {
       series = await Promise.all(
         names.map((n) => getJson(`/api/metrics?type=${encodeURIComponent(n)}&minutes=60`).catch(() => null)),
       );
