@@ -12,6 +12,7 @@ const SUBCOMMANDS = [
   "manager",
   "worker",
   "status",
+  "dashboard",
   "enqueue",
   "history",
   "dead list",
@@ -57,6 +58,8 @@ describe("batchjob CLI: usage", () => {
     [["manager", "--tick-ms", "3000000000"], /--tick-ms must be an integer from 50 to 2147483647, got "3000000000"/],
     [["enqueue", ".."], /invalid job type name "\.\.": '\.' and '\.\.' are not job type names/],
     [["status", "extra"], /unexpected argument "extra"/],
+    [["dashboard", "--listen", "nowhere"], /--listen must be HOST:PORT/],
+    [["manager", "--http", "80"], /--http must be HOST:PORT/],
   ])("%j is a usage error: clear message, exit 2", async (args, message) => {
     const r = await runCli(args, { env: { REDIS_URL: redisUrl() } });
     expect(r.code).toBe(2);
