@@ -3,7 +3,7 @@
 #   docker run --rm -e REDIS_URL=redis://host:6379 batchjob status
 # Mount your own config and point BATCHJOB_CONFIG at it; the default is the demo's.
 #
-# Two stages on Node 24: the first builds the repository and packs the four
+# Two stages on Node 24: the first builds the repository and packs the five
 # packages; the second installs those tarballs the way a user does (npm
 # install: a packed package has no dev dependencies), so the image holds the
 # packages, their production dependencies and nothing of the build, and runs
@@ -15,7 +15,7 @@ COPY . .
 RUN pnpm install --frozen-lockfile \
   && pnpm exec tsc -b \
   && mkdir /packs \
-  && for p in core worker manager cli; do (cd "packages/$p" && pnpm pack --pack-destination /packs); done
+  && for p in core http worker manager cli; do (cd "packages/$p" && pnpm pack --pack-destination /packs); done
 
 FROM node:24-bookworm-slim
 # python3 lets spawn jobs written in Python run in the worker image; tini

@@ -10,6 +10,7 @@ export default defineConfig({
       { find: /^@batchjob\/core$/, replacement: src("core") },
       { find: /^@batchjob\/core\/job$/, replacement: src("core").replace(/index\.ts$/, "job.ts") },
       { find: /^@batchjob\/core\/internal$/, replacement: src("core").replace(/index\.ts$/, "internal.ts") },
+      { find: /^@batchjob\/http$/, replacement: src("http") },
       { find: /^@batchjob\/worker$/, replacement: src("worker") },
       { find: /^@batchjob\/manager$/, replacement: src("manager") },
     ],

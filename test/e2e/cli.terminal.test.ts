@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { HostRegistry, historyItemOf, makeKeys, RedisWorkerHistory, VERSION } from "@batchjob/core";
+import { HostRegistry, historyItemOf, makeKeys, PausedTypes, RedisWorkerHistory, VERSION } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { fakeHost, testManager } from "../harness/daemons.js";
 import { closeClient, connect, freshPrefix, redisUrl, track, waitFor } from "../harness/index.js";
@@ -30,6 +30,7 @@ const SUBCOMMANDS = [
   ["manager"],
   ["worker"],
   ["status"],
+  ["dashboard"],
   ["enqueue"],
   ["history"],
   ["dead", "list"],
@@ -108,6 +109,25 @@ describe("batchjob CLI in 80 columns", () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(`${pkg.version}\n`);
     }
+  });
+
+  it("a paused type is marked PAUSED in the table (within 80 columns) and paused in --json", async () => {
+    const prefix = freshPrefix();
+    const env = envFor(prefix);
+    await runCli(["enqueue", "mail"], { env, input: '{"a":1}\n' });
+    await runCli(["enqueue", "thumbs"], { env, input: '{"a":1}\n' });
+    const c = connect();
+    await new PausedTypes(c, makeKeys(prefix)).pause("thumbs");
+    const status = await runCli(["status"], { env });
+    expect(widest(status.stdout), status.stdout).toBeLessThanOrEqual(80);
+    expect(status.stdout).toMatch(/^thumbs PAUSED\s+1\s+0\s+0\s+0\s/m);
+    expect(status.stdout).toMatch(/^mail\s+1\s/m);
+    const json = JSON.parse((await runCli(["status", "--json"], { env })).stdout);
+    expect(json.jobTypes.map((t: { name: string; paused: boolean }) => [t.name, t.paused])).toEqual([
+      ["mail", false],
+      ["thumbs", true],
+    ]);
+    await closeClient(c);
   });
 
   it("status and history fit 80 columns in a pipe, cutting the widest cells; $COLUMNS widens them; hosts by id", async () => {

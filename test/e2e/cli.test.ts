@@ -12,6 +12,7 @@ const SUBCOMMANDS = [
   "manager",
   "worker",
   "status",
+  "dashboard",
   "enqueue",
   "history",
   "dead list",
@@ -60,6 +61,8 @@ describe("batchjob CLI: usage", () => {
     [["manager", "--tick-ms", "3000000000"], /--tick-ms must be an integer from 50 to 2147483647, got "3000000000"/],
     [["enqueue", ".."], /invalid job type name "\.\.": '\.' and '\.\.' are not job type names/],
     [["status", "extra"], /unexpected argument "extra"/],
+    [["dashboard", "--listen", "nowhere"], /--listen must be HOST:PORT/],
+    [["manager", "--http", "80"], /--http must be HOST:PORT/],
   ])("%j is a usage error: clear message, exit 2", async (args, message) => {
     const r = await runCli(args, { env: { REDIS_URL: redisUrl() } });
     expect(r.code).toBe(2);
@@ -216,6 +219,7 @@ describe("batchjob CLI: queues", () => {
       "enqueued",
       "leased",
       "name",
+      "paused",
       "pending",
       "running",
       "target",
@@ -223,6 +227,7 @@ describe("batchjob CLI: queues", () => {
     ]);
     expect(inline).toMatchObject({
       unavailable: null,
+      paused: false,
       pending: 0,
       leased: 0,
       acked: 30,

@@ -1,7 +1,7 @@
 /**
  * The packed packages install and run outside this repository, as a user gets them:
- *   1. `pnpm pack` the four packages (workspace: versions become real ones),
- *   2. a fresh project in the OS temp folder installs the four tarballs with
+ *   1. `pnpm pack` the five packages (workspace: versions become real ones),
+ *   2. a fresh project in the OS temp folder installs the five tarballs with
  *      plain `npm install` (dependencies from the npm cache or registry),
  *   3. its config imports `@batchjob/core` from its own node_modules; `npx
  *      batchjob manager` and `worker` run it against a redis-server this test
@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshPrefix, type RedisServer, startRedisServer, track, waitFor } from "../harness/index.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const PACKAGES = ["core", "worker", "manager", "cli"];
+const PACKAGES = ["core", "http", "worker", "manager", "cli"];
 const TYPE = "packed";
 
 /** `pnpm` at the version the repository pins, as scripts/ensure-deps.mjs finds it. */
@@ -173,7 +173,7 @@ describe("the packed packages outside the repository", () => {
       expect(r.code, `pnpm pack of ${p}: ${r.stderr}`).toBe(0);
     }
     const tarballs = readdirSync(packs).map((f) => join(packs, f));
-    expect(tarballs).toHaveLength(4);
+    expect(tarballs).toHaveLength(PACKAGES.length);
 
     project = join(dir, "service");
     mkdirSync(join(project, "jobs"), { recursive: true });
@@ -210,6 +210,10 @@ describe("the packed packages outside the repository", () => {
     const map = JSON.parse(readFileSync(join(coreDir, "dist", "batch-queue.js.map"), "utf8"));
     for (const source of map.sources as string[])
       expect(() => readFileSync(join(coreDir, "dist", source))).not.toThrow();
+    // the dashboard's assets ship in @batchjob/http (it works offline)
+    const httpDir = join(project, "node_modules", "@batchjob", "http");
+    for (const asset of ["dashboard.js", "dashboard.css"])
+      expect(readFileSync(join(httpDir, "assets", asset), "utf8").length).toBeGreaterThan(100);
   });
 
   it("enqueues by the CLI and by a script, runs manager and worker from the project; the project's job does every item", async () => {

@@ -73,6 +73,10 @@ export interface ManagerDaemon {
   reload(): Promise<ReloadOutcome>;
   closed: Promise<void>;
   stop(): Promise<void>;
+  /** True once stopping has begun (a signal or stop()). */
+  isStopping(): boolean;
+  /** Adds a release function that runs last on stop (an HTTP server answering probes while the daemon stops). */
+  addRelease(name: string, release: () => unknown): void;
 }
 
 export async function startManager(options: ManagerOptions): Promise<ManagerDaemon> {
@@ -167,7 +171,16 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
       life.handleSignals(() => void stop());
       life.handleReload(reload);
     }
-    return { managerId, isLeader: () => lease.isLeader, tickNow, reload, closed: life.closed, stop };
+    return {
+      managerId,
+      isLeader: () => lease.isLeader,
+      tickNow,
+      reload,
+      closed: life.closed,
+      stop,
+      isStopping: () => life.isStopping,
+      addRelease: (name, release) => life.addFinal(name, release),
+    };
   } catch (err) {
     await life.stop();
     throw err;

@@ -84,6 +84,10 @@ export interface WorkerDaemon {
   closed: Promise<void>;
   /** Graceful stop; `graceMs` defaults to config.worker.shutdownGraceMs. */
   stop(options?: { graceMs?: number }): Promise<void>;
+  /** True once stopping has begun (a signal or stop()). */
+  isStopping(): boolean;
+  /** Adds a release function that runs last on stop (an HTTP server answering probes while the daemon stops). */
+  addRelease(name: string, release: () => unknown): void;
 }
 
 /** The pool of workers and the heartbeat that reports them (a change in the pool beats at once). */
@@ -289,7 +293,15 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerDaemon>
       );
       life.handleReload(reload);
     }
-    return { hostId, pool, reload, closed: life.closed, stop };
+    return {
+      hostId,
+      pool,
+      reload,
+      closed: life.closed,
+      stop,
+      isStopping: () => life.isStopping,
+      addRelease: (name, release) => life.addFinal(name, release),
+    };
   } catch (err) {
     await life.stop();
     throw err;

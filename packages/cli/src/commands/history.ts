@@ -1,10 +1,10 @@
 /** `batchjob history`: finished workers, newest first. */
 import { assertJobTypeName, UsageError } from "@batchjob/core";
+import { readHistory } from "@batchjob/http";
 import { bool, int, str } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
 import { historyTable } from "../history-table.js";
-import { readHistory } from "../stored.js";
 
 export const historyCommand: Command = {
   name: "history",

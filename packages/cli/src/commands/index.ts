@@ -2,6 +2,7 @@
 import type { Command } from "../command.js";
 import { aclCommand } from "./acl.js";
 import { configCheckCommand } from "./config-check.js";
+import { dashboardCommand } from "./dashboard.js";
 import { deadListCommand, deadPurgeCommand, deadRetryCommand } from "./dead.js";
 import { demoCommand } from "./demo.js";
 import { drainCommand } from "./drain.js";
@@ -16,6 +17,7 @@ export const commands: Command[] = [
   managerCommand,
   workerCommand,
   statusCommand,
+  dashboardCommand,
   enqueueCommand,
   historyCommand,
   deadListCommand,

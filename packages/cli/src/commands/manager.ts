@@ -1,8 +1,10 @@
 /** `batchjob manager`: runs the manager daemon until SIGTERM/SIGINT; SIGHUP reloads its config file. */
 import { type BatchjobConfig, MAX_TIMER_MS, UsageError } from "@batchjob/core";
+import { parseListen } from "@batchjob/http";
 import { int, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
 import { loadConfigFile } from "../config-file.js";
+import { serveForDaemon } from "../http-serve.js";
 
 export const managerCommand: Command = {
   name: "manager",
@@ -32,6 +34,10 @@ ${CONFIG_FLAG_HELP}
                        manager.tickMs, 1000)
   --allocator NAME     round-robin or least-load (default: config
                        manager.allocator)
+  --http HOST:PORT     serve the dashboard, its API, /metrics, /healthz
+                       and /readyz here (default: config
+                       manager.http.listen, else none); off 127.0.0.1
+                       it needs $BATCHJOB_HTTP_TOKEN
   -h, --help           this help
 
 Example:
@@ -42,6 +48,7 @@ Example:
     id: { type: "string" },
     "tick-ms": { type: "string" },
     allocator: { type: "string" },
+    http: { type: "string" },
   },
   maxPositionals: 0,
   async run(p, io) {
@@ -53,6 +60,8 @@ Example:
     const allocator: "round-robin" | "least-load" | undefined = allocatorFlag;
     // a Node timer holds at most MAX_TIMER_MS: a longer tick would spin
     const tickMs = int(p, "tick-ms", { min: 50, max: MAX_TIMER_MS });
+    const httpFlag = str(p, "http");
+    const httpFlagAddress = httpFlag === undefined ? undefined : parseListen(httpFlag, "--http");
     const loaded = await findConfig(str(p, "config"), io);
     // the command line wins over the file, at start and on every reload
     const withFlags = (c: BatchjobConfig): BatchjobConfig => ({
@@ -62,15 +71,27 @@ Example:
     const config = withFlags(loaded.config);
     const redisUrl = str(p, "redis");
     const id = str(p, "id");
-    const daemon = await startManager({
-      config,
-      baseDir: loaded.baseDir,
-      handleSignals: true,
-      // SIGHUP: the same file again, validated as at start
-      loadConfig: async () => withFlags((await loadConfigFile(loaded.path, io.env)).config),
-      ...(redisUrl ? { redisUrl } : {}),
-      ...(id ? { managerId: id } : {}),
-    });
+    const m = config.manager;
+    const listen = httpFlagAddress ?? (m.http.listen ? parseListen(m.http.listen, "manager.http.listen") : undefined);
+    const http = listen ? await serveForDaemon({ listen, config, redisUrl, routes: "all", io }) : undefined;
+    let daemon: Awaited<ReturnType<typeof startManager>>;
+    try {
+      daemon = await startManager({
+        config,
+        baseDir: loaded.baseDir,
+        handleSignals: true,
+        // SIGHUP: the same file again, validated as at start
+        loadConfig: async () => withFlags((await loadConfigFile(loaded.path, io.env)).config),
+        ...(redisUrl ? { redisUrl } : {}),
+        ...(id ? { managerId: id } : {}),
+        // the ticks this manager runs as leader go to /metrics' batchjob_manager_tick_seconds
+        ...(http ? { onTick: (r) => http.server.observeTick(r.durationMs / 1000) } : {}),
+      });
+    } catch (err) {
+      await http?.close();
+      throw err;
+    }
+    http?.attach(daemon);
     await daemon.closed;
     return 0;
   },

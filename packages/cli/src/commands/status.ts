@@ -4,11 +4,11 @@
  * deployment is not serving (no manager is leader, or no worker host is
  * alive), else 0, so it can serve as a probe.
  */
+import { collectStatus, type StatusReport } from "@batchjob/http";
 import { bool, int } from "../args.js";
 import type { Command } from "../command.js";
 import { CONNECT_FLAGS, CONNECT_HELP, openSession } from "../connect.js";
 import { historyTable } from "../history-table.js";
-import { collectStatus, type StatusReport } from "../status-data.js";
 import { ago, bytes, table } from "../table.js";
 import { type Colors, plainColors, truncate } from "../terminal.js";
 import { type WatchMode, watch } from "../watch.js";
@@ -51,7 +51,11 @@ export function renderStatus(r: StatusReport, width = Number.POSITIVE_INFINITY, 
       : table(
           ["TYPE", "PENDING", "LEASED", "DELAYED", "DEAD", "WORKERS", "LAST DECISION"],
           r.jobTypes.map((t) => [
-            t.unavailable === null ? t.name : { text: `${t.name} (unavailable)`, paint: colors.red },
+            t.unavailable !== null
+              ? { text: `${t.name} (unavailable)`, paint: colors.red }
+              : t.paused
+                ? { text: `${t.name} PAUSED`, paint: colors.yellow }
+                : t.name,
             count(t.pending),
             count(t.leased),
             count(t.delayed),

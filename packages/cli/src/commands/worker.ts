@@ -1,8 +1,10 @@
 /** `batchjob worker`: runs the worker daemon until SIGTERM/SIGINT or a drain; SIGHUP reloads its config file. */
 import { type BatchjobConfig, MAX_TIMER_MS, UsageError } from "@batchjob/core";
+import { parseListen } from "@batchjob/http";
 import { int, list, str } from "../args.js";
 import { CONFIG_FLAG_HELP, type Command, findConfig } from "../command.js";
 import { assertConfigFiles, loadConfigFile } from "../config-file.js";
+import { serveForDaemon } from "../http-serve.js";
 
 export const workerCommand: Command = {
   name: "worker",
@@ -27,6 +29,8 @@ ${CONFIG_FLAG_HELP}
                        (default: config worker.shutdownGraceMs)
   --load-file FILE     report the number in FILE as this host's load (drills
                        and tests)
+  --http HOST:PORT     serve /healthz, /readyz and /metrics here (container
+                       probes); off 127.0.0.1 it needs $BATCHJOB_HTTP_TOKEN
   -h, --help           this help
 
 Stop it with SIGTERM or Ctrl-C: it stops taking chunks, lets running ones
@@ -53,6 +57,7 @@ Example:
     "job-types": { type: "string" },
     "grace-ms": { type: "string" },
     "load-file": { type: "string" },
+    http: { type: "string" },
   },
   maxPositionals: 0,
   async run(p, io) {
@@ -67,6 +72,8 @@ Example:
     const jobTypes = list(p, "job-types");
     const loadFile = str(p, "load-file");
     const redisUrl = str(p, "redis");
+    const httpFlag = str(p, "http");
+    const listen = httpFlag === undefined ? undefined : parseListen(httpFlag, "--http");
     const loaded = await findConfig(str(p, "config"), io);
     const served = jobTypes ?? loaded.config.worker.jobTypes;
     // a job module, command or folder that is not here: refused now, not at each start of a worker
@@ -81,17 +88,25 @@ Example:
       await assertConfigFiles(again, { jobTypes: served, enqueuers: false, env: io.env });
       return withFlags(again.config);
     };
-    const daemon = await startWorker({
-      config,
-      baseDir: loaded.baseDir,
-      handleSignals: true,
-      loadConfig,
-      ...(redisUrl ? { redisUrl } : {}),
-      ...(hostId ? { hostId } : {}),
-      ...(slots ? { slots } : {}),
-      ...(jobTypes ? { jobTypes } : {}),
-      ...(loadFile ? { loadFile } : {}),
-    });
+    const http = listen ? await serveForDaemon({ listen, config, redisUrl, routes: "probes", io }) : undefined;
+    let daemon: Awaited<ReturnType<typeof startWorker>>;
+    try {
+      daemon = await startWorker({
+        config,
+        baseDir: loaded.baseDir,
+        handleSignals: true,
+        loadConfig,
+        ...(redisUrl ? { redisUrl } : {}),
+        ...(hostId ? { hostId } : {}),
+        ...(slots ? { slots } : {}),
+        ...(jobTypes ? { jobTypes } : {}),
+        ...(loadFile ? { loadFile } : {}),
+      });
+    } catch (err) {
+      await http?.close();
+      throw err;
+    }
+    http?.attach(daemon);
     await daemon.closed;
     return 0;
   },

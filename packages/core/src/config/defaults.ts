@@ -129,6 +129,14 @@ export const defaults = {
       /** How often the leader checks every type's alert thresholds. @defaultValue 5000 */
       checkEveryMs: 5000,
     },
+    http: {
+      /**
+       * `HOST:PORT` where the manager serves the dashboard, its API, /metrics
+       * and the probes (`batchjob manager --http` overrides it); off loopback
+       * it needs BATCHJOB_HTTP_TOKEN. @defaultValue undefined (no server)
+       */
+      listen: undefined as string | undefined,
+    },
   },
   alerts: {
     /** `deadGrowth` counts the items that died within this many minutes. @defaultValue 5 */

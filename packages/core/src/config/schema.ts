@@ -180,6 +180,16 @@ export const managerSchema = z.strictObject({
       checkEveryMs: durationMs(100).default(D.manager.alerts.checkEveryMs),
     })
     .optional(),
+  http: z
+    .strictObject({
+      listen: z
+        .string()
+        .refine((v) => /^(\[[0-9A-Fa-f:.]+\]|[^:[\]\s]+):\d{1,5}$/.test(v) && Number(v.split(":").pop()) <= 65535, {
+          message: "must be HOST:PORT (like 127.0.0.1:9090 or [::1]:9090)",
+        })
+        .optional(),
+    })
+    .default({}),
 });
 
 function configSchemaWith(launchers: LauncherRegistry, given: readonly LauncherDefinition[]) {

@@ -33,6 +33,11 @@ export class Lifecycle {
     this.releases.push([name, release]);
   }
 
+  /** Adds a release function that runs after all the others (a server answering probes while the rest stops). */
+  addFinal(name: string, release: () => unknown): void {
+    this.releases.unshift([name, release]);
+  }
+
   /** Runs the release functions in reverse, once; later calls get the same promise. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {

@@ -9,22 +9,34 @@
  * is shown as usual. A corrupt value in Redis (the published config, a
  * decision, the load, a history, worker or host entry, a type name) is left
  * out and named in `problems` too, one line each.
+ * Shared by `batchjob status` and the HTTP server's /api/status.
  */
 import {
+  type BatchjobConfig,
+  type BatchQueue,
   defaults,
   HostRegistry,
   hashSlot,
   isCluster,
   isJobTypeName,
+  type Keys,
   type LiveHost,
+  PausedTypes,
   type QueueCounts,
   type RedisClient,
   RedisWorkerList,
   type WorkerHistoryItem,
   type WorkerListItem,
 } from "@batchjob/core";
-import type { Session } from "./connect.js";
 import { type Problems, readHistory, readStored, wrongField } from "./stored.js";
+
+/** What a status report reads from: a connection, its keys and queue, and the config when one was given. */
+export interface StatusSource {
+  client: RedisClient;
+  keys: Keys;
+  queue: BatchQueue;
+  config: BatchjobConfig | undefined;
+}
 
 /** How long one read of `status` may take before what it reads is reported unavailable. */
 export const STATUS_READ_MS = 2000;
@@ -44,6 +56,8 @@ export interface StatusJobType {
   enqueued: number | null;
   acked: number | null;
   died: number | null;
+  /** Paused (`batchjob pause`): enqueue works, no worker starts; false when the paused set could not be read. */
+  paused: boolean;
   /** Why the type's queue could not be read (its cluster slot, the error); null when it was. */
   unavailable: string | null;
 }
@@ -118,6 +132,7 @@ function jobTypeRow(
   c: QueueCounts | null,
   d: Decision | null,
   running: number,
+  paused: boolean,
   unavailable: string | null,
 ): StatusJobType {
   return {
@@ -132,6 +147,7 @@ function jobTypeRow(
     enqueued: c?.enqueued ?? null,
     acked: c?.acked ?? null,
     died: c?.died ?? null,
+    paused,
     unavailable,
   };
 }
@@ -214,19 +230,21 @@ interface ControlReads {
   history: WorkerHistoryItem[];
   /** Types published by the leader or ever enqueued to. */
   types: string[];
+  /** Paused types (`keys.paused`). */
+  paused: Set<string>;
 }
 
 /**
  * The control plane's keys (one slot): each read on its own; what fails is
  * empty and named in `problems`, and so is each corrupt value or entry.
  */
-async function readControl(s: Session, historyLimit: number, problems: Problems): Promise<ControlReads> {
+async function readControl(s: StatusSource, historyLimit: number, problems: Problems): Promise<ControlReads> {
   const { client, keys, config } = s;
   const ttl = config?.worker.hostTtlMs ?? defaults.worker.hostTtlMs;
   const badWorkers: [string, string][] = [];
   const badHosts: [string, string][] = [];
   const corrupt: Problems = [];
-  const [leader, load, decisions, workers, hosts, history, published, registered] = await Promise.all([
+  const [leader, load, decisions, workers, hosts, history, published, registered, paused] = await Promise.all([
     settle(client.get(keys.leader)),
     settle(client.get(keys.load)),
     settle(client.hgetall(keys.decisions)),
@@ -235,8 +253,11 @@ async function readControl(s: Session, historyLimit: number, problems: Problems)
     settle(readHistory(client, keys.history, historyLimit, corrupt)),
     settle(client.get(keys.config)),
     settle(s.queue.jobTypes()),
+    settle(new PausedTypes(client, keys).list()),
   ]);
-  const failed = [leader, load, decisions, workers, hosts, history, published, registered].find((r) => "error" in r);
+  const failed = [leader, load, decisions, workers, hosts, history, published, registered, paused].find(
+    (r) => "error" in r,
+  );
   if (failed && "error" in failed) {
     problems.push(
       `control plane (${slotName(client, keys.control)}, keys ${keys.control}:*) cannot be read: ${failed.error}; leader, load, workers, hosts and history are not shown`,
@@ -257,6 +278,7 @@ async function readControl(s: Session, historyLimit: number, problems: Problems)
       ...typeNamesOf(keys.config, publishedNames(keys.config, value(published, null), problems), problems),
       ...typeNamesOf(keys.types, value(registered, []), problems),
     ],
+    paused: new Set(value(paused, [])),
   };
 }
 
@@ -269,7 +291,7 @@ function skipped(problems: Problems, key: string, bad: [string, string][]): void
     );
 }
 
-export async function collectStatus(s: Session, options: { historyLimit: number }): Promise<StatusReport> {
+export async function collectStatus(s: StatusSource, options: { historyLimit: number }): Promise<StatusReport> {
   const { client, keys, queue, config } = s;
   const problems: Problems = [];
   const control = await readControl(s, options.historyLimit, problems);
@@ -284,7 +306,7 @@ export async function collectStatus(s: Session, options: { historyLimit: number 
     }
     const decision = decisionOf(keys.decisions, name, control.decisions[name], problems);
     const running = control.workers.filter((w) => w.jobType === name).length;
-    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, unavailable);
+    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, control.paused.has(name), unavailable);
   });
   return {
     at: new Date().toISOString(),
