@@ -120,7 +120,8 @@ describe("batchjob CLI in 80 columns", () => {
     await new PausedTypes(c, makeKeys(prefix)).pause("thumbs");
     const status = await runCli(["status"], { env });
     expect(widest(status.stdout), status.stdout).toBeLessThanOrEqual(80);
-    expect(status.stdout).toMatch(/^thumbs PAUSED\s+1\s+0\s+0\s+0\s/m);
+    // PENDING 1, WAIT (the item's age), LEASED 0, DELAYED 0, DEAD 0
+    expect(status.stdout).toMatch(/^thumbs PAUSED\s+1\s+\d+\.\d s\s+0\s+0\s+0\s/m);
     expect(status.stdout).toMatch(/^mail\s+1\s/m);
     const json = JSON.parse((await runCli(["status", "--json"], { env })).stdout);
     expect(json.jobTypes.map((t: { name: string; paused: boolean }) => [t.name, t.paused])).toEqual([
@@ -137,8 +138,8 @@ describe("batchjob CLI in 80 columns", () => {
     const status = await runCli(["status"], { env });
     expect(widest(status.stdout), status.stdout).toBeLessThanOrEqual(80);
     // every table is there, its long cells cut with an ellipsis
-    expect(status.stdout).toMatch(/^TYPE\s+PENDING\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION$/m);
-    expect(status.stdout).toMatch(/^thumbnails-\S*…\s+2\s+0\s+0\s+0\s+0\/3\s+backlog 2 above\b.*…$/m);
+    expect(status.stdout).toMatch(/^TYPE\s+PENDING\s+WAIT\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION$/m);
+    expect(status.stdout).toMatch(/^thumbnails-\S*…\s+2\s+\d+\.\d s\s+0\s+0\s+0\s+0\/3\s+backlog 2 ab.*…$/m);
     expect(status.stdout).toMatch(/^HOST\s+HEARTBEAT\s+LOAD\s+CPU\s+FREE MEM\s+SLOTS\s+RUNNING$/m);
     expect(status.stdout).toMatch(/^FINISHED\s+TYPE\s+HOST\s+TOOK\s+DONE\s+FAIL\s+RETRY\s+PEAK MEM\s+REASON$/m);
     // times and sizes are never cut, nor numbers

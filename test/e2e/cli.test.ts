@@ -212,6 +212,7 @@ describe("batchjob CLI: queues", () => {
     const inline = s.jobTypes.find((t: { name: string }) => t.name === "inline");
     expect(Object.keys(inline).sort()).toEqual([
       "acked",
+      "alerts",
       "dead",
       "decision",
       "delayed",
@@ -219,6 +220,7 @@ describe("batchjob CLI: queues", () => {
       "enqueued",
       "leased",
       "name",
+      "oldestPendingAgeMs",
       "paused",
       "pending",
       "running",
@@ -271,7 +273,7 @@ describe("batchjob CLI: queues", () => {
       expect(h).toMatchObject({ jobType: "inline", hostId: "cli-host", exitReason: "drained" });
 
     const text = await runCli(["status"], { env });
-    expect(text.stdout).toMatch(/TYPE\s+PENDING\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION/);
+    expect(text.stdout).toMatch(/TYPE\s+PENDING\s+WAIT\s+LEASED\s+DELAYED\s+DEAD\s+WORKERS\s+LAST DECISION/);
     expect(text.stdout).toMatch(/cli-host/);
     // a worker of another type, straight into the history: the filter and the limit must hold
     const { RedisWorkerHistory, historyItemOf } = await import("@batchjob/core");

@@ -48,15 +48,14 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
       "inline",
       Array.from({ length: 20 }, (_, i) => ({ payload: { i } })),
     );
-    // per-minute metrics through the seam (core does not keep them yet): the charts and the oldest pending age
-    const minute = Math.floor(Date.now() / 60_000);
-    const metrics = {
-      series: async () => [
-        { minute: minute - 1, done: 40, retried: 2, dead: 1, chunks: 4, runMsSum: 800, runCount: 4 },
-      ],
-      oldestPendingAgeMs: async (type: string) => (type === "forked" ? 90_000 : null),
-    };
-    const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config }, metrics });
+    // an alert the manager recorded (its alerts step): the page shows it on the type
+    await client.hset(
+      keys.alerts,
+      "forked:longWait",
+      JSON.stringify({ jobType: "forked", alert: "longWait", value: 9000, threshold: 5000, since: Date.now() }),
+    );
+    // the per-minute metrics and the oldest pending age: core's, read from Redis (the server's default provider)
+    const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config } });
     let serving = true;
     const stopServing = async () => {
       serving = false;
@@ -79,8 +78,15 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
       await expect.poll(() => row("inline").count(), { timeout: 15_000 }).toBe(1);
       await expect.poll(() => row("inline").locator("td.pending").textContent(), { timeout: 30_000 }).toBe("0");
       expect(await page.locator("#prefix").textContent()).toBe(config.prefix);
-      await expect.poll(() => row("forked").locator("td.oldest").textContent(), { timeout: 15_000 }).toBe("1m");
-      expect(await page.locator('#charts [data-chart="forked"] polyline').count()).toBe(2);
+      // forked's items wait with no worker: their age, from the enqueue marks; inline's done items drawn per minute
+      await expect
+        .poll(() => row("forked").locator("td.oldest").textContent(), { timeout: 15_000 })
+        .toMatch(/^\d+(\.\d+)?\s?(ms|s|m|min)$/);
+      await expect
+        .poll(() => page.locator('#charts [data-chart="inline"] polyline').count(), { timeout: 15_000 })
+        .toBe(2);
+      expect(await row("forked").locator('[data-alert="longWait"]').textContent()).toBe("alert: longWait");
+      expect(await row("inline").locator("[data-alert]").count()).toBe(0);
       await expect.poll(() => page.locator('#hosts tr[data-host="browser-w1"]').count(), { timeout: 15_000 }).toBe(1);
       // the error that holds HTML is text, and ran nothing
       const deadError = page.locator('#dead [data-dead-type="forked"] td.error').first();

@@ -118,6 +118,18 @@ function renderTypes(types, ages) {
         el("strong", {}, t.name),
         t.paused ? el("span", { class: "badge paused", "data-paused": "1" }, "PAUSED") : null,
         t.unavailable ? el("span", { class: "badge dead", title: t.unavailable }, "unavailable") : null,
+        // alerts firing now (the manager's alerts step): one badge each, its value and threshold as the title
+        ...(t.alerts ?? []).map((a) =>
+          el(
+            "span",
+            {
+              class: "badge dead",
+              "data-alert": a.alert,
+              title: `${a.value} ≥ ${a.threshold} since ${new Date(a.since).toISOString()}`,
+            },
+            `alert: ${a.alert}`,
+          ),
+        ),
       ),
       num(t.pending, "pending"),
       num(t.leased, "leased"),

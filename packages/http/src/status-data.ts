@@ -25,6 +25,7 @@ import {
   type QueueCounts,
   type RedisClient,
   RedisWorkerList,
+  TypeMetrics,
   type WorkerHistoryItem,
   type WorkerListItem,
 } from "@batchjob/core";
@@ -58,6 +59,10 @@ export interface StatusJobType {
   died: number | null;
   /** Paused (`batchjob pause`): enqueue works, no worker starts; false when the paused set could not be read. */
   paused: boolean;
+  /** How long the oldest pending item has waited since its enqueue (ms); null when none waits or it is not known. */
+  oldestPendingAgeMs: number | null;
+  /** The type's alerts firing now (the manager's alerts step), oldest first. */
+  alerts: { alert: string; value: number; threshold: number; since: number }[];
   /** Why the type's queue could not be read (its cluster slot, the error); null when it was. */
   unavailable: string | null;
 }
@@ -133,6 +138,7 @@ function jobTypeRow(
   d: Decision | null,
   running: number,
   paused: boolean,
+  extra: { oldestPendingAgeMs: number | null; alerts: StatusJobType["alerts"] },
   unavailable: string | null,
 ): StatusJobType {
   return {
@@ -148,6 +154,8 @@ function jobTypeRow(
     acked: c?.acked ?? null,
     died: c?.died ?? null,
     paused,
+    oldestPendingAgeMs: extra.oldestPendingAgeMs,
+    alerts: extra.alerts,
     unavailable,
   };
 }
@@ -232,6 +240,8 @@ interface ControlReads {
   types: string[];
   /** Paused types (`keys.paused`). */
   paused: Set<string>;
+  /** Alerts firing now, by job type (`keys.alerts`). */
+  alerts: Map<string, StatusJobType["alerts"]>;
 }
 
 /**
@@ -244,7 +254,7 @@ async function readControl(s: StatusSource, historyLimit: number, problems: Prob
   const badWorkers: [string, string][] = [];
   const badHosts: [string, string][] = [];
   const corrupt: Problems = [];
-  const [leader, load, decisions, workers, hosts, history, published, registered, paused] = await Promise.all([
+  const [leader, load, decisions, workers, hosts, history, published, registered, paused, alerts] = await Promise.all([
     settle(client.get(keys.leader)),
     settle(client.get(keys.load)),
     settle(client.hgetall(keys.decisions)),
@@ -254,8 +264,9 @@ async function readControl(s: StatusSource, historyLimit: number, problems: Prob
     settle(client.get(keys.config)),
     settle(s.queue.jobTypes()),
     settle(new PausedTypes(client, keys).list()),
+    settle(client.hgetall(keys.alerts)),
   ]);
-  const failed = [leader, load, decisions, workers, hosts, history, published, registered, paused].find(
+  const failed = [leader, load, decisions, workers, hosts, history, published, registered, paused, alerts].find(
     (r) => "error" in r,
   );
   if (failed && "error" in failed) {
@@ -279,7 +290,28 @@ async function readControl(s: StatusSource, historyLimit: number, problems: Prob
       ...typeNamesOf(keys.types, value(registered, []), problems),
     ],
     paused: new Set(value(paused, [])),
+    alerts: alertsOf(keys.alerts, value(alerts, {}), problems),
   };
+}
+
+/** The alerts firing, by job type, from `keys.alerts` (`<type>:<alert>` -> JSON); a corrupt one is a problem. */
+function alertsOf(key: string, raw: Record<string, string>, problems: Problems): ControlReads["alerts"] {
+  const out: ControlReads["alerts"] = new Map();
+  for (const [field, json] of Object.entries(raw)) {
+    const r = readStored<{ jobType: string; alert: string; value: number; threshold: number; since: number }>(
+      json,
+      (v) =>
+        wrongField(v, { jobType: "string", alert: "string", value: "number", threshold: "number", since: "number" }),
+    );
+    if (!("value" in r)) {
+      problems.push(`${key} field ${field} ${r.problem}: that alert is not shown`);
+      continue;
+    }
+    const { jobType, alert, value, threshold, since } = r.value;
+    out.set(jobType, [...(out.get(jobType) ?? []), { alert, value, threshold, since }]);
+  }
+  for (const list of out.values()) list.sort((a, b) => a.since - b.since);
+  return out;
 }
 
 /** One problem line for the entries of `key` that were skipped. */
@@ -296,7 +328,11 @@ export async function collectStatus(s: StatusSource, options: { historyLimit: nu
   const problems: Problems = [];
   const control = await readControl(s, options.historyLimit, problems);
   const names = [...new Set([...(config?.jobTypes.map((t) => t.name) ?? []), ...control.types])].sort();
-  const counts = await Promise.all(names.map((n) => settle(queue.counts(n))));
+  const metrics = new TypeMetrics(client, keys);
+  const [counts, ages] = await Promise.all([
+    Promise.all(names.map((n) => settle(queue.counts(n)))),
+    Promise.all(names.map((n) => settle(metrics.oldestPendingAgeMs(n)))),
+  ]);
   const jobTypes = names.map((name, i) => {
     const c = counts[i] ?? { error: "not read" };
     let unavailable: string | null = null;
@@ -306,7 +342,13 @@ export async function collectStatus(s: StatusSource, options: { historyLimit: nu
     }
     const decision = decisionOf(keys.decisions, name, control.decisions[name], problems);
     const running = control.workers.filter((w) => w.jobType === name).length;
-    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, control.paused.has(name), unavailable);
+    const age = ages[i];
+    const extra = {
+      oldestPendingAgeMs: age && "value" in age ? age.value : null,
+      alerts: control.alerts.get(name) ?? [],
+    };
+    const paused = control.paused.has(name);
+    return jobTypeRow(name, "value" in c ? c.value : null, decision, running, paused, extra, unavailable);
   });
   return {
     at: new Date().toISOString(),

@@ -49,7 +49,7 @@ export function renderStatus(r: StatusReport, width = Number.POSITIVE_INFINITY, 
     r.jobTypes.length === 0
       ? "No job types yet."
       : table(
-          ["TYPE", "PENDING", "LEASED", "DELAYED", "DEAD", "WORKERS", "LAST DECISION"],
+          ["TYPE", "PENDING", "WAIT", "LEASED", "DELAYED", "DEAD", "WORKERS", "LAST DECISION"],
           r.jobTypes.map((t) => [
             t.unavailable !== null
               ? { text: `${t.name} (unavailable)`, paint: colors.red }
@@ -57,11 +57,18 @@ export function renderStatus(r: StatusReport, width = Number.POSITIVE_INFINITY, 
                 ? { text: `${t.name} PAUSED`, paint: colors.yellow }
                 : t.name,
             count(t.pending),
+            // the oldest pending item's wait since its enqueue
+            { text: ago(t.oldestPendingAgeMs), paint: (x: string) => x, numeric: true },
             count(t.leased),
             count(t.delayed),
             t.dead ? { text: String(t.dead), paint: colors.red, numeric: true } : count(t.dead),
             `${t.running}/${t.target ?? "-"}`,
-            t.decision?.reason ?? "-",
+            t.alerts.length > 0
+              ? {
+                  text: `alert ${t.alerts.map((a) => a.alert).join(", ")}; ${t.decision?.reason ?? "-"}`,
+                  paint: colors.red,
+                }
+              : (t.decision?.reason ?? "-"),
           ]),
           { width: w, head: colors.bold, fixed: ["WORKERS"] },
         ),

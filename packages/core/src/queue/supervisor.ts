@@ -10,7 +10,7 @@ import { hashSlot } from "../keys.js";
 import type { ActivityGroup, BacklogGroup, ReclaimResult, Supervisor } from "../queue-contracts.js";
 import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
-import { execReplies, isCluster } from "../redis.js";
+import { isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
 import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
 
