@@ -11,8 +11,9 @@
 //      acquire+ack's share of it at chunk 100 and 1000
 //   5. Redis CPU per item (INFO used_cpu_user + used_cpu_sys) for each row
 //   6. what the per-minute metrics cost on settle (#10): acquire+ack at chunk
-//      1, 100 and 1000 (4 consumers) with the metrics off (metricsWindowMinutes
-//      0) and on (the default), runs interleaved, the median of 5 each
+//      1, 100 and 1000 (4 consumers; 20,000, 3N and 5N items) with the metrics
+//      off (metricsWindowMinutes 0) and on (the default), runs interleaved, the
+//      median of 5 each
 // Usage: node bench/queue-bench.mjs [--items N] [--json] [--only metrics]
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -172,7 +173,8 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function metricsCost(runs = 5) {
   const out = [];
   for (const chunk of [1, 100, 1000]) {
-    const n = chunk === 1 ? Math.min(N, 20_000) : N;
+    // runs of about a second: a drain of 100,000 items at chunk 1000 takes a tenth of that, less than its noise
+    const n = chunk === 1 ? Math.min(N, 20_000) : chunk === 100 ? 3 * N : 5 * N;
     const off = [];
     const on = [];
     const offCpu = [];
@@ -243,11 +245,20 @@ for (const chunk of [1, 10, 100, 1000]) {
   }
 }
 
+// runs of 5N items (a bare drain of N takes a few hundredths of a second, less than its noise), the bare drain and
+// acquire+ack alternated three times, the median of each
 const bare = [];
 for (const chunk of [100, 1000]) {
-  log(`bare LPOP ${chunk}, 4 connections ...`);
-  const rate = await bareDrain(N, chunk, 4);
-  bare.push({ chunk, rate, cpu: lastCpuPerItemUs, share: (fourConsumers.get(chunk) ?? Number.NaN) / rate });
+  const rates = [];
+  const ours = [];
+  const cpus = [];
+  for (let i = 0; i < 3; i++) {
+    log(`bare LPOP ${chunk} and acquire+ack chunk ${chunk}, 4 connections, ${fmt(5 * N)} items: run ${i + 1} of 3 ...`);
+    rates.push(await bareDrain(5 * N, chunk, 4));
+    cpus.push(lastCpuPerItemUs);
+    ours.push(await bjDrain(5 * N, chunk, 4));
+  }
+  bare.push({ chunk, rate: median(rates), cpu: median(cpus), ours: median(ours), share: median(ours) / median(rates) });
 }
 
 log("memory ...");

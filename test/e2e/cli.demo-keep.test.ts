@@ -1,7 +1,7 @@
 /**
  * `batchjob demo --keep` (#10 item 5): the demo prints the exact `batchjob
  * status --prefix ...` command (with REDIS_URL, its Redis not being the
- * default), keeps its daemons and keys after the work until Ctrl-C, and
+ * default) and the URL of the dashboard it serves on loopback, keeps its daemons and keys after the work until Ctrl-C, and
  * then stops and cleans up as usual; every line it prints fits 80 columns.
  */
 import { describe, expect, it } from "vitest";
@@ -25,6 +25,12 @@ describe("batchjob demo --keep", () => {
     expect(status.code).toBe(0);
     const s = JSON.parse(status.stdout);
     expect(s.hosts.filter((h: { alive: boolean }) => h.alive)).toHaveLength(2);
+    // the dashboard it serves on loopback shows the same run
+    const dashboard = /or open the dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out)?.[1];
+    expect(dashboard).toBeDefined();
+    const api = (await (await fetch(`${dashboard}api/status`)).json()) as { prefix: string; jobTypes: unknown[] };
+    expect(api.prefix).toBe(prefix);
+    expect(api.jobTypes.length).toBe(s.jobTypes.length);
     const redis = connect();
     expect((await redis.keys(`${prefix}:*`)).length).toBeGreaterThan(0);
     // Ctrl-C: the usual way out, exit 0, nothing left

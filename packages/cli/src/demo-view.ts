@@ -25,9 +25,15 @@ function bar(fraction: number, width: number): string {
 /**
  * The command that shows the demo from another terminal: `batchjob status
  * --prefix <prefix>`, with REDIS_URL when the demo's Redis is not the
- * default one (a password shown as `***`: the user puts theirs back).
+ * default one (a password shown as `***`: the user puts theirs back), and
+ * the URL of the dashboard the demo serves on loopback, when it serves one.
  */
-export function renderLookHint(prefix: string, url: string, width: number = DEFAULT_WIDTH): string {
+export function renderLookHint(
+  prefix: string,
+  url: string,
+  width: number = DEFAULT_WIDTH,
+  dashboardUrl?: string,
+): string {
   const shown = redactUrl(url);
   const command = `batchjob status --prefix ${prefix}`;
   const lines = ["Look from another terminal:"];
@@ -36,6 +42,7 @@ export function renderLookHint(prefix: string, url: string, width: number = DEFA
     lines.push(`  REDIS_URL=${shown} \\`, `    ${command}`);
     if (shown !== url) lines.push(...wrapWords("  (put the Redis password back where *** stands)", width));
   }
+  if (dashboardUrl) lines.push(`or open the dashboard: ${dashboardUrl}/`);
   return lines.join("\n");
 }
 

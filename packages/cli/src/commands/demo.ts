@@ -33,6 +33,7 @@ import {
   redactUrl,
   type WorkerListItem,
 } from "@batchjob/core";
+import { type BatchjobHttpServer, startHttpServer } from "@batchjob/http";
 import { bool, int } from "../args.js";
 import type { Command } from "../command.js";
 import { loadConfigFile } from "../config-file.js";
@@ -249,12 +250,19 @@ Options:
     sayWrapped(
       `Redis ${redactUrl(redis.url)}${redis.private ? " (private, stopped at the end)" : ""}; keys under ${prefix}:; logs in ${logDir}`,
     );
-    say(renderLookHint(prefix, redis.url, width()));
-
     const client = connectRedis(redis.url);
     client.on("error", () => {});
     const keys = makeKeys(prefix);
     const queue = new BatchQueue({ redis: client, prefix });
+    // the dashboard of the run, on loopback (no token needed there), while the demo runs
+    let dashboard: BatchjobHttpServer | undefined;
+    try {
+      dashboard = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config } });
+    } catch (err) {
+      sayWrapped(`(no dashboard: ${(err as Error).message})`);
+    }
+    say(renderLookHint(prefix, redis.url, width(), dashboard?.url));
+
     const daemons: Daemon[] = [];
     let interrupted = false;
     // the first signal takes the way out; a second one (the way out is stuck) kills everything and exits
@@ -308,11 +316,12 @@ Options:
         sayWrapped(
           `--keep: the work is done; the manager and ${daemons.length - 1} workers keep running and the keys under ${prefix}: stay. Press Ctrl-C to stop everything and clean up.`,
         );
-        say(renderLookHint(prefix, redis.url, width()));
+        say(renderLookHint(prefix, redis.url, width(), dashboard?.url));
         await keepRunning(watch);
       }
       return 0;
     } finally {
+      await dashboard?.close().catch(() => undefined);
       const failed = await wayOut({ daemons, client, keys, redis });
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);

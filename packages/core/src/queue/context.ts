@@ -11,6 +11,7 @@ import type { Keys, TypeKeys } from "../keys.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { RedisClient } from "../redis.js";
 import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
+import { registerScripts } from "../scripts/loader.js";
 
 /** The per-type settings the queue itself needs. */
 export interface QueueTypeSettings extends RetryPolicy {
@@ -59,6 +60,8 @@ export class QueueContext {
     logger?: Logger,
   ) {
     this.logger = logger;
+    // every script defined before anything is sent: an auto-pipelined call may join a pipeline made earlier
+    registerScripts(client);
     const d = defaults.jobType;
     this.fallback = {
       maxAttempts: d.maxAttempts,

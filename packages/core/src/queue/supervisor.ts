@@ -12,6 +12,7 @@ import type { QueueCounts } from "../queue-inspect.js";
 import { type Backlog, readCounts } from "../queue-inspect.js";
 import { isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
+import { EACH_TYPE_MAX_GROUPS } from "../scripts/loader.js";
 import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
 
 function toError(err: unknown): Error {
@@ -25,7 +26,7 @@ const RESERVED_TTL_MS = 300_000;
 const NAMED_PER_CALL = 1000;
 
 /** Job types one backlog call reads at most: about 10 µs of Redis time per busy type, so a call holds Redis about 2 ms. */
-export const BACKLOGS_PER_CALL = 200;
+export const BACKLOGS_PER_CALL = EACH_TYPE_MAX_GROUPS;
 
 /** `items` in runs of `size` at most. */
 function runsOf<T>(items: T[], size: number): T[][] {

@@ -40,8 +40,7 @@ export async function runScript(client: RedisClient, name: ScriptName, keys: str
       `internal: ${name} takes ${declared} keys${scriptEachType(name) ? " per type" : ""}, got ${keys.length}`,
     );
   try {
-    if (scriptEachType(name)) return await scriptCommand(client, name)(keys.length, ...keys, ...args);
-    return await scriptCommand(client, name)(...keys, ...args);
+    return await scriptCommand(client, name, keys.length)(...keys, ...args);
   } catch (err) {
     throw errorFromLua(err, name);
   }
