@@ -287,10 +287,11 @@ if (asJson) {
     console.log(`| ${r.metric} | ${fmt(r.batchjob)} ${r.unit} | ${fmt(r.bullmq)} ${r.unit} | ${rt} | ${cpu} |`);
   }
   console.log(
-    "\n| reference: bare `LPOP key K`, 4 connections | items/s | Redis CPU per item | acquire+ack chunk K, 4 consumers: share |",
+    `\n| reference (${fmt(5 * N)} items, median of 3) | bare \`LPOP key K\`, 4 connections | its Redis CPU per item | acquire+ack chunk K, 4 consumers | share |`,
   );
-  console.log("|---|---:|---:|---:|");
+  console.log("|---|---:|---:|---:|---:|");
   for (const b of bare) {
-    console.log(`| K = ${b.chunk} | ${fmt(b.rate)} | ${us(b.cpu)} | ${(b.share * 100).toFixed(0)}% |`);
+    const share = `${(b.share * 100).toFixed(0)}%`;
+    console.log(`| K = ${b.chunk} | ${fmt(b.rate)} items/s | ${us(b.cpu)} | ${fmt(b.ours)} items/s | ${share} |`);
   }
 }
