@@ -161,6 +161,7 @@ describe("status: corrupt values in Redis", () => {
     await c.client.zadd(k.hostBeats, Date.now(), "h1");
     await c.client.hset(k.hostInfo, "h1", "[]");
     await c.client.sadd(k.types, "bad name");
+    await c.client.hset(k.alerts, "inline:longWait", "{");
     const text = await runCli(["status"], { env });
     expect(text.code).toBe(1);
     const lines = text.stderr.trim().split("\n");
@@ -175,6 +176,7 @@ describe("status: corrupt values in Redis", () => {
       new RegExp(`^batchjob status: ${esc(k.history)}: 2 of the newest 10 entries skipped`),
       new RegExp(`^batchjob status: ${esc(k.workers)}: 1 entry skipped; the first, w1: not JSON`),
       new RegExp(`^batchjob status: ${esc(k.hostInfo)}: 1 entry skipped; the first, h1: not an object`),
+      new RegExp(`^batchjob status: ${esc(k.alerts)} field inline:longWait is not valid JSON.*: that alert is not shown$`),
     ];
     expect(lines).toHaveLength(expected.length);
     for (const e of expected)
@@ -183,8 +185,9 @@ describe("status: corrupt values in Redis", () => {
         `${e}\n${text.stderr}`,
       ).toBe(true);
     // the rest is shown: both types, neither with a decision
-    expect(text.stdout).toMatch(/forked\s+0\s+0\s+0\s+0\s+0\/-\s+-/);
-    expect(text.stdout).toMatch(/inline\s+1\s+0\s+0\s+0\s+0\/-\s+-/);
+    // PENDING, WAIT (none for forked; inline's item has waited since its enqueue), LEASED, DELAYED, DEAD, WORKERS
+    expect(text.stdout).toMatch(/forked\s+0\s+-\s+0\s+0\s+0\s+0\/-\s+-/);
+    expect(text.stdout).toMatch(/inline\s+1\s+\d+\.\d s\s+0\s+0\s+0\s+0\/-\s+-/);
     expect(text.stdout).toMatch(/load level unknown/);
 
     const json = await runCli(["status", "--json"], { env });

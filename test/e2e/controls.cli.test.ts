@@ -102,8 +102,10 @@ describe("controls from the CLI", () => {
     const raw = await rawE2eConfig();
     const cfg = (await import("@batchjob/core")).parseConfig(raw, "raw");
     const env = { REDIS_URL: redisUrl(), BATCHJOB_PREFIX: cfg.prefix };
-    const a = await testWorker(cfg);
-    const b = await testWorker(cfg);
+    // two hosts of their own (in one process, the default host id, hostname-pid, would be the same for both: the
+    // first to drain would clear the one request the other waits for)
+    const a = await testWorker(cfg, { hostId: `${cfg.prefix}-a` });
+    const b = await testWorker(cfg, { hostId: `${cfg.prefix}-b` });
     const unknown = await runCli(["drain", "nope"], { env });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no live worker host "nope"');
