@@ -46,7 +46,8 @@ describe("the demo on a cluster", () => {
     const c = cluster;
     const env = { REDIS_URL: c.url, BATCHJOB_LOG_LEVEL: "warn" };
     const demo = spawnCli(["demo", "--items", "200000"], { env });
-    await demo.waitForOutput(/keys under demo-\d+:/, 60_000);
+    // the line is wrapped to 80 columns: a cluster URL of three nodes may put "keys" and "under" on two lines
+    await demo.waitForOutput(/keys\s+under demo-\d+:/, 60_000);
     const victim = c.nodes[0];
     if (!victim) throw new Error("no node");
     await victim.kill("SIGKILL");
