@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Saves a screenshot of the dashboard during a run of the demo to docs/dashboard.png:
 //   1. `batchjob demo --items N` (REDIS_URL when set, else its private redis-server),
-//   2. `batchjob dashboard --listen 127.0.0.1:0` on the demo's Redis and prefix,
+//   2. the dashboard the demo serves on loopback (it prints the URL),
 //   3. headless Debian chromium (playwright-core) opens it once workers run, and
 //      screenshots the whole page; then the demo is interrupted (it stops its daemons).
 // Usage: pnpm build && node scripts/dashboard-screenshot.mjs [--items N] [--out FILE]
@@ -55,17 +55,13 @@ function cli(args, env) {
 }
 
 const demo = cli(["demo", "--items", values.items], { BATCHJOB_LOG_LEVEL: "warn" });
-let dashboard;
 let context;
 const profile = mkdtempSync(join(tmpdir(), "bj-chromium-"));
 try {
-  const [, redisUrl, prefix] = await demo.waitFor(/Redis (redis:\/\/\S+?)[;\s].*keys under ([\w-]+):/);
+  // the demo serves the dashboard of its run on loopback and prints its URL (its lines wrap at 80 columns)
+  const [, prefix] = await demo.waitFor(/--prefix ([\w-]+)/);
+  const [, url] = await demo.waitFor(/or open the dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/);
   await demo.waitFor(/enqueued [\d,]+ items/);
-  dashboard = cli(["dashboard", "--listen", "127.0.0.1:0"], {
-    REDIS_URL: redisUrl,
-    BATCHJOB_PREFIX: prefix,
-  });
-  const [url] = await dashboard.waitFor(/http:\/\/127\.0\.0\.1:\d+\//);
   // workers running on both hosts: a page with something in most sections
   for (const deadline = Date.now() + 60_000; ; ) {
     const s = await (await fetch(`${url}api/status`)).json();
@@ -99,7 +95,6 @@ try {
 } finally {
   await context?.close();
   rmSync(profile, { recursive: true, force: true });
-  dashboard?.child.kill("SIGTERM");
   demo.child.kill("SIGINT");
-  await Promise.all([dashboard?.exited, demo.exited]);
+  await demo.exited;
 }
