@@ -176,7 +176,9 @@ describe("status: corrupt values in Redis", () => {
       new RegExp(`^batchjob status: ${esc(k.history)}: 2 of the newest 10 entries skipped`),
       new RegExp(`^batchjob status: ${esc(k.workers)}: 1 entry skipped; the first, w1: not JSON`),
       new RegExp(`^batchjob status: ${esc(k.hostInfo)}: 1 entry skipped; the first, h1: not an object`),
-      new RegExp(`^batchjob status: ${esc(k.alerts)} field inline:longWait is not valid JSON.*: that alert is not shown$`),
+      new RegExp(
+        `^batchjob status: ${esc(k.alerts)} field inline:longWait is not valid JSON.*: that alert is not shown$`,
+      ),
     ];
     expect(lines).toHaveLength(expected.length);
     for (const e of expected)
