@@ -5,25 +5,18 @@
  * the page says "metrics not available" and /api/metrics answers 404.
  * `defaultMetrics` wires in core's per-minute metrics (`TypeMetrics`).
  */
-import { TypeMetrics } from "@batchjob/core";
+import { type MinutePoint as CoreMinutePoint, TypeMetrics } from "@batchjob/core";
 import type { StatusSource } from "./status-data.js";
 
-/** One minute of a job type's activity. */
-export interface MinutePoint {
-  /** Epoch minute (ms since the epoch / 60 000, floored). */
-  minute: number;
-  /** Items acknowledged done. */
-  done: number;
-  /** Items given back for another attempt. */
-  retried: number;
-  /** Items that went to the dead letters. */
-  dead: number;
-  /** Chunks settled. */
-  chunks: number;
-  /** Sum of the chunks' run times (ms) and how many were summed: mean latency = runMsSum / runCount. */
-  runMsSum: number;
-  runCount: number;
-}
+/**
+ * One minute of a job type's activity, as the dashboard draws it: the fields
+ * of core's `MinutePoint` (items done, retried and dead; chunks; run time sum
+ * and count) a provider must give.
+ */
+export type MinutePoint = Pick<
+  CoreMinutePoint,
+  "minute" | "done" | "retried" | "dead" | "chunks" | "runMsSum" | "runCount"
+>;
 
 export interface MetricsProvider {
   /** The last `minutes` minutes of `type`, oldest first (minutes without activity may be left out). */
