@@ -17,6 +17,17 @@ import { track, waitFor } from "../harness/index.js";
 
 const XSS = `<img src=x onerror="window.__xss=1">`;
 
+/** Tracks a server this test started (a failure cannot leave it listening); returns what stops it. */
+function tracked(server: { url: string; close(): Promise<void> }): () => Promise<void> {
+  let serving = true;
+  const stop = async () => {
+    serving = false;
+    await server.close();
+  };
+  track(`http server ${server.url}`, () => serving, stop);
+  return stop;
+}
+
 describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () => {
   it("shows types and counts; pause and dead-letter retry clicks change Redis and the page", async () => {
     const config = await e2eConfig();
@@ -56,12 +67,7 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
     );
     // the per-minute metrics and the oldest pending age: core's, read from Redis (the server's default provider)
     const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config } });
-    let serving = true;
-    const stopServing = async () => {
-      serving = false;
-      await server.close();
-    };
-    track(`http server ${server.url}`, () => serving, stopServing);
+    const stopServing = tracked(server);
     const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
@@ -126,12 +132,7 @@ describe.skipIf(!hasChromium() && !process.env.CI)("dashboard in a browser", () 
     await queue.enqueue("forked", [{ payload: { i: 1 } }]);
     const token = "browser-s3cret";
     const server = await startHttpServer({ listen: "127.0.0.1:0", source: { client, keys, queue, config }, token });
-    let serving = true;
-    const stopServing = async () => {
-      serving = false;
-      await server.close();
-    };
-    track(`http server ${server.url}`, () => serving, stopServing);
+    const stopServing = tracked(server);
     const browser = await launchChromium();
     try {
       const page = await browser.context.newPage();
