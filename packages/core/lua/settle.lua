@@ -24,6 +24,7 @@
 --- @include "settle-chunk"
 --- @include "acquire-chunk"
 --- @include "minute-metrics"
+--- @include "stop-token"
 
 -- the group helpers read the group key prefix (run-time names) from the keys table
 K.groupPrefix = ARGV[11]
@@ -70,15 +71,7 @@ end
 
 local nextChunk, stopped = {{}, {}, 0, 0}, 0
 if nextMax > 0 then
-  local tokens = tonumber(redis.call('GET', K.stop) or '0')
-  if tokens > 0 then
-    redis.call('DECR', K.stop)
-    -- the manager counts this worker as leaving, not running, until it leaves the list
-    redis.call('SADD', K.stopping, ARGV[10])
-    redis.call('PEXPIRE', K.stopping, 60000)
-    stopped = 1
-  else
-    nextChunk = acquireChunk(K, K.nextChunk, ARGV[2], nextMax, leaseMs, now)
-  end
+  stopped = takeStopToken(K, ARGV[10])
+  if stopped == 0 then nextChunk = acquireChunk(K, K.nextChunk, ARGV[2], nextMax, leaseMs, now) end
 end
 return {acked, retried, dead, notHeld, nextChunk, stopped, returned}

@@ -81,7 +81,7 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
       options.enqueueBatch ?? defaults.queue.enqueueBatch,
     );
     this.acquirer = new RedisAcquirer(this.ctx);
-    this.releaser = new RedisReleaser(this.ctx);
+    this.releaser = new RedisReleaser(this.ctx, this.acquirer);
     this.supervisor = new RedisSupervisor(this.ctx);
     this.deadLetters = new RedisDeadLetters(this.ctx);
   }
@@ -93,6 +93,20 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
 
   settingsOf(jobType: string): QueueTypeSettings {
     return this.ctx.settingsOf(jobType);
+  }
+
+  /**
+   * Takes the shard counts of types this queue has no settings for from the
+   * config the leader published (an enqueue of such a type does it by
+   * itself); for counts, dead letters and waits of sharded types.
+   */
+  loadPublishedShards(): Promise<void> {
+    return this.ctx.loadPublishedShards();
+  }
+
+  /** The queue names of every shard of `jobType` (`[jobType]` when it has one). */
+  queuesOf(jobType: string): string[] {
+    return this.ctx.queuesOf(jobType);
   }
 
   enqueue(jobType: string, items: EnqueueItem[]): Promise<EnqueueResult> {

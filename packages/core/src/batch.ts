@@ -16,6 +16,12 @@ export interface Batch<P = unknown> {
   /** The chunk id: a UUID v7, also the owner of the items' lease. */
   id: string;
   jobType: string;
+  /**
+   * The shard queue the chunk was taken from (`T#i`), when the type is
+   * spread over shards and it is not shard 0: settle, extend and hand it
+   * back there (`chunkQueue(batch)`).
+   */
+  queue?: string;
   items: QueueItem<P>[];
   size: number;
   /** When the lease ends unless extended (ms since epoch, Redis clock). */
@@ -26,6 +32,11 @@ export interface Batch<P = unknown> {
    * with no known culprit is split in two; a lone item that fails is charged.
    */
   splitDepth?: number;
+}
+
+/** The queue a chunk's items are held in: its shard's queue name, or its job type. */
+export function chunkQueue(batch: Pick<Batch, "jobType" | "queue">): string {
+  return batch.queue ?? batch.jobType;
 }
 
 // random bytes drawn in bulk: one getrandom call per 256 ids instead of one per id

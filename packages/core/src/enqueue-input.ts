@@ -26,6 +26,25 @@ export interface EncodedItems {
   ids: string[];
   payloads: string[];
   callerIds: number;
+  /** Ordering keys (`key`), '' where none was given; undefined when no item has one. */
+  orderKeys?: string[];
+}
+
+/** Longest ordering key (characters). */
+const MAX_KEY_LENGTH = 1024;
+
+/** An item's ordering key: '' when it has none; a key that is not a non-empty string is refused, naming the item. */
+function checkKey(item: EnqueueItem, index: number): string {
+  const key = (item as { key?: unknown }).key;
+  if (key === undefined) return "";
+  if (typeof key !== "string" || key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    const shown =
+      typeof key === "string" ? `a string of ${key.length} characters` : (JSON.stringify(key) ?? typeof key);
+    throw new InvalidArgumentError(
+      `item ${index}: key must be a string of 1 to ${MAX_KEY_LENGTH} characters, got ${shown}`,
+    );
+  }
+  return key;
 }
 
 function checkId(item: EnqueueItem, index: number): string {
@@ -130,12 +149,18 @@ export function encodeItems(items: EnqueueItem[], maxPayloadBytes: number): Enco
   const ids = new Array<string>(n);
   const payloads = new Array<string>(n);
   let callerIds = 0;
+  let orderKeys: string[] | undefined;
   for (let i = 0; i < n; i++) {
     const item = items[i] as EnqueueItem;
     const id = checkId(item, i);
     if (id !== "") callerIds++;
     ids[i] = id;
     payloads[i] = encodePayload(item, i, maxPayloadBytes);
+    const key = checkKey(item, i);
+    if (key !== "") {
+      orderKeys ??= new Array<string>(n).fill("");
+      orderKeys[i] = key;
+    }
   }
-  return { ids, payloads, callerIds };
+  return orderKeys ? { ids, payloads, callerIds, orderKeys } : { ids, payloads, callerIds };
 }

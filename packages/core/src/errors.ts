@@ -21,6 +21,7 @@ export const ErrorCode = {
   LAUNCHER_OUTPUT: "BJ_ERR_LAUNCHER_OUTPUT",
   USAGE: "BJ_ERR_USAGE",
   PROTOCOL_VERSION: "BJ_ERR_PROTOCOL_VERSION",
+  ENQUEUE_PARTIAL: "BJ_ERR_ENQUEUE_PARTIAL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -114,6 +115,24 @@ export class ScriptError extends BatchjobError {
 export class RedisUnavailableError extends BatchjobError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ErrorCode.REDIS_UNAVAILABLE, message, options);
+  }
+}
+
+/**
+ * An enqueue of a type spread over shards that queued its items on some
+ * shards and failed on others (each shard's write is atomic; shards may
+ * live on different masters). `queued` says how many items went in and
+ * `queuedIds` which; enqueuing the rest again is safe, enqueuing all again
+ * is only for items with caller ids (they dedupe).
+ */
+export class PartialEnqueueError extends BatchjobError {
+  constructor(
+    message: string,
+    readonly queued: number,
+    readonly queuedIds: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(ErrorCode.ENQUEUE_PARTIAL, message, options);
   }
 }
 

@@ -10,7 +10,7 @@ export {
   aclUserName,
   isAclRole,
 } from "./acl-rules.js";
-export { type Batch, newChunkId, newId, type QueueItem } from "./batch.js";
+export { type Batch, chunkQueue, newChunkId, newId, type QueueItem } from "./batch.js";
 export {
   type BatchJob,
   type ItemResult,
@@ -102,6 +102,7 @@ export {
   LauncherOutputError,
   LauncherTimeoutError,
   LuaErrorCode,
+  PartialEnqueueError,
   PayloadTooLargeError,
   ProtocolVersionError,
   RedisUnavailableError,
@@ -114,7 +115,11 @@ export {
   hashSlot,
   isJobTypeName,
   type Keys,
+  MAX_SHARDS,
   makeKeys,
+  parseQueueName,
+  shardOfKey,
+  shardQueue,
   type TypeKeys,
 } from "./keys.js";
 export {

@@ -36,6 +36,31 @@ export function isDotName(name: string): boolean {
   return name === "." || name === "..";
 }
 
+/** Shards one job type may have at most (`shards` in its config). */
+export const MAX_SHARDS = 64;
+
+/**
+ * The queue name of shard `shard` of `jobType` (#12, `shards: N`): shard 0
+ * is the type itself (its keys are `{T}`, so a type that gains shards keeps
+ * its queued items where they are), shard i > 0 is `T#i` (keys `{T#i}`, a
+ * hash tag of its own, so a Redis Cluster may place it on another master).
+ * No job type name holds a `#`: no type shares a shard's keys.
+ */
+export function shardQueue(jobType: string, shard: number): string {
+  return shard === 0 ? jobType : `${jobType}#${shard}`;
+}
+
+/** The job type and shard of a queue name (`T` is shard 0 of T, `T#2` shard 2); null when it is neither. */
+export function parseQueueName(name: string): { jobType: string; shard: number } | null {
+  const hash = name.lastIndexOf("#");
+  if (hash < 0) return isJobTypeName(name) ? { jobType: name, shard: 0 } : null;
+  const jobType = name.slice(0, hash);
+  const digits = name.slice(hash + 1);
+  const shard = Number(digits);
+  if (!isJobTypeName(jobType) || !/^[1-9][0-9]{0,2}$/.test(digits) || shard >= MAX_SHARDS) return null;
+  return { jobType, shard };
+}
+
 /** Throws `InvalidJobTypeError` unless `isJobTypeName(name)`. */
 export function assertJobTypeName(name: unknown): asserts name is string {
   if (!isJobTypeName(name)) {
@@ -116,6 +141,7 @@ export const WAKE_SIGNALS_KEPT = 1;
 
 export interface Keys {
   prefix: string;
+  /** The keys of a job type, or of one of its shards: `type("T#2")` (see shardQueue). */
   type(jobType: string): TypeKeys;
   /** `<prefix>:{<prefix>:control}`: what every control-plane key starts with (one hash tag, one cluster slot). */
   control: string;
@@ -213,6 +239,16 @@ export function hashSlot(key: string): number {
   return crc16(Buffer.from(hashTag(key))) % 16384;
 }
 
+/**
+ * The shard of an item enqueued with ordering key or caller id `key`, of
+ * `shards`: CRC16-XMODEM of its UTF-8 bytes (Redis Cluster's checksum, which
+ * any Redis client library has), modulo `shards`. The same key always lands
+ * on the same shard: its items stay in order, and its caller id dedupes.
+ */
+export function shardOfKey(key: string, shards: number): number {
+  return shards <= 1 ? 0 : crc16(Buffer.from(key)) % shards;
+}
+
 /** The keys of this many job types are kept built (a tick of 1,000 types builds none); past it, the set starts over. */
 const TYPE_KEYS_KEPT = 10_000;
 
@@ -226,7 +262,8 @@ export function makeKeys(prefix: string = DEFAULT_PREFIX): Keys {
     type(jobType: string): TypeKeys {
       const known = byType.get(jobType);
       if (known) return known;
-      assertJobTypeName(jobType);
+      // a shard's queue name (T#i) has keys of its own; anything else must be a job type name
+      if (!jobType.includes("#") || parseQueueName(jobType) === null) assertJobTypeName(jobType);
       const base = `${prefix}:{${jobType}}`;
       const k: TypeKeys = Object.freeze({
         pending: `${base}:pending`,

@@ -12,6 +12,12 @@ export interface EnqueueItem {
   /** A caller id dedupes: an item whose id is still queued is skipped. Must not start with '#'. */
   id?: string;
   payload: unknown;
+  /**
+   * Ordering key of a type spread over shards (`shards` > 1): items with the
+   * same key go to the same shard, so they keep their order there (a caller
+   * id picks the shard when no key is given). Ignored with one shard.
+   */
+  key?: string;
 }
 
 export interface EnqueueResult {

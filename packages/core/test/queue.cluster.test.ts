@@ -10,6 +10,7 @@ import {
   makeKeys,
   RedisWorkerHistory,
   RedisWorkerList,
+  shardOfKey,
 } from "../src/index.js";
 import { leaderReleaseScript, leaderRenewScript } from "../src/internal.js";
 
@@ -216,5 +217,83 @@ describe("on a 3-master Redis Cluster", () => {
     for (const node of client.nodes("master")) await node.flushall();
     await q.close();
     await client.quit();
+  });
+
+  it("a type spread over 3 shards settles on all three masters; with one shard, on one (#12)", async () => {
+    const client = connectRedis(cluster().url) as Cluster;
+    const c = cluster();
+    const prefix = "cls";
+    const keys = makeKeys(prefix);
+    // a type name whose three shards' slots are served by three different masters
+    const masterOf = async (queue: string) => (await c.masterOf(hashSlot(keys.type(queue).pending))).port;
+    let name = "";
+    for (let i = 0; name === "" && i < 200; i++) {
+      const ports = await Promise.all([`t${i}`, `t${i}#1`, `t${i}#2`].map(masterOf));
+      if (new Set(ports).size === 3) name = `t${i}`;
+    }
+    expect(name).not.toBe("");
+    /** settle calls (EVALSHA) each master served while `fn` ran, by port. */
+    const settlesPerMaster = async (fn: () => Promise<void>) => {
+      const read = async () =>
+        new Map(
+          await Promise.all(
+            client.nodes("master").map(async (n) => {
+              const info = await n.info("commandstats");
+              const calls = Number(/cmdstat_evalsha:calls=(\d+)/.exec(info)?.[1] ?? 0);
+              return [n.options.port as number, calls] as const;
+            }),
+          ),
+        );
+      const before = await read();
+      await fn();
+      const after = await read();
+      return [...after].map(([port, calls]) => calls - (before.get(port) ?? 0));
+    };
+    const run = (shards: number) => async () => {
+      const q = new BatchQueue({ redis: client, prefix, jobTypes: [{ name, shards }] });
+      await q.enqueue(
+        name,
+        Array.from({ length: 300 }, (_, i) => ({ payload: i })),
+      );
+      let batch = await q.acquire(name, { max: 10 });
+      let n = 0;
+      while (batch.size > 0) {
+        n += batch.size;
+        const r = await q.settle(batch.queue ?? name, batch.id, { ack: batch.items.map((i) => i.id) }, { max: 10 });
+        if (!r.next) break;
+        batch = r.next;
+      }
+      expect(n).toBe(300);
+      expect(await q.counts(name)).toMatchObject({ pending: 0, leased: 0, acked: 300 });
+      await q.close();
+    };
+    try {
+      const spread = await settlesPerMaster(run(3));
+      // each master served its shard's 10 chunks (a call that settles one and takes the next)
+      expect(spread.every((calls) => calls >= 9)).toBe(true);
+      for (const node of client.nodes("master")) await node.flushall();
+      const one = await settlesPerMaster(run(1));
+      expect(one.filter((calls) => calls >= 9)).toHaveLength(1);
+      expect(Math.max(...one)).toBeGreaterThanOrEqual(30);
+    } finally {
+      for (const node of client.nodes("master")) await node.flushall();
+      await client.quit();
+    }
+  });
+
+  it("a lingering worker's wait on a sharded type wakes for an enqueue on a shard in another slot (#12)", async () => {
+    const client = connectRedis(cluster().url) as Cluster;
+    const q = new BatchQueue({ redis: client, prefix: "clsw", jobTypes: [{ name: "w", shards: 3 }] });
+    try {
+      const key = Array.from({ length: 50 }, (_, i) => `k${i}`).find((k) => shardOfKey(k, 3) === 2) as string;
+      expect(await q.waitForItems("w", 50)).toBe(false);
+      const waiting = q.waitForItems("w", 60_000);
+      await q.enqueue("w", [{ payload: 1, key }]);
+      expect(await waiting).toBe(true);
+      expect(await client.llen(q.keys.type("w#2").wake)).toBe(0);
+    } finally {
+      await q.close();
+      await client.quit();
+    }
   });
 });

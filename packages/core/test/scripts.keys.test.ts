@@ -26,6 +26,7 @@ import {
   runScript,
   settleScript,
   stopTokensScript,
+  takeStopScript,
 } from "../src/scripts/commands.js";
 import {
   keysFor,
@@ -174,6 +175,7 @@ describe("Lua script wrappers", () => {
     { name: "backlog", call: (c, k) => backlogScript(c, 0, [{ keys: k, reservations: ["r"] }]) },
     { name: "stop-tokens", call: (c, k) => stopTokensScript(c, k, 1, 0, ["w"]) },
     { name: "reserve", call: (c, k) => reserveScript(c, k, 1000, ["r"]) },
+    { name: "take-stop", call: (c, k) => takeStopScript(c, k, "w") },
     { name: "leader-renew", call: (c, _k, p) => leaderRenewScript(c, makeKeys(p).leader, "m", 1000) },
     { name: "leader-release", call: (c, _k, p) => leaderReleaseScript(c, makeKeys(p).leader, "m") },
     {

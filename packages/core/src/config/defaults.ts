@@ -65,6 +65,15 @@ export const defaults = {
      * records none. @defaultValue 1440 (24 h)
      */
     metricsWindowMinutes: 1440,
+    /**
+     * Queues the type is spread over, each under a hash tag of its own
+     * (`{T}`, `{T#1}`, ...), so a Redis Cluster places them on different
+     * masters: one busy type can use more than one master's CPU. Enqueue
+     * spreads items round-robin (by `key` or caller id when given: one key,
+     * one shard); workers take from their own shard first, from the others
+     * when it is empty. 1–64. @defaultValue 1
+     */
+    shards: 1,
     /** Attempts an item gets before it is dead (only failures the item could have caused count). @defaultValue 5 */
     maxAttempts: 5,
     /**

@@ -10,7 +10,7 @@
  */
 import { z } from "zod";
 import { type ConfigIssue, InvalidConfigError } from "../errors.js";
-import { DOT_NAME_RULE, isDotName, JOB_TYPE_NAME_RULE } from "../keys.js";
+import { DOT_NAME_RULE, isDotName, JOB_TYPE_NAME_RULE, MAX_SHARDS } from "../keys.js";
 import type {
   AnyLauncherSpec,
   LauncherDefinition,
@@ -95,6 +95,7 @@ function jobTypeSchemaWith(launchers: LauncherRegistry) {
     leaseMs: renewedLease("a chunk lease").default(D.jobType.leaseMs),
     /** Per-minute metrics kept this many minutes (7 days at most); 0: none recorded. */
     metricsWindowMinutes: z.int().min(0).max(10_080).default(D.jobType.metricsWindowMinutes),
+    shards: z.int().min(1).max(MAX_SHARDS).default(D.jobType.shards),
     maxAttempts: z.int().min(1).max(1000).default(D.jobType.maxAttempts),
     maxReturns: z.int().min(1).max(1000).default(D.jobType.maxReturns),
     backoff: z

@@ -5,9 +5,12 @@
  * Releaser's settle, in the same round trip as the settle. A worker whose
  * queue is empty waits here for new items (#12): BLPOP on the type's wake
  * list, which every enqueue signals, on a connection of its own (WakeWaits).
+ * A type spread over shards (#12): each acquire starts at the next shard in
+ * turn and takes from the others when that one is empty (steal); a wait
+ * watches every shard's wake list.
  */
 import type { Batch } from "../batch.js";
-import { WAKE_SIGNALS_KEPT } from "../keys.js";
+import { parseQueueName, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { AcquireOptions, Acquirer } from "../queue-contracts.js";
 import { acquireScript } from "../scripts/commands.js";
 import { chunkIdOr, positiveInt, type QueueContext } from "./context.js";
@@ -15,6 +18,8 @@ import { WakeWaits } from "./wake-waits.js";
 
 export class RedisAcquirer implements Acquirer {
   private readonly waits: WakeWaits;
+  /** The shard the next acquire of a sharded type starts at: the workers of a process spread over the shards. */
+  private nextShard = 0;
 
   constructor(private readonly ctx: QueueContext) {
     this.waits = new WakeWaits(ctx.client, ctx.log);
@@ -25,14 +30,50 @@ export class RedisAcquirer implements Acquirer {
     return (await this.ctx.client.srem(this.ctx.keys.type(jobType).reserved, reservationId)) === 1;
   }
 
-  /** Leases up to `max` items to a chunk. An empty queue gives a batch of size 0. */
+  /**
+   * Leases up to `max` items to a chunk. An empty queue gives a batch of
+   * size 0. A type spread over shards is tried shard by shard, from the next
+   * in turn (or from the shard `T#i` names), until one has items.
+   */
   async acquire<P = unknown>(jobType: string, options: AcquireOptions): Promise<Batch<P>> {
-    const k = this.ctx.keys.type(jobType);
     const max = positiveInt("max", options?.max);
-    const leaseMs = this.ctx.leaseOf(jobType, options.leaseMs);
     const chunkId = chunkIdOr(options.chunkId);
-    const raw = await acquireScript(this.ctx.client, k, chunkId, max, leaseMs);
-    return this.ctx.toBatch<P>(jobType, k, chunkId, raw, options.json === true);
+    const named = parseQueueName(jobType);
+    const queues = this.ctx.queuesOf(named?.jobType ?? jobType);
+    if (queues.length === 1) return this.acquireFrom<P>(jobType, chunkId, max, options);
+    const start = named && named.shard > 0 ? named.shard : this.nextShard++ % queues.length;
+    return this.acquireAny<P>(queues, start, chunkId, max, options);
+  }
+
+  /**
+   * Tries `queues` (a type's shards) from `start` on, in turn, until one
+   * gives items; the empty batch of the last one when none does. Each try
+   * uses `chunkId`: a retried call whose reply was lost finds its chunk.
+   */
+  async acquireAny<P>(
+    queues: string[],
+    start: number,
+    chunkId: string,
+    max: number,
+    options: Omit<AcquireOptions, "max">,
+  ): Promise<Batch<P>> {
+    let batch: Batch<P> | undefined;
+    for (let i = 0; i < queues.length; i++) {
+      batch = await this.acquireFrom<P>(queues[(start + i) % queues.length] as string, chunkId, max, options);
+      if (batch.size > 0) return batch;
+    }
+    return batch as Batch<P>;
+  }
+
+  private async acquireFrom<P>(
+    queue: string,
+    chunkId: string,
+    max: number,
+    options: Omit<AcquireOptions, "max">,
+  ): Promise<Batch<P>> {
+    const k = this.ctx.keys.type(queue);
+    const raw = await acquireScript(this.ctx.client, k, chunkId, max, this.ctx.leaseOf(queue, options.leaseMs));
+    return this.ctx.toBatch<P>(queue, k, chunkId, raw, options.json === true);
   }
 
   /**
@@ -40,7 +81,8 @@ export class RedisAcquirer implements Acquirer {
    * `timeoutMs` passes, `signal` aborts or the wait fails (false).
    */
   waitForItems(jobType: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    return this.waits.wait(this.ctx.keys.type(jobType).wake, timeoutMs, signal);
+    const wakes = this.ctx.queuesOf(jobType).map((q) => this.ctx.keys.type(q).wake);
+    return this.waits.wait(wakes, timeoutMs, signal);
   }
 
   /** Passes a wake signal on to the next lingering worker of `jobType`, as an enqueue does. */

@@ -7,7 +7,7 @@
 import { type Batch, newChunkId, type QueueItem } from "../batch.js";
 import { defaults } from "../config/defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import type { Keys, TypeKeys } from "../keys.js";
+import { type Keys, MAX_SHARDS, parseQueueName, shardQueue, type TypeKeys } from "../keys.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { RedisClient } from "../redis.js";
 import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
@@ -18,6 +18,13 @@ export interface QueueTypeSettings extends RetryPolicy {
   leaseMs: number;
   /** How long the per-minute metrics are kept (minutes); 0: none are recorded. */
   metricsWindowMinutes: number;
+  /**
+   * Queues the type is spread over (#12): shard 0 is the type's own keys
+   * `{T}`, shard i > 0 the keys `{T#i}`. Enqueue spreads items over them,
+   * workers take from their shard first and from the others when it is
+   * empty, counts and backlogs are summed over them.
+   */
+  shards: number;
 }
 
 /** The metrics window of `settings` in ms (0: none recorded). */
@@ -48,10 +55,17 @@ export function chunkIdOr(given: string | undefined): string {
   return given ?? newChunkId();
 }
 
+/** How old the shard counts read from the published config may get before an enqueue reads them again (ms). */
+const PUBLISHED_SHARDS_MS = 60_000;
+
 export class QueueContext {
   private readonly settings = new Map<string, QueueTypeSettings>();
   private readonly fallback: QueueTypeSettings;
   private logger: Logger | undefined;
+  /** Shards of types configured nowhere here, from the config the leader published (`keys.config`). */
+  private published = new Map<string, number>();
+  private publishedAt = 0;
+  private publishedLoad: Promise<void> | undefined;
 
   constructor(
     readonly client: RedisClient,
@@ -69,6 +83,7 @@ export class QueueContext {
       backoff: { ...d.backoff },
       leaseMs: d.leaseMs,
       metricsWindowMinutes: d.metricsWindowMinutes,
+      shards: d.shards,
       ...defaultSettings,
     };
   }
@@ -79,8 +94,76 @@ export class QueueContext {
     this.settings.set(jobType, { ...this.settingsOf(jobType), ...settings });
   }
 
+  /** The settings of a job type, or of the type a shard's queue name (`T#i`) belongs to. */
   settingsOf(jobType: string): QueueTypeSettings {
-    return this.settings.get(jobType) ?? this.fallback;
+    return this.settings.get(jobType) ?? this.settings.get(this.typeOf(jobType)) ?? this.fallback;
+  }
+
+  /** The job type of a queue name: `T` for `T` and for its shards `T#i`. */
+  typeOf(queue: string): string {
+    return queue.includes("#") ? (parseQueueName(queue)?.jobType ?? queue) : queue;
+  }
+
+  /** How many shards `jobType` is spread over (1: its own keys only): its settings', else the published config's. */
+  shardsOf(jobType: string): number {
+    const own = this.settings.get(jobType)?.shards;
+    return own ?? this.published.get(jobType) ?? this.fallback.shards ?? 1;
+  }
+
+  /**
+   * Reads the shards of each job type from the config the leader published,
+   * for the types this process has no settings for (a producer in another
+   * service, the CLI without a config file). A missing or unreadable config
+   * keeps what was read before.
+   */
+  async loadPublishedShards(): Promise<void> {
+    this.publishedLoad ??= (async () => {
+      try {
+        const raw = await this.client.get(this.keys.config);
+        const types = raw ? (JSON.parse(raw) as { jobTypes?: unknown }).jobTypes : undefined;
+        if (Array.isArray(types)) {
+          const next = new Map<string, number>();
+          for (const t of types as { name?: unknown; shards?: unknown }[]) {
+            const n = t?.shards;
+            if (
+              typeof t?.name === "string" &&
+              Number.isInteger(n) &&
+              (n as number) >= 1 &&
+              (n as number) <= MAX_SHARDS
+            ) {
+              next.set(t.name, n as number);
+            }
+          }
+          this.published = next;
+        }
+      } catch (err) {
+        this.log.debug({ err, key: this.keys.config }, "the published config could not be read for shard counts");
+      } finally {
+        this.publishedAt = Date.now();
+        this.publishedLoad = undefined;
+      }
+    })();
+    return this.publishedLoad;
+  }
+
+  /**
+   * Before an enqueue of a type with no settings here: the published shard
+   * counts, read once (awaited) and then again in the background when older
+   * than PUBLISHED_SHARDS_MS.
+   */
+  async publishedShardsFor(jobType: string): Promise<void> {
+    if (this.settings.has(jobType)) return;
+    if (this.publishedAt === 0) await this.loadPublishedShards();
+    else if (Date.now() - this.publishedAt > PUBLISHED_SHARDS_MS) void this.loadPublishedShards();
+  }
+
+  /** The queue names of every shard of `jobType`, shard 0 (the type itself) first; a shard's own name is just itself. */
+  queuesOf(jobType: string): string[] {
+    if (jobType.includes("#")) return [jobType];
+    const n = this.shardsOf(jobType);
+    const out = [jobType];
+    for (let i = 1; i < n; i++) out.push(shardQueue(jobType, i));
+    return out;
   }
 
   leaseOf(jobType: string, given: number | undefined): number {
@@ -97,8 +180,10 @@ export class QueueContext {
    * The batch of a script reply. Payloads are parsed, unless `json`: then
    * each payload stays the JSON text it is stored as (a launcher that hands
    * the chunk to another process passes it on without parsing it here).
+   * `queue` is the queue the chunk was taken from: the type, or one of its shards.
    */
-  async toBatch<P>(jobType: string, k: TypeKeys, chunkId: string, raw: RawChunk, json = false): Promise<Batch<P>> {
+  async toBatch<P>(queue: string, k: TypeKeys, chunkId: string, raw: RawChunk, json = false): Promise<Batch<P>> {
+    const jobType = this.typeOf(queue);
     const items: QueueItem<P>[] = [];
     const bad: string[] = [];
     for (let i = 0; i < raw.ids.length; i++) {
@@ -118,6 +203,7 @@ export class QueueContext {
       await releaseScript(this.client, k, chunkId, bad, this.settingsOf(jobType), fail);
     }
     const batch: Batch<P> = { id: chunkId, jobType, items, size: items.length, leaseDeadline: raw.leaseDeadline };
+    if (queue !== jobType) batch.queue = queue;
     if (raw.splitDepth > 0) batch.splitDepth = raw.splitDepth;
     return batch;
   }

@@ -1,11 +1,14 @@
 /**
  * Dead-letter administration: list dead items with their last error, how
  * the failure was pinned on them and their counts; move them back to pending
- * with fresh attempts; delete them for good.
+ * with fresh attempts; delete them for good. A type spread over shards
+ * (#12) is listed newest first over all its shards; retry and purge act on
+ * every shard (an id is in one).
  */
 import type { DeadLetterAdmin } from "../queue-contracts.js";
 import { type DeadItem, deadAction, readDead } from "../queue-inspect.js";
 import { positiveInt, type QueueContext } from "./context.js";
+import { mergeDead } from "./shard-merge.js";
 
 export class RedisDeadLetters implements DeadLetterAdmin {
   constructor(private readonly ctx: QueueContext) {}
@@ -16,17 +19,31 @@ export class RedisDeadLetters implements DeadLetterAdmin {
     options: { offset?: number; limit?: number } = {},
   ): Promise<DeadItem<P>[]> {
     const limit = positiveInt("limit", options.limit ?? 50);
-    return readDead<P>(this.ctx.client, this.ctx.keys.type(jobType), options.offset ?? 0, limit);
+    const offset = options.offset ?? 0;
+    const queues = this.ctx.queuesOf(jobType);
+    if (queues.length === 1) return readDead<P>(this.ctx.client, this.ctx.keys.type(jobType), offset, limit);
+    // the newest offset + limit of each shard hold the newest offset + limit of all
+    const shards = await Promise.all(
+      queues.map((q) => readDead<P>(this.ctx.client, this.ctx.keys.type(q), 0, offset + limit)),
+    );
+    return mergeDead(shards, offset, limit);
   }
 
   /** Moves dead items back to pending with fresh attempts: the named ones, or all. */
   async retryDead(jobType: string, ids?: string[]): Promise<number> {
     // the script moves the type's activity count with the items (the manager reads the type again)
-    return deadAction(this.ctx.client, this.ctx.keys.type(jobType), "dead-retry", ids);
+    return this.eachShard(jobType, (q) => deadAction(this.ctx.client, this.ctx.keys.type(q), "dead-retry", ids));
   }
 
   /** Deletes dead items for good: the named ones, or all. */
   async purgeDead(jobType: string, ids?: string[]): Promise<number> {
-    return deadAction(this.ctx.client, this.ctx.keys.type(jobType), "dead-purge", ids);
+    return this.eachShard(jobType, (q) => deadAction(this.ctx.client, this.ctx.keys.type(q), "dead-purge", ids));
+  }
+
+  /** `action` on each shard of `jobType` in turn: the sum of what it did. */
+  private async eachShard(jobType: string, action: (queue: string) => Promise<number>): Promise<number> {
+    let sum = 0;
+    for (const q of this.ctx.queuesOf(jobType)) sum += await action(q);
+    return sum;
   }
 }

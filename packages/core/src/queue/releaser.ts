@@ -3,8 +3,15 @@
  * (a chunk whose lease was reclaimed changes nothing). `settle` is the
  * worker's hot path: it settles each item by whose fault its outcome is and
  * acquires the next chunk (or takes a stop token) in one round trip.
+ * Every call names the queue that holds the chunk: the type, or for a type
+ * spread over shards (#12) the shard it came from (`chunkQueue(batch)`). A
+ * settle on a shard other than 0 takes a stop token from shard 0 beside it
+ * (the tokens live there; at most every STOP_CHECK_MS per type, so shard 0's
+ * master does not serve a call for every chunk of every shard), and a
+ * settle whose shard ran dry takes the next chunk from the other shards (steal).
  */
 import type { Batch } from "../batch.js";
+import { parseQueueName } from "../keys.js";
 import type {
   AckResult,
   ExtendResult,
@@ -22,8 +29,13 @@ import {
   returnChunkScript,
   type SettleFailure,
   settleScript,
+  takeStopScript,
 } from "../scripts/commands.js";
+import type { RedisAcquirer } from "./acquirer.js";
 import { chunkIdOr, failArgs, metricsWindowMs, positiveInt, type QueueContext, uniqueIds } from "./context.js";
+
+/** How often a process's settles on shards other than 0 look for a stop token of their type in shard 0 (ms). */
+export const STOP_CHECK_MS = 100;
 
 /** A chunk's run time as the metrics take it: whole ms, -1 when not given or not a time. */
 function runMsOf(runMs: number | undefined): number {
@@ -31,7 +43,14 @@ function runMsOf(runMs: number | undefined): number {
 }
 
 export class RedisReleaser implements Releaser {
-  constructor(private readonly ctx: QueueContext) {}
+  /** When a settle on a shard other than 0 last looked for a stop token, per type (performance.now()). */
+  private readonly stopCheckedAt = new Map<string, number>();
+
+  /** `acquirer`: where a settle on a shard that ran dry takes its next chunk from the others. */
+  constructor(
+    private readonly ctx: QueueContext,
+    private readonly acquirer?: RedisAcquirer,
+  ) {}
 
   async ack(jobType: string, chunkId: string, ids: string[]): Promise<AckResult> {
     const k = this.ctx.keys.type(jobType);
@@ -80,24 +99,63 @@ export class RedisReleaser implements Releaser {
       splitDepth: outcome.split?.depth ?? 1,
     };
     const workerId = next?.workerId ?? chunkId;
-    const raw = await settleScript(
-      this.ctx.client,
-      k,
-      chunkId,
-      workerId,
-      items,
-      this.ctx.settingsOf(jobType),
-      nextArgs,
-      { windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)), runMs: runMsOf(outcome.runMs) },
-    );
+    const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
+    // the stop tokens are shard 0's: a settle on another shard takes one beside it
+    const stopTaken =
+      nextArgs && shard && shard.shard > 0 && this.stopCheckDue(shard.jobType)
+        ? takeStopScript(this.ctx.client, this.ctx.keys.type(shard.jobType), workerId)
+        : false;
+    const [raw, stoppedHere] = await Promise.all([
+      settleScript(this.ctx.client, k, chunkId, workerId, items, this.ctx.settingsOf(jobType), nextArgs, {
+        windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)),
+        runMs: runMsOf(outcome.runMs),
+      }),
+      stopTaken,
+    ]);
+    const stopped = raw.stopped || stoppedHere;
     let nextBatch: Batch | null = null;
     if (nextArgs && raw.next.ids.length > 0) {
-      nextBatch = await this.ctx.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true);
+      if (stoppedHere) {
+        // taken before the stop token was seen: back to the head of its shard, uncharged
+        await returnChunkScript(this.ctx.client, k, nextArgs.owner, raw.next.splitDepth);
+      } else nextBatch = await this.ctx.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true);
+    } else if (nextArgs && !stopped && this.acquirer) {
+      nextBatch = await this.steal(jobType, nextArgs, next?.json === true);
     }
-    const { acked, retried, dead, returned, stopped } = raw;
+    const { acked, retried, dead, returned } = raw;
     // acked whole and nothing was held: the chunk was taken back before (its ids, as a matched ack names them)
     const notHeld = items.ackAll && acked === 0 ? ack : raw.notHeld;
     return { acked, retried, dead, returned, notHeld, next: nextBatch, stopped };
+  }
+
+  /** Whether a settle of `jobType` on a shard other than 0 looks for a stop token now (and when it last did). */
+  private stopCheckDue(jobType: string): boolean {
+    const now = performance.now();
+    if (now - (this.stopCheckedAt.get(jobType) ?? Number.NEGATIVE_INFINITY) < STOP_CHECK_MS) return false;
+    this.stopCheckedAt.set(jobType, now);
+    return true;
+  }
+
+  /**
+   * The next chunk of a worker whose shard `queue` ran dry: from the other
+   * shards of its type, in turn after it; null when they are empty too (or
+   * the type has one shard).
+   */
+  private async steal(
+    queue: string,
+    next: { owner: string; max: number; leaseMs: number },
+    json: boolean,
+  ): Promise<Batch | null> {
+    const jobType = this.ctx.typeOf(queue);
+    const queues = this.ctx.queuesOf(jobType);
+    if (queues.length === 1 || !this.acquirer) return null;
+    const from = queues.indexOf(queue);
+    const others = queues.filter((q) => q !== queue);
+    const batch = await this.acquirer.acquireAny(others, Math.max(0, from), next.owner, next.max, {
+      leaseMs: next.leaseMs,
+      json,
+    });
+    return batch.size > 0 ? batch : null;
   }
 
   /** Renews the lease of `chunkId` while it holds any item; O(1). */

@@ -3,7 +3,9 @@
  * activity count and the backlog a planner reads, reclaiming expired or lost
  * chunks (no attempt charged), stop tokens set atomically with workers taking
  * them, and the reservations of dispatched starts. Every call touches one
- * type's slot, so a type whose slot is down fails alone.
+ * type's slot, so a type whose slot is down fails alone. A type spread over
+ * shards (#12) is read shard by shard and summed (shard-merge.ts); its stop
+ * tokens and reservations are kept in shard 0, the type's own keys.
  */
 
 import { hashSlot } from "../keys.js";
@@ -14,6 +16,7 @@ import { isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
 import { EACH_TYPE_MAX_GROUPS } from "../scripts/loader.js";
 import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
+import { mergeBacklogs, sumActivity, sumCounts } from "./shard-merge.js";
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -44,8 +47,24 @@ export class RedisSupervisor implements Supervisor {
    * each fails alone); on a cluster, one MGET per hash slot, so a type whose
    * slot is down fails with its slot alone.
    */
-  activity(jobTypes: string[]): ActivityGroup[] {
-    if (jobTypes.length === 0) return [];
+  activity(types: string[]): ActivityGroup[] {
+    if (types.length === 0) return [];
+    const { client, keys } = this.ctx;
+    // a sharded type is a group of its own: the GETs of its shards (one per slot), summed
+    const sharded = types.filter((t) => this.ctx.shardsOf(t) > 1);
+    const jobTypes = sharded.length === 0 ? types : types.filter((t) => this.ctx.shardsOf(t) === 1);
+    const groups: ActivityGroup[] = sharded.map((t) => ({
+      jobTypes: [t],
+      counts: Promise.all(this.ctx.queuesOf(t).map((q) => client.get(keys.type(q).activity))).then(
+        (counts) => [sumActivity(counts)],
+        (err: unknown) => [toError(err)],
+      ),
+    }));
+    if (jobTypes.length === 0) return groups;
+    return [...groups, ...this.activityOf(jobTypes)];
+  }
+
+  private activityOf(jobTypes: string[]): ActivityGroup[] {
     const { client, keys } = this.ctx;
     const keyOf = (t: string) => keys.type(t).activity;
     if (!isCluster(client)) {
@@ -71,8 +90,22 @@ export class RedisSupervisor implements Supervisor {
    * which of `reservations` still wait for a worker; workers leaving.
    */
   async backlog(jobType: string, now: number, reservations: string[] = []): Promise<Backlog> {
-    const [b] = await backlogScript(this.ctx.client, now, [{ keys: this.ctx.keys.type(jobType), reservations }]);
-    return b as Backlog;
+    const { client, keys } = this.ctx;
+    const queues = this.ctx.queuesOf(jobType);
+    if (queues.length === 1) {
+      const [b] = await backlogScript(client, now, [{ keys: keys.type(jobType), reservations }]);
+      return b as Backlog;
+    }
+    // one call per shard (shards live in slots of their own); the reservations are shard 0's
+    const shards = await Promise.all(
+      queues.map(async (q, i) => {
+        const [b] = await backlogScript(client, now, [
+          { keys: keys.type(q), reservations: i === 0 ? reservations : [] },
+        ]);
+        return b as Backlog;
+      }),
+    );
+    return mergeBacklogs(shards);
   }
 
   /**
@@ -81,8 +114,19 @@ export class RedisSupervisor implements Supervisor {
    * A call that fails (an ACL that leaves a type's keys out, a key of the
    * wrong type) is made again per type, so each type fails alone.
    */
-  backlogs(reads: { jobType: string; reservations: string[] }[], now: number): BacklogGroup[] {
+  backlogs(all: { jobType: string; reservations: string[] }[], now: number): BacklogGroup[] {
     const { client, keys } = this.ctx;
+    // a sharded type is a group of its own: its shards' backlogs, merged
+    const sharded = all.filter((r) => this.ctx.shardsOf(r.jobType) > 1);
+    const reads = sharded.length === 0 ? all : all.filter((r) => this.ctx.shardsOf(r.jobType) === 1);
+    const groups: BacklogGroup[] = sharded.map((r) => ({
+      jobTypes: [r.jobType],
+      backlogs: this.backlog(r.jobType, now, r.reservations).then(
+        (b) => [b],
+        (err: unknown) => [toError(err)],
+      ),
+    }));
+    if (reads.length === 0) return groups;
     let runs: (typeof reads)[];
     if (!isCluster(client)) runs = runsOf(reads, BACKLOGS_PER_CALL);
     else {
@@ -97,31 +141,56 @@ export class RedisSupervisor implements Supervisor {
     }
     const one = (r: (typeof reads)[number]) =>
       this.backlog(r.jobType, now, r.reservations).catch((err: unknown) => toError(err));
-    return runs.map((run) => ({
-      jobTypes: run.map((r) => r.jobType),
-      backlogs:
-        run.length === 1
-          ? one(run[0] as (typeof reads)[number]).then((b) => [b])
-          : backlogScript(
-              client,
-              now,
-              run.map((r) => ({ keys: keys.type(r.jobType), reservations: r.reservations })),
-            ).catch(() => Promise.all(run.map(one))),
-    }));
+    return runs
+      .map<BacklogGroup>((run) => ({
+        jobTypes: run.map((r) => r.jobType),
+        backlogs:
+          run.length === 1
+            ? one(run[0] as (typeof reads)[number]).then((b) => [b])
+            : backlogScript(
+                client,
+                now,
+                run.map((r) => ({ keys: keys.type(r.jobType), reservations: r.reservations })),
+              ).catch(() => Promise.all(run.map(one))),
+      }))
+      .concat(groups);
   }
 
+  /** The counts of a type: summed over its shards. */
   async counts(jobType: string): Promise<QueueCounts> {
-    return readCounts(this.ctx.client, this.ctx.keys.type(jobType));
+    const { client, keys } = this.ctx;
+    const queues = this.ctx.queuesOf(jobType);
+    if (queues.length === 1) return readCounts(client, keys.type(jobType));
+    return sumCounts(await Promise.all(queues.map((q) => readCounts(client, keys.type(q)))));
   }
 
   /**
    * Gives back the items of expired leases (or of the named chunks, at once)
    * without charging an attempt: their holder died, froze or lost Redis.
-   * Each call handles about `limit` items (one chunk at least); loops until done.
+   * Each call handles about `limit` items (one chunk at least); loops until
+   * done. A sharded type is reclaimed shard by shard (named chunks are
+   * looked for in every shard: each is in one).
    */
   async reclaim(
     jobType: string,
     options: { chunkIds?: string[]; limit?: number; reason?: string } = {},
+  ): Promise<ReclaimResult> {
+    const queues = this.ctx.queuesOf(jobType);
+    if (queues.length === 1) return this.reclaimQueue(jobType, options);
+    const total = { chunks: 0, returned: 0, dead: 0 };
+    for (const q of queues) {
+      const r = await this.reclaimQueue(q, options);
+      total.chunks += r.chunks;
+      total.returned += r.returned;
+      total.dead += r.dead;
+    }
+    return total;
+  }
+
+  /** Reclaims in one queue: a type, or one shard of it. */
+  private async reclaimQueue(
+    jobType: string,
+    options: { chunkIds?: string[]; limit?: number; reason?: string },
   ): Promise<ReclaimResult> {
     const k = this.ctx.keys.type(jobType);
     const limit = positiveInt("limit", options.limit ?? 5000);

@@ -9,7 +9,12 @@
  *      that is how a blocked command is cut short) or, as a backstop, when
  *      the command outlives its timeout by WAIT_SLACK_MS (a reconnect that
  *      resent it), and returns the connection to the idle ones otherwise.
+ * A wait on several lists (the shards of a type, #12) is one BLPOP of them
+ * all on one Redis; on a cluster, where one command cannot name keys of
+ * several slots, one BLPOP per list in parallel, the first signal ending the rest.
  */
+
+import { hashSlot } from "../keys.js";
 import type { Logger } from "../logger.js";
 import { isCluster, type RedisClient } from "../redis.js";
 
@@ -26,8 +31,32 @@ export class WakeWaits {
     private readonly log: Logger,
   ) {}
 
-  /** True when a signal was taken from `key` within `timeoutMs`; false on timeout, abort, failure or close. */
-  async wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  /** True when a signal was taken from one of `keys` within `timeoutMs`; false on timeout, abort, failure or close. */
+  async wait(keys: string[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const slots = new Set(keys.map(hashSlot));
+    if (!isCluster(this.client) || slots.size === 1) return this.waitOne(keys, timeoutMs, signal);
+    const all = new AbortController();
+    const end = () => all.abort();
+    signal?.addEventListener("abort", end, { once: true });
+    try {
+      // the first to take a signal ends the others (their connections are dropped)
+      const woken = await Promise.all(
+        keys.map((key) =>
+          this.waitOne([key], timeoutMs, all.signal).then((w) => {
+            if (w) end();
+            return w;
+          }),
+        ),
+      );
+      return woken.some(Boolean);
+    } finally {
+      signal?.removeEventListener("abort", end);
+    }
+  }
+
+  /** One BLPOP of `keys` (all in one slot on a cluster). */
+  private async waitOne(keys: string[], timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    const key = keys.length === 1 ? keys[0] : keys;
     if (this.closed || signal?.aborted || !(timeoutMs > 0)) return false;
     const conn = this.idle.pop() ?? this.duplicate();
     this.busy.add(conn);
@@ -41,7 +70,7 @@ export class WakeWaits {
     signal?.addEventListener("abort", drop, { once: true });
     try {
       // BLPOP takes seconds; a fraction is fine since Redis 6
-      const reply = await conn.blpop(key, Math.max(0.001, timeoutMs / 1000).toFixed(3));
+      const reply = await conn.blpop(...keys, Math.max(0.001, timeoutMs / 1000).toFixed(3));
       return reply !== null;
     } catch (err) {
       if (!dropped && !this.closed) this.log.warn({ err, key }, "waiting for new items failed");

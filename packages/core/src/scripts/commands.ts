@@ -393,6 +393,11 @@ export async function reserveScript(client: RedisClient, k: TypeKeys, ttlMs: num
   return Number(await callScript(client, "reserve", typeKeysOf(k), [ttlMs, ...ids]));
 }
 
+/** Takes one of the type's stop tokens (shard 0's keys) for `workerId`: true when it must stop after its chunk. */
+export async function takeStopScript(client: RedisClient, k: TypeKeys, workerId: string): Promise<boolean> {
+  return Number(await callScript(client, "take-stop", typeKeysOf(k), [workerId])) === 1;
+}
+
 /** Sets a type's stop tokens from the workers listed now, atomically with workers taking them. */
 export async function stopTokensScript(
   client: RedisClient,

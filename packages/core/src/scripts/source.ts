@@ -37,6 +37,7 @@ export const SCRIPT_NAMES = [
   "leader-release",
   "mark-pushed",
   "pending-age",
+  "take-stop",
 ] as const;
 
 export type ScriptName = (typeof SCRIPT_NAMES)[number];

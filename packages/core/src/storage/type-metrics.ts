@@ -2,7 +2,8 @@
  * Reading a job type's per-minute metrics (#10): the HASH of each minute
  * that settle and reclaim write (lua/includes/minute-metrics.lua), and the
  * age of the oldest pending item (lua/includes/pushed.lua). Read-only: a
- * monitor's Redis user may call it.
+ * monitor's Redis user may call it. A type spread over shards (#12) reads
+ * as the sum of its shards' minutes, and the oldest item of any shard.
  */
 import type { Keys } from "../keys.js";
 import { execReplies, type RedisClient } from "../redis.js";
@@ -33,27 +34,49 @@ export interface MinutePoint {
 export const MAX_MINUTES = 10_080;
 
 export class TypeMetrics {
+  /** `queuesOf`: the shards' queue names of a type (BatchQueue.queuesOf); the type alone by default. */
   constructor(
     private readonly client: RedisClient,
     private readonly keys: Keys,
+    private readonly queuesOf: (jobType: string) => string[] = (t) => [t],
   ) {}
 
   /** The last `minutes` minutes of `jobType`, oldest first, the current minute last; minutes with nothing are zeros. */
   async series(jobType: string, minutes = 60): Promise<MinutePoint[]> {
-    const k = this.keys.type(jobType);
     const n = Math.min(MAX_MINUTES, Math.max(1, Math.floor(minutes)));
     const [sec] = await this.client.time();
     const now = Math.floor(Number(sec) / 60);
-    const multi = this.client.multi();
-    for (let i = n - 1; i >= 0; i--) multi.hgetall(k.minute(now - i));
-    const rows = execReplies(await multi.exec(), "metrics") as Record<string, string>[];
+    const shards = await Promise.all(
+      this.queuesOf(jobType).map(async (q) => {
+        const k = this.keys.type(q);
+        const multi = this.client.multi();
+        for (let i = n - 1; i >= 0; i--) multi.hgetall(k.minute(now - i));
+        return execReplies(await multi.exec(), "metrics") as Record<string, string>[];
+      }),
+    );
+    const rows = shards.length === 1 ? (shards[0] as Record<string, string>[]) : sumRows(shards);
     return rows.map((h, i) => pointOf(now - (n - 1 - i), h));
   }
 
   /** How long the oldest pending item of `jobType` has waited since it was enqueued (ms); null when none waits or it is not known. */
   async oldestPendingAgeMs(jobType: string): Promise<number | null> {
-    return (await pendingAgeScript(this.client, this.keys.type(jobType))).ageMs;
+    const ages = await Promise.all(
+      this.queuesOf(jobType).map(async (q) => (await pendingAgeScript(this.client, this.keys.type(q))).ageMs),
+    );
+    const known = ages.filter((a): a is number => a !== null);
+    return known.length === 0 ? null : Math.max(...known);
   }
+}
+
+/** The minutes of several shards added field by field (row i of each is the same minute). */
+function sumRows(shards: Record<string, string>[][]): Record<string, string>[] {
+  return (shards[0] as Record<string, string>[]).map((_, i) => {
+    const out: Record<string, string> = {};
+    for (const rows of shards) {
+      for (const [f, v] of Object.entries(rows[i] ?? {})) out[f] = String(Number(out[f] ?? 0) + Number(v));
+    }
+    return out;
+  });
 }
 
 function pointOf(minute: number, h: Record<string, string>): MinutePoint {
