@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { controlFor, e2eConfig, testManager } from "../harness/daemons.js";
+import { capturingLogger, controlFor, e2eConfig, testManager } from "../harness/daemons.js";
 
 describe("manager: publish", () => {
   it("writes a type's decision only when it changed", async () => {
@@ -25,6 +25,32 @@ describe("manager: publish", () => {
     expect(changed.marker).toBeUndefined();
     expect(changed.pending).toBe(1);
     await m.stop();
+    await c.close();
+  });
+
+  it("says how many items wait in the shards a config drops when it lowers a type's shards (#12)", async () => {
+    const three = await e2eConfig((raw) => {
+      (raw.jobTypes as [Record<string, unknown>])[0].shards = 3;
+    });
+    const c = controlFor(three);
+    await c.queue.enqueue(
+      "inline",
+      Array.from({ length: 9 }, (_, i) => ({ payload: { i } })),
+    );
+    const m3 = await testManager(three);
+    await m3.tickNow();
+    await m3.stop();
+    // the same deployment, now with one shard: shards 1 and 2 hold 6 items nothing takes
+    const one = await e2eConfig((raw) => {
+      raw.prefix = three.prefix;
+    });
+    const { logger, messages } = capturingLogger();
+    const m1 = await testManager(one, { logger });
+    await m1.tickNow();
+    expect(messages).toContain(
+      "shards of inline lowered from 3 to 1: the 6 items of the shards dropped wait until it is raised again",
+    );
+    await m1.stop();
     await c.close();
   });
 });

@@ -68,6 +68,8 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
     prefix,
     ...(config ? { jobTypes: config.jobTypes, maxPayloadBytes: config.queue.maxPayloadBytes } : {}),
   });
+  // no config here: the shards of each type are those the leader published (counts, dead letters, enqueue)
+  if (!config) await queue.loadPublishedShards();
   return {
     client,
     keys,

@@ -34,7 +34,7 @@ export const SERIES_MINUTES = { default: 60, max: 24 * 60 } as const;
  * server (dashboard, manager) has them.
  */
 export function defaultMetrics(source: StatusSource): MetricsProvider {
-  const metrics = new TypeMetrics(source.client, source.keys);
+  const metrics = new TypeMetrics(source.client, source.keys, (t) => source.queue.queuesOf(t));
   return {
     series: (type, minutes) => metrics.series(type, minutes),
     oldestPendingAgeMs: (type) => metrics.oldestPendingAgeMs(type),

@@ -95,8 +95,15 @@ export class PrometheusMetrics {
   private async read(): Promise<string> {
     const r = await collectStatus(this.source, { historyLimit: 0 });
     const names = r.jobTypes.map((t) => t.name);
+    const { client, keys, queue } = this.source;
+    // a type spread over shards counts what all its shards did
     const stats = await Promise.all(
-      names.map((n) => this.source.client.hgetall(this.source.keys.type(n).stats).catch(() => null)),
+      names.map((n) =>
+        Promise.all(queue.queuesOf(n).map((q) => client.hgetall(keys.type(q).stats))).then(
+          (shards) => shards.reduce((sum, s) => sum.concat(s), [] as Record<string, string>[]),
+          () => null,
+        ),
+      ),
     );
     const ages = this.provider
       ? await Promise.all(names.map((n) => this.provider?.oldestPendingAgeMs(n).catch(() => undefined)))
@@ -111,7 +118,14 @@ export class PrometheusMetrics {
       if (t.target !== null) this.workers.set({ type: t.name, state: "target" }, t.target);
       this.paused.set({ type: t.name }, t.paused ? 1 : 0);
       const s = stats[i];
-      if (s) for (const outcome of OUTCOMES) this.items.inc({ type: t.name, outcome }, Number(s[outcome] ?? 0) || 0);
+      if (s) {
+        for (const outcome of OUTCOMES) {
+          this.items.inc(
+            { type: t.name, outcome },
+            s.reduce((sum, h) => sum + (Number(h[outcome] ?? 0) || 0), 0),
+          );
+        }
+      }
       const age = ages[i];
       if (age !== undefined) this.oldest.set({ type: t.name }, (age ?? 0) / 1000);
     });

@@ -328,7 +328,7 @@ export async function collectStatus(s: StatusSource, options: { historyLimit: nu
   const problems: Problems = [];
   const control = await readControl(s, options.historyLimit, problems);
   const names = [...new Set([...(config?.jobTypes.map((t) => t.name) ?? []), ...control.types])].sort();
-  const metrics = new TypeMetrics(client, keys);
+  const metrics = new TypeMetrics(client, keys, (t) => queue.queuesOf(t));
   const [counts, ages] = await Promise.all([
     Promise.all(names.map((n) => settle(queue.counts(n)))),
     Promise.all(names.map((n) => settle(metrics.oldestPendingAgeMs(n)))),

@@ -97,9 +97,11 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
 
   try {
     // the many small reads of a tick go through an auto-pipelining connection
+    // it knows the types' settings too: a type spread over shards is read shard by shard
     const reader = new BatchQueue({
       redis: connect("manager-reader", { autoPipelining: true }),
       prefix: config.prefix,
+      jobTypes: config.jobTypes,
     });
     const dispatcher = new Dispatcher(client, keys, managerId, log);
     life.add("dispatcher", () => dispatcher.close());
@@ -159,7 +161,10 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
           secrets.sort((a, b) => b.length - a.length);
           const allocatorChanged = next.manager.allocator !== config.manager.allocator;
           config = next;
-          for (const t of next.jobTypes) queue.configure(t.name, t);
+          for (const t of next.jobTypes) {
+            queue.configure(t.name, t);
+            reader.configure(t.name, t);
+          }
           manager.reload(
             next,
             allocatorChanged && !options.allocator ? createAllocator(next.manager.allocator) : undefined,

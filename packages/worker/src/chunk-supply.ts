@@ -10,6 +10,7 @@
 import {
   type Acquirer,
   type Batch,
+  chunkQueue,
   type JobTypeConfig,
   type Logger,
   type NextChunk,
@@ -80,9 +81,13 @@ export class ChunkSupply {
     const chunkId = batch?.id ?? args?.chunkId ?? newChunkId();
     const what = batch ? "settle" : "acquire";
     const seq = ++this.sent;
-    return withRetry(what, this.o.log, () => this.queue.settle(this.jobType.name, chunkId, outcome ?? {}, args)).then(
-      (r) => ({ batch, r, next: r.next ? this.hold(r.next, seq) : null }),
-    );
+    // a chunk of a sharded type is settled in its shard (the next one comes from there too, or from the others)
+    const queue = batch ? chunkQueue(batch) : this.jobType.name;
+    return withRetry(what, this.o.log, () => this.queue.settle(queue, chunkId, outcome ?? {}, args)).then((r) => ({
+      batch,
+      r,
+      next: r.next ? this.hold(r.next, seq) : null,
+    }));
   }
 
   /** Sends a settle (or take) ahead: it runs while the current chunk does. */
@@ -133,7 +138,7 @@ export class ChunkSupply {
     for (const h of held) {
       this.unhold(h);
       if (h.lost) continue; // reclaimed already: not ours to hand back
-      await this.queue.returnChunk(h.batch.jobType, h.id, h.batch.splitDepth);
+      await this.queue.returnChunk(chunkQueue(h.batch), h.id, h.batch.splitDepth);
     }
   }
 

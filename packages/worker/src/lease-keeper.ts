@@ -3,7 +3,7 @@
  * When an extend finds the chunk no longer held (reclaimed while this daemon
  * was frozen, say), it aborts the chunk: its results could not be acked.
  */
-import type { Batch, Logger, Releaser } from "@batchjob/core";
+import { type Batch, chunkQueue, type Logger, type Releaser } from "@batchjob/core";
 
 export class LeaseKeeper {
   private timer: NodeJS.Timeout | undefined;
@@ -24,7 +24,7 @@ export class LeaseKeeper {
       if (this.busy) return;
       this.busy = true;
       try {
-        const r = await this.queue.extend(this.batch.jobType, this.batch.id, this.leaseMs);
+        const r = await this.queue.extend(chunkQueue(this.batch), this.batch.id, this.leaseMs);
         // an extend still in flight when the chunk was settled says nothing about it
         if (r.held === 0 && !this.stopped) {
           this.stop();
