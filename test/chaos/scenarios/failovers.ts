@@ -113,6 +113,8 @@ interface Deployment {
   types: string[];
   /** Types whose slot the fault destroys: their items are not tallied (Redis lost them, not batchjob). */
   lost?: string[];
+  /** Settings every type of the run gets on top of the scenario's (`shards`, say). */
+  typeOptions?: Record<string, unknown>;
   /** Injects the fault; resolves with a note on the failover, once Redis serves the faulted type again. */
   fault(stack: Stack, types: string[], p: FailoverParams, row: Row): Promise<string>;
 }
@@ -141,7 +143,7 @@ function failoverScenario(
         {
           queueRedis: d.redis,
           jobTypes: d.types.map((t) =>
-            steadyType(t, { maxAttempts: 1, parallel, chunkSize: CHUNK, prefetch: PREFETCH }),
+            steadyType(t, { maxAttempts: 1, parallel, chunkSize: CHUNK, prefetch: PREFETCH, ...d.typeOptions }),
           ),
         },
         async (stack, row) => {
@@ -270,7 +272,7 @@ export const sentinelLagging: Scenario<FailoverParams> = failoverScenario(
 async function clusterWith(
   prefix: string,
   core: ScenarioContext["code"]["core"],
-  pick: (typeMasters: Map<string, number>, controlMaster: number) => string[],
+  pick: (typeMasters: Map<string, number>, controlMaster: number, masterOf: (key: string) => number) => string[],
   requireFullCoverage = true,
 ): Promise<{ cluster: RedisCluster; types: string[] }> {
   const cluster = await startRedisCluster({
@@ -288,7 +290,7 @@ async function clusterWith(
     const keys = core.makeKeys(prefix);
     const typeMasters = new Map<string, number>();
     for (let i = 0; i < 200; i++) typeMasters.set(`t${i}`, masterOf(keys.type(`t${i}`).pending));
-    return { cluster, types: pick(typeMasters, masterOf(keys.control)) };
+    return { cluster, types: pick(typeMasters, masterOf(keys.control), masterOf) };
   } catch (err) {
     await cluster.stop();
     throw err;
@@ -325,23 +327,57 @@ async function killMasterOf(
   return `master ${master.port} (${what}) killed, replica promoted in ${((Date.now() - t0) / 1000).toFixed(1)} s (node timeout ${DEFAULT_NODE_TIMEOUT_MS / 1000} s)`;
 }
 
-function clusterScenario(name: string, title: string, target: "type" | "control" | "slot"): Scenario<FailoverParams> {
+/** Shards of the type of the `shard` scenario: one per master. */
+const SHARDS = 3;
+
+function clusterScenario(
+  name: string,
+  title: string,
+  target: "type" | "control" | "slot" | "shard",
+): Scenario<FailoverParams> {
   let core: ScenarioContext["code"]["core"] | undefined;
   const base = failoverScenario(
     name,
     title,
     async (prefix) => {
       if (!core) throw new Error("the code under test is not loaded");
-      const { cluster, types } = await clusterWith(prefix, core, apartFromControl, target !== "slot");
+      const c = core;
+      const keys = c.makeKeys(prefix);
+      const shardKey = (t: string, i: number) => keys.type(c.shardQueue(t, i)).pending;
+      // shard: one type whose shards are served by the three masters
+      const spread = (_m: Map<string, number>, _c: number, masterOf: (key: string) => number) => {
+        const t = [...Array(200).keys()]
+          .map((i) => `t${i}`)
+          .find((n) => new Set([0, 1, 2].map((i) => masterOf(shardKey(n, i)))).size === SHARDS);
+        return t ? [t] : [];
+      };
+      const { cluster, types } = await clusterWith(
+        prefix,
+        c,
+        target === "shard" ? spread : apartFromControl,
+        target !== "slot",
+      );
       const victim = types[0] as string;
+      if (target === "shard" && !victim)
+        throw new Error(`no type of 200 has its ${SHARDS} shards on ${SHARDS} masters`);
       return {
         redis: { url: cluster.url, stop: () => cluster.stop() },
         types,
         ...(target === "slot" ? { lost: [victim] } : {}),
-        fault(stack) {
-          const keys = stack.keys;
-          if (target === "control") return killMasterOf(cluster, stack, keys.control, "the control plane");
-          return killMasterOf(cluster, stack, keys.type(victim).pending, `type ${victim}`, target === "slot");
+        ...(target === "shard" ? { typeOptions: { shards: SHARDS } } : {}),
+        async fault(stack) {
+          if (target === "control") return killMasterOf(cluster, stack, stack.keys.control, "the control plane");
+          if (target === "shard") {
+            // the master of a shard other than 0 that does not serve the control plane too
+            const control = (await cluster.masterOf(c.hashSlot(stack.keys.control))).port;
+            for (const i of [1, 2]) {
+              const key = shardKey(victim, i);
+              if ((await cluster.masterOf(c.hashSlot(key))).port !== control) {
+                return killMasterOf(cluster, stack, key, `shard ${i} of ${victim}`);
+              }
+            }
+          }
+          return killMasterOf(cluster, stack, stack.keys.type(victim).pending, `type ${victim}`, target === "slot");
         },
       };
     },
@@ -366,6 +402,11 @@ export const clusterControl = clusterScenario(
   "cluster-control",
   "Cluster (node timeout 15 s): kill -9 of the control plane's master",
   "control",
+);
+export const clusterSharded = clusterScenario(
+  "cluster-sharded",
+  `Cluster (node timeout 15 s): one type over ${SHARDS} shards on ${SHARDS} masters, kill -9 of a shard's master`,
+  "shard",
 );
 export const clusterSlotLost = clusterScenario(
   "cluster-slot-lost",

@@ -1,6 +1,13 @@
 /** The scenarios of `pnpm chaos`, in the order they run. */
 import type { Scenario } from "../scenario.js";
-import { clusterControl, clusterSlotLost, clusterType, sentinelFailover, sentinelLagging } from "./failovers.js";
+import {
+  clusterControl,
+  clusterSharded,
+  clusterSlotLost,
+  clusterType,
+  sentinelFailover,
+  sentinelLagging,
+} from "./failovers.js";
 import { forkKills } from "./fork-kills.js";
 import { frozenWorker } from "./frozen-worker.js";
 import { killStorm } from "./kill-storm.js";
@@ -24,5 +31,6 @@ export const SCENARIOS = [
   sentinelLagging,
   clusterType,
   clusterControl,
+  clusterSharded,
   clusterSlotLost,
 ] as unknown as Scenario<unknown>[];
