@@ -6,12 +6,13 @@
  * The manager's tick histogram is observed by the manager that serves it;
  * elsewhere it is registered with no observations.
  */
+import type { QueueCounts } from "@batchjob/core";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { MetricsProvider } from "./metrics-seam.js";
 import { collectStatus, type StatusSource } from "./status-data.js";
 
-/** Lifetime counters of a type's `stats` hash reported as `batchjob_items_total{outcome}`. */
-export const OUTCOMES = [
+/** Lifetime counters of a type (QueueCounts) reported as `batchjob_items_total{outcome}`. */
+export const OUTCOMES: readonly (keyof QueueCounts)[] = [
   "enqueued",
   "deduped",
   "acquired",
@@ -22,7 +23,7 @@ export const OUTCOMES = [
   "reclaimed",
   "revived",
   "purged",
-] as const;
+];
 
 /** Buckets (seconds) of `batchjob_manager_tick_seconds`. */
 export const TICK_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -95,16 +96,8 @@ export class PrometheusMetrics {
   private async read(): Promise<string> {
     const r = await collectStatus(this.source, { historyLimit: 0 });
     const names = r.jobTypes.map((t) => t.name);
-    const { client, keys, queue } = this.source;
-    // a type spread over shards counts what all its shards did
-    const stats = await Promise.all(
-      names.map((n) =>
-        Promise.all(queue.queuesOf(n).map((q) => client.hgetall(keys.type(q).stats))).then(
-          (shards) => shards.reduce((sum, s) => sum.concat(s), [] as Record<string, string>[]),
-          () => null,
-        ),
-      ),
-    );
+    // the lifetime counters, summed over a sharded type's shards
+    const stats = await Promise.all(names.map((n) => this.source.queue.counts(n).catch(() => null)));
     const ages = this.provider
       ? await Promise.all(names.map((n) => this.provider?.oldestPendingAgeMs(n).catch(() => undefined)))
       : [];
@@ -118,14 +111,7 @@ export class PrometheusMetrics {
       if (t.target !== null) this.workers.set({ type: t.name, state: "target" }, t.target);
       this.paused.set({ type: t.name }, t.paused ? 1 : 0);
       const s = stats[i];
-      if (s) {
-        for (const outcome of OUTCOMES) {
-          this.items.inc(
-            { type: t.name, outcome },
-            s.reduce((sum, h) => sum + (Number(h[outcome] ?? 0) || 0), 0),
-          );
-        }
-      }
+      if (s) for (const outcome of OUTCOMES) this.items.inc({ type: t.name, outcome }, s[outcome]);
       const age = ages[i];
       if (age !== undefined) this.oldest.set({ type: t.name }, (age ?? 0) / 1000);
     });

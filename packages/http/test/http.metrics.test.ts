@@ -110,4 +110,24 @@ describe("http server: /metrics", () => {
     await other.close();
     await t.close();
   });
+
+  it("counts a type spread over shards as the sum of its shards (#12)", async () => {
+    const t = await testServer();
+    t.queue.configure("spread", { shards: 3 });
+    await t.queue.enqueue(
+      "spread",
+      Array.from({ length: 6 }, (_, i) => ({ payload: i })),
+    );
+    // one item acked from shard 2, one leased in shard 1: shard 0 alone would say 2 pending, 0 acked
+    const two = await t.queue.acquire("spread#2", { max: 1 });
+    await t.queue.ack("spread#2", two.id, [two.items[0]?.id ?? ""]);
+    await t.queue.acquire("spread#1", { max: 1 });
+    const { samples } = parsePrometheus(await (await t.get("/metrics")).text());
+    const q = (state: string) => sample(samples, "batchjob_queue_items", { type: "spread", state });
+    const out = (outcome: string) => sample(samples, "batchjob_items_total", { type: "spread", outcome });
+    expect([q("pending"), q("leased")]).toEqual([4, 1]);
+    expect([out("enqueued"), out("acquired"), out("acked")]).toEqual([6, 2, 1]);
+    expect(sample(samples, "batchjob_oldest_pending_age_seconds", { type: "spread" })).toBeGreaterThanOrEqual(0);
+    await t.close();
+  });
 });
