@@ -9,7 +9,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseConfig } from "@batchjob/core";
+import { parseConfig, shardOfKey, shardQueue } from "@batchjob/core";
 import { describe, expect, it } from "vitest";
 import { controlFor, FIXTURES, rawE2eConfig, writeConfigFile } from "../harness/daemons.js";
 import { freshPrefix, redisUrl } from "../harness/index.js";
@@ -117,6 +117,33 @@ describe("enqueue: numbers JSON cannot hold, and names", () => {
     expect(ids.stderr).toMatch(/line 2: payload\.x is -Infinity/);
     const c = controlFor(config);
     expect((await c.queue.counts("inline")).total).toBe(0);
+    await c.close();
+  });
+
+  it("--with-ids lines may carry a key: one key's items go to one shard of a sharded type, a bad key names its line", async () => {
+    const raw = await rawE2eConfig();
+    (raw.jobTypes as [Record<string, unknown>])[0].shards = 3;
+    const file = await writeConfigFile(raw);
+    const config = parseConfig(raw);
+    const input = '{"key":"c-1","payload":1}\n{"key":"c-1","payload":2}\n{"id":"x","payload":3}\n';
+    const r = await runCli(["enqueue", "inline", "--with-ids", "--config", file], {
+      env: { REDIS_URL: redisUrl() },
+      input,
+    });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(/enqueued 3 items to inline/);
+    const c = controlFor(config);
+    const shard = shardOfKey("c-1", 3);
+    const pending = await c.client.lrange(c.keys.type(shardQueue("inline", shard)).pending, 0, -1);
+    expect(pending.map((e) => e.split("\t")[1]).slice(0, 2)).toEqual(["1", "2"]);
+    expect((await c.queue.counts("inline")).total).toBe(3);
+    const bad = await runCli(["enqueue", "inline", "--with-ids", "--config", file], {
+      env: { REDIS_URL: redisUrl() },
+      input: '{"payload":1}\n{"key":7,"payload":2}\n',
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/line 2: key must be a string of 1 to 1024 characters, got 7; nothing was enqueued/);
+    expect((await c.queue.counts("inline")).total).toBe(3);
     await c.close();
   });
 

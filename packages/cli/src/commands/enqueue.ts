@@ -29,7 +29,10 @@ were deduped).
 
 Options:
   --file FILE          read from FILE (default: stdin)
-  --with-ids           each line is {"id": "...", "payload": ...}; ids dedupe
+  --with-ids           each line is {"id": "...", "payload": ...}; ids dedupe;
+                       a line may also carry "key": "...", which keeps the
+                       items of one key in one shard of a type spread over
+                       shards (in order), and may leave out "id"
 ${CONNECT_HELP}
   -h, --help           this help
 
@@ -71,7 +74,11 @@ Examples:
               `line ${lineNo}: with --with-ids each line must be {"id": "...", "payload": ...}; nothing was enqueued`,
             );
           }
-          items.push(v.id === undefined ? { payload: v.payload } : { id: v.id as string, payload: v.payload });
+          const item: EnqueueItem = { payload: v.payload };
+          if (v.id !== undefined) item.id = v.id as string;
+          // checked by the queue (a string of 1 to 1024 characters), reported with its line
+          if ("key" in v) item.key = (v as { key?: unknown }).key as string;
+          items.push(item);
         } else items.push({ payload: value });
         lineOf.push(lineNo);
       }
