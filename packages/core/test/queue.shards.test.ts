@@ -1,13 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { closeClient, freshPrefix, redisUrl, track } from "../../../test/harness/index.js";
-import { BatchQueue, connectRedis, PartialEnqueueError, parseQueueName, shardOfKey, shardQueue } from "../src/index.js";
+import {
+  BatchQueue,
+  connectRedis,
+  createLogger,
+  PartialEnqueueError,
+  parseQueueName,
+  shardOfKey,
+  shardQueue,
+} from "../src/index.js";
 import { planShards } from "../src/queue/shard-plan.js";
 
 /** A queue on its own prefix whose type `s` is spread over `shards` shards. */
 function shardedQueue(shards = 3, extra: Record<string, unknown> = {}) {
   const prefix = freshPrefix();
   const client = connectRedis(redisUrl());
-  const queue = new BatchQueue({ redis: client, prefix, jobTypes: [{ name: "s", shards, ...extra }] });
+  const logger = createLogger("shards-test", { level: "silent" });
+  const queue = new BatchQueue({ redis: client, prefix, jobTypes: [{ name: "s", shards, ...extra }], logger });
   const close = async () => {
     await queue.close();
     await closeClient(client);
@@ -15,6 +24,13 @@ function shardedQueue(shards = 3, extra: Record<string, unknown> = {}) {
   track(`BatchQueue ${prefix}`, () => client.status !== "end", close);
   const pendingOf = (i: number) => client.llen(queue.keys.type(shardQueue("s", i)).pending);
   return { queue, client, keys: queue.keys, prefix, close, pendingOf };
+}
+
+/** A key whose items go to `shard` of `shards`. */
+function keyOfShard(shard: number, shards: number): string {
+  const key = Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => shardOfKey(k, shards) === shard);
+  if (key === undefined) throw new Error(`no key of 100 maps to shard ${shard} of ${shards}`);
+  return key;
 }
 
 /** Takes and acks every item of type `s`, chunk by chunk through settle (as a worker does); the ids it took. */
@@ -130,6 +146,18 @@ describe("a job type spread over shards (#12)", () => {
     await t.close();
   });
 
+  it("a shard that fails is passed over for the others; its error comes out only when no shard has items", async () => {
+    const t = shardedQueue(3);
+    const key = keyOfShard(2, 3);
+    await t.queue.enqueue("s", [{ payload: 1, key }]);
+    // shard 1's pending list is a string (a master failing over answers with an error much the same way)
+    await t.client.set(t.keys.type("s#1").pending, "not a list");
+    const got = await t.queue.acquire("s#1", { max: 5 });
+    expect(got).toMatchObject({ queue: "s#2", size: 1 });
+    await expect(t.queue.acquire("s#1", { max: 5 })).rejects.toThrow(/WRONGTYPE|wrong kind/i);
+    await t.close();
+  });
+
   it("a chunk of shard i is settled, extended and handed back in shard i", async () => {
     const t = shardedQueue(2);
     await t.queue.enqueue("s", [{ payload: "a" }, { payload: "b" }]);
@@ -166,6 +194,55 @@ describe("a job type spread over shards (#12)", () => {
     expect(await t.client.smembers(t.keys.type("s").stopping)).toEqual(["w1"]);
     // nothing stayed leased: the chunk taken beside the token went back
     expect(await t.queue.counts("s")).toMatchObject({ pending: 3, leased: 0 });
+    await t.close();
+  });
+
+  it("a settle that went through never throws for what comes after it (stop token, steal): it reports its acks", async () => {
+    const t = shardedQueue(2);
+    await t.queue.enqueue("s", [{ payload: 1 }, { payload: 2 }, { payload: 3 }, { payload: 4 }]);
+    const batch = await t.queue.acquire("s#1", { max: 1 });
+    // shard 0's stop tokens cannot be read (a wrong type here; a master failing over, in life)
+    await t.client.hset(t.keys.type("s").stop, "x", "1");
+    const r = await t.queue.settle("s#1", batch.id, { ack: batch.items.map((i) => i.id) }, { max: 1, workerId: "w" });
+    expect(r).toMatchObject({ acked: 1, stopped: false });
+    expect(r.next?.queue).toBe("s#1");
+    await t.close();
+  });
+
+  it("an idle sharded type's backlog mark is what activity() reads for it (the manager compares the two)", async () => {
+    const t = shardedQueue(3);
+    await t.queue.enqueue(
+      "s",
+      Array.from({ length: 5 }, (_, i) => ({ payload: i })),
+    );
+    await drain(t.queue);
+    const [g] = t.queue.backlogs([{ jobType: "s", reservations: [] }], Date.now());
+    const [b] = ((await g?.backlogs) ?? []) as { activity: string | null }[];
+    const [a] = t.queue.activity(["s"]);
+    expect(b?.activity).not.toBeNull();
+    expect(b?.activity).toBe((await a?.counts)?.[0]);
+    // a busy shard makes the type busy: no mark
+    await t.queue.enqueue("s", [{ payload: 9 }]);
+    const [g2] = t.queue.backlogs([{ jobType: "s", reservations: [] }], Date.now());
+    expect(((await g2?.backlogs) ?? [])[0]).toMatchObject({ pending: 1, activity: null });
+    await t.close();
+  });
+
+  it("reclaim of a sharded type goes on past a shard that fails, then says so", async () => {
+    const t = shardedQueue(3);
+    await t.queue.enqueue(
+      "s",
+      Array.from({ length: 6 }, (_, i) => ({ payload: i })),
+    );
+    await t.queue.acquire("s", { max: 2, leaseMs: 1 });
+    await t.queue.acquire("s#2", { max: 2, leaseMs: 1 });
+    await t.client.del(t.keys.type("s#1").leases);
+    await t.client.set(t.keys.type("s#1").leases, "not a zset");
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(t.queue.reclaim("s")).rejects.toThrow();
+    // shards 0 and 2 were reclaimed all the same
+    expect(await t.pendingOf(0)).toBe(2);
+    expect(await t.pendingOf(2)).toBe(2);
     await t.close();
   });
 
@@ -222,7 +299,7 @@ describe("a job type spread over shards (#12)", () => {
   it("waitForItems wakes for an enqueue that lands on any shard", async () => {
     const t = shardedQueue(3);
     // a key picks the shard: one that is not shard 0
-    const key = ["a", "b", "c", "d", "e", "f"].find((k) => shardOfKey(k, 3) === 2) as string;
+    const key = keyOfShard(2, 3);
     const waiting = t.queue.waitForItems("s", 60_000);
     await new Promise((r) => setImmediate(r));
     await t.queue.enqueue("s", [{ payload: 1, key }]);

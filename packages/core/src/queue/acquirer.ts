@@ -48,7 +48,9 @@ export class RedisAcquirer implements Acquirer {
   /**
    * Tries `queues` (a type's shards) from `start` on, in turn, until one
    * gives items; the empty batch of the last one when none does. Each try
-   * uses `chunkId`: a retried call whose reply was lost finds its chunk.
+   * uses `chunkId`: a retried call whose reply was lost finds its chunk. A
+   * shard that fails (its master failing over) is passed over for the
+   * others; its error is thrown only when no shard gave items.
    */
   async acquireAny<P>(
     queues: string[],
@@ -58,10 +60,17 @@ export class RedisAcquirer implements Acquirer {
     options: Omit<AcquireOptions, "max">,
   ): Promise<Batch<P>> {
     let batch: Batch<P> | undefined;
+    let failed: { err: unknown } | undefined;
     for (let i = 0; i < queues.length; i++) {
-      batch = await this.acquireFrom<P>(queues[(start + i) % queues.length] as string, chunkId, max, options);
+      try {
+        batch = await this.acquireFrom<P>(queues[(start + i) % queues.length] as string, chunkId, max, options);
+      } catch (err) {
+        failed ??= { err };
+        continue;
+      }
       if (batch.size > 0) return batch;
     }
+    if (failed) throw failed.err;
     return batch as Batch<P>;
   }
 
@@ -80,7 +89,8 @@ export class RedisAcquirer implements Acquirer {
    * Blocks until an enqueue of `jobType` signals its wake list (true), or
    * `timeoutMs` passes, `signal` aborts or the wait fails (false).
    */
-  waitForItems(jobType: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  async waitForItems(jobType: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    await this.ctx.publishedShardsFor(jobType);
     const wakes = this.ctx.queuesOf(jobType).map((q) => this.ctx.keys.type(q).wake);
     return this.waits.wait(wakes, timeoutMs, signal);
   }

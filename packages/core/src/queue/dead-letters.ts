@@ -9,6 +9,7 @@ import type { DeadLetterAdmin } from "../queue-contracts.js";
 import { type DeadItem, deadAction, readDead } from "../queue-inspect.js";
 import { positiveInt, type QueueContext } from "./context.js";
 import { mergeDead } from "./shard-merge.js";
+import { eachQueue } from "./supervisor.js";
 
 export class RedisDeadLetters implements DeadLetterAdmin {
   constructor(private readonly ctx: QueueContext) {}
@@ -20,6 +21,7 @@ export class RedisDeadLetters implements DeadLetterAdmin {
   ): Promise<DeadItem<P>[]> {
     const limit = positiveInt("limit", options.limit ?? 50);
     const offset = options.offset ?? 0;
+    await this.ctx.publishedShardsFor(jobType);
     const queues = this.ctx.queuesOf(jobType);
     if (queues.length === 1) return readDead<P>(this.ctx.client, this.ctx.keys.type(jobType), offset, limit);
     // the newest offset + limit of each shard hold the newest offset + limit of all
@@ -42,8 +44,13 @@ export class RedisDeadLetters implements DeadLetterAdmin {
 
   /** `action` on each shard of `jobType` in turn: the sum of what it did. */
   private async eachShard(jobType: string, action: (queue: string) => Promise<number>): Promise<number> {
+    await this.ctx.publishedShardsFor(jobType);
     let sum = 0;
-    for (const q of this.ctx.queuesOf(jobType)) sum += await action(q);
+    // a shard that fails does not hold back the others; its error comes after them
+    const failed = await eachQueue(this.ctx.queuesOf(jobType), async (q) => {
+      sum += await action(q);
+    });
+    if (failed) throw failed.err;
     return sum;
   }
 }

@@ -58,8 +58,13 @@ export class RedisEnqueuer implements Enqueuer {
     await this.ctx.publishedShardsFor(jobType);
     const shards = this.ctx.shardsOf(jobType);
     let result: EnqueueResult;
-    if (shards > 1) result = await this.enqueueSharded(jobType, shards, encoded);
-    else {
+    if (shards > 1) {
+      result = await this.enqueueSharded(jobType, shards, encoded).catch((err: unknown) => {
+        // some items are queued: the type is registered all the same
+        if (err instanceof PartialEnqueueError) this.registerType(jobType);
+        throw err;
+      });
+    } else {
       const { ids, payloads, callerIds } = encoded;
       const ranges = this.rangesOf(n);
       result =

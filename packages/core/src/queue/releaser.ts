@@ -5,7 +5,7 @@
  * acquires the next chunk (or takes a stop token) in one round trip.
  * Every call names the queue that holds the chunk: the type, or for a type
  * spread over shards (#12) the shard it came from (`chunkQueue(batch)`). A
- * settle on a shard other than 0 takes a stop token from shard 0 beside it
+ * settle on a shard other than 0 takes a stop token from shard 0 after it
  * (the tokens live there; at most every STOP_CHECK_MS per type, so shard 0's
  * master does not serve a call for every chunk of every shard), and a
  * settle whose shard ran dry takes the next chunk from the other shards (steal).
@@ -100,32 +100,49 @@ export class RedisReleaser implements Releaser {
     };
     const workerId = next?.workerId ?? chunkId;
     const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
-    // the stop tokens are shard 0's: a settle on another shard takes one beside it
-    const stopTaken =
+    const raw = await settleScript(
+      this.ctx.client,
+      k,
+      chunkId,
+      workerId,
+      items,
+      this.ctx.settingsOf(jobType),
+      nextArgs,
+      { windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)), runMs: runMsOf(outcome.runMs) },
+    );
+    // the settle is done: nothing after it may throw (a retry would find its items settled); a failure is logged
+    // and the worker goes on as if no token was there, no chunk could be stolen, or the chunk comes back at lease
+    // expiry. The stop tokens are shard 0's: a settle on another shard takes one after it.
+    const stoppedHere =
       nextArgs && shard && shard.shard > 0 && this.stopCheckDue(shard.jobType)
-        ? takeStopScript(this.ctx.client, this.ctx.keys.type(shard.jobType), workerId)
+        ? await takeStopScript(this.ctx.client, this.ctx.keys.type(shard.jobType), workerId).catch((err: unknown) =>
+            this.afterSettleFailed(err, "could not look for a stop token in shard 0", jobType, chunkId, false),
+          )
         : false;
-    const [raw, stoppedHere] = await Promise.all([
-      settleScript(this.ctx.client, k, chunkId, workerId, items, this.ctx.settingsOf(jobType), nextArgs, {
-        windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)),
-        runMs: runMsOf(outcome.runMs),
-      }),
-      stopTaken,
-    ]);
     const stopped = raw.stopped || stoppedHere;
     let nextBatch: Batch | null = null;
     if (nextArgs && raw.next.ids.length > 0) {
       if (stoppedHere) {
         // taken before the stop token was seen: back to the head of its shard, uncharged
-        await returnChunkScript(this.ctx.client, k, nextArgs.owner, raw.next.splitDepth);
+        await returnChunkScript(this.ctx.client, k, nextArgs.owner, raw.next.splitDepth).catch((err: unknown) =>
+          this.afterSettleFailed(err, "could not hand back the next chunk", jobType, nextArgs.owner, 0),
+        );
       } else nextBatch = await this.ctx.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true);
     } else if (nextArgs && !stopped && this.acquirer) {
-      nextBatch = await this.steal(jobType, nextArgs, next?.json === true);
+      nextBatch = await this.steal(jobType, nextArgs, next?.json === true).catch((err: unknown) =>
+        this.afterSettleFailed(err, "could not take a chunk from the other shards", jobType, nextArgs.owner, null),
+      );
     }
     const { acked, retried, dead, returned } = raw;
     // acked whole and nothing was held: the chunk was taken back before (its ids, as a matched ack names them)
     const notHeld = items.ackAll && acked === 0 ? ack : raw.notHeld;
     return { acked, retried, dead, returned, notHeld, next: nextBatch, stopped };
+  }
+
+  /** Logs a failure of a call made after a settle that went through, and gives `fallback` in its place. */
+  private afterSettleFailed<T>(err: unknown, what: string, queue: string, chunkId: string, fallback: T): T {
+    this.ctx.log.warn({ err, queue, chunkId }, `${what} after a settle; going on without it`);
+    return fallback;
   }
 
   /** Whether a settle of `jobType` on a shard other than 0 looks for a stop token now (and when it last did). */

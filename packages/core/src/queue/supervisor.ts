@@ -31,6 +31,25 @@ const NAMED_PER_CALL = 1000;
 /** Job types one backlog call reads at most: about 10 µs of Redis time per busy type, so a call holds Redis about 2 ms. */
 export const BACKLOGS_PER_CALL = EACH_TYPE_MAX_GROUPS;
 
+/**
+ * Runs `fn` on each queue (a type's shards) in turn, each whatever the
+ * others did; the first failure, if any, once all were tried.
+ */
+export async function eachQueue(
+  queues: string[],
+  fn: (queue: string) => Promise<void>,
+): Promise<{ err: unknown } | undefined> {
+  let failed: { err: unknown } | undefined;
+  for (const q of queues) {
+    try {
+      await fn(q);
+    } catch (err) {
+      failed ??= { err };
+    }
+  }
+  return failed;
+}
+
 /** `items` in runs of `size` at most. */
 function runsOf<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -159,6 +178,7 @@ export class RedisSupervisor implements Supervisor {
   /** The counts of a type: summed over its shards. */
   async counts(jobType: string): Promise<QueueCounts> {
     const { client, keys } = this.ctx;
+    await this.ctx.publishedShardsFor(jobType);
     const queues = this.ctx.queuesOf(jobType);
     if (queues.length === 1) return readCounts(client, keys.type(jobType));
     return sumCounts(await Promise.all(queues.map((q) => readCounts(client, keys.type(q)))));
@@ -178,12 +198,14 @@ export class RedisSupervisor implements Supervisor {
     const queues = this.ctx.queuesOf(jobType);
     if (queues.length === 1) return this.reclaimQueue(jobType, options);
     const total = { chunks: 0, returned: 0, dead: 0 };
-    for (const q of queues) {
+    // a shard that fails (its master failing over) does not hold back the others; its error comes after them
+    const failed = await eachQueue(queues, async (q) => {
       const r = await this.reclaimQueue(q, options);
       total.chunks += r.chunks;
       total.returned += r.returned;
       total.dead += r.dead;
-    }
+    });
+    if (failed) throw failed.err;
     return total;
   }
 

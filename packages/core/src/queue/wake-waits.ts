@@ -11,10 +11,12 @@
  *      resent it), and returns the connection to the idle ones otherwise.
  * A wait on several lists (the shards of a type, #12) is one BLPOP of them
  * all on one Redis; on a cluster, where one command cannot name keys of
- * several slots, one BLPOP per list in parallel, the first signal ending the rest.
+ * several slots, one BLPOP per list in parallel, the first signal ending the
+ * rest (their connections dropped, made again on the next wait; a signal
+ * one of them took meanwhile is put back for the next lingering worker).
  */
 
-import { hashSlot } from "../keys.js";
+import { hashSlot, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { Logger } from "../logger.js";
 import { isCluster, type RedisClient } from "../redis.js";
 
@@ -48,7 +50,17 @@ export class WakeWaits {
           }),
         ),
       );
-      return woken.some(Boolean);
+      // a signal another wait took before it was ended is the next lingering worker's: put back
+      const extra = keys.filter((_, i) => woken[i]).slice(1);
+      for (const key of extra) {
+        await this.client
+          .multi()
+          .lpush(key, "1")
+          .ltrim(key, 0, WAKE_SIGNALS_KEPT - 1)
+          .exec()
+          .catch((err: unknown) => this.log.debug({ err, key }, "could not put a wake signal back"));
+      }
+      return extra.length > 0 || woken.some(Boolean);
     } finally {
       signal?.removeEventListener("abort", end);
     }
