@@ -34,10 +34,6 @@ final class Client
     /** How old the shard counts read from the published config may get before they are read again (core's). */
     public const PUBLISHED_SHARDS_SECONDS = 60;
     private const ENQUEUE_KEYS = ['pending', 'ids', 'seq', 'stats', 'activity', 'wake', 'since'];
-    private const STAT_FIELDS = [
-        'enqueued', 'deduped', 'acquired', 'acked', 'retried', 'died',
-        'returned', 'split', 'grouped', 'reclaimed', 'revived', 'purged',
-    ];
 
     private readonly string $script;
     private readonly string $sha;
@@ -46,6 +42,7 @@ final class Client
     /** @var array<string, int> the shard counts of the published config, as last read */
     private array $published = [];
     private ?float $publishedAt = null;
+    private ?QueueReader $reader = null;
     /** @var (\Closure(): float)|null the clock of the published config's age in seconds (null: hrtime, monotonic) */
     private ?\Closure $clock = null;
     /** @var array<string, int> job type name => shards, as given */
@@ -412,6 +409,11 @@ final class Client
         return $types;
     }
 
+    private function reader(): QueueReader
+    {
+        return $this->reader ??= new QueueReader($this->redis);
+    }
+
     /**
      * A job type's counts, as core's `counts` gives them: pending, leased,
      * delayed, dead, chunks, total, and the lifetime counters (enqueued,
@@ -424,45 +426,9 @@ final class Client
     {
         $each = [];
         for ($shard = 0, $n = $this->shardsOf($jobType); $shard < $n; $shard++) {
-            $each[] = $this->readCounts(self::typeKeys($this->prefix, $jobType, $shard));
+            $each[] = $this->reader()->counts(self::typeKeys($this->prefix, $jobType, $shard));
         }
         return Shards::sumCounts($each);
-    }
-
-    /**
-     * The counts of one queue (a type, or one of its shards), in one MULTI.
-     *
-     * @param array<string, string> $k
-     * @return array<string, int>
-     */
-    private function readCounts(array $k): array
-    {
-        $r = $this->redis->multi()
-            ->lLen($k['pending'])
-            ->zCard($k['delayed'])
-            ->zCard($k['dead'])
-            ->zCard($k['leases'])
-            ->hMGet($k['stats'], self::STAT_FIELDS)
-            ->exec();
-        if (!is_array($r) || count($r) !== 5) {
-            throw BatchjobException::fromLua((string) ($this->redis->getLastError() ?? 'no reply'), 'counts');
-        }
-        [$pending, $delayed, $dead, $chunks, $stats] = $r;
-        $stat = [];
-        foreach (self::STAT_FIELDS as $f) {
-            $stat[$f] = (int) ($stats[$f] ?? 0);
-        }
-        $leased = max(0, $stat['acquired'] - $stat['acked'] - $stat['retried'] - $stat['died'] - $stat['returned']);
-        $waiting = (int) $pending + max(0, $stat['grouped']);
-        return [
-            ...$stat,
-            'pending' => $waiting,
-            'leased' => $leased,
-            'delayed' => (int) $delayed,
-            'dead' => (int) $dead,
-            'chunks' => (int) $chunks,
-            'total' => $waiting + $leased + (int) $delayed + (int) $dead,
-        ];
     }
 
     /**
@@ -479,64 +445,13 @@ final class Client
         }
         $n = $this->shardsOf($jobType);
         if ($n === 1) {
-            return $this->readDead(self::typeKeys($this->prefix, $jobType), $offset, $limit);
+            return $this->reader()->dead(self::typeKeys($this->prefix, $jobType), $offset, $limit);
         }
         // the newest offset + limit of each shard hold the newest offset + limit of all
         $each = [];
         for ($shard = 0; $shard < $n; $shard++) {
-            $each[] = $this->readDead(self::typeKeys($this->prefix, $jobType, $shard), 0, $offset + $limit);
+            $each[] = $this->reader()->dead(self::typeKeys($this->prefix, $jobType, $shard), 0, $offset + $limit);
         }
         return Shards::mergeDead($each, $offset, $limit);
-    }
-
-    /**
-     * The dead items of one queue (a type, or one of its shards), newest first.
-     *
-     * @param array<string, string> $k
-     * @return list<DeadItem>
-     */
-    private function readDead(array $k, int $offset, int $limit): array
-    {
-        $scored = $this->redis->zRevRange($k['dead'], $offset, $offset + $limit - 1, true) ?: [];
-        if ($scored === []) {
-            return [];
-        }
-        // numeric ids come back as integer array keys
-        $ids = array_map('strval', array_keys($scored));
-        $r = $this->redis->multi()->hMGet($k['items'], $ids)->hMGet($k['fails'], $ids)->exec();
-        if (!is_array($r) || count($r) !== 2) {
-            throw BatchjobException::fromLua((string) ($this->redis->getLastError() ?? 'no reply'), 'listDead');
-        }
-        [$payloads, $fails] = $r;
-        $out = [];
-        foreach ($ids as $id) {
-            $fail = $fails[$id] ?? false;
-            $fail = is_string($fail) ? $fail : null;
-            $record = self::parseOr($fail, fn (string $raw) => ['error' => $raw]);
-            $record = is_array($record) ? $record : [];
-            $raw = $payloads[$id] ?? false;
-            $out[] = new DeadItem(
-                id: $id,
-                payload: self::parseOr(is_string($raw) ? $raw : null, fn (string $text) => $text),
-                attempts: preg_match('/^\{"attempts":(\d+)/', $fail ?? '', $m) === 1 ? (int) $m[1] : 0,
-                returns: is_int($record['returns'] ?? null) ? $record['returns'] : 0,
-                error: is_string($record['error'] ?? null) ? $record['error'] : null,
-                how: is_string($record['how'] ?? null) ? $record['how'] : null,
-                diedAt: (int) $scored[$id],
-            );
-        }
-        return $out;
-    }
-
-    private static function parseOr(?string $text, callable $fallback): mixed
-    {
-        if ($text === null) {
-            return null;
-        }
-        try {
-            return json_decode($text, true, 512, JSON_THROW_ON_ERROR);
-        } catch (\JsonException) {
-            return $fallback($text);
-        }
     }
 }
