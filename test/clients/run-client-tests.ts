@@ -3,7 +3,9 @@
  * clients/php) as a child process against the run's Redis, under a fresh
  * key prefix (deleted after the test), and tells whether its interpreter is
  * here: a missing interpreter or Redis extension skips those tests with the
- * reason in their name, never fails them.
+ * reason in their name, never fails them. Also runs a client as a service
+ * would (test/fixtures/clients/produce.py, produce.php) for tests that feed
+ * core's queues from those languages.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -72,5 +74,28 @@ export function runClientTests(
         resolve({ code, stdout, stderr });
       },
     );
+  });
+}
+
+/**
+ * Runs a producer fixture (`produce.py` or `produce.php`: `enqueue|counts|dead <job type>`, items as JSON on
+ * stdin) on the run's Redis under `prefix`, and parses the JSON line it prints.
+ */
+export function produce(lang: "python" | "php", prefix: string, args: string[], input?: unknown): Promise<unknown> {
+  const [command, script] = lang === "python" ? [PYTHON, "produce.py"] : [PHP, "produce.php"];
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      command,
+      [`${ROOT}test/fixtures/clients/${script}`, ...args],
+      {
+        timeout: 60_000,
+        env: { ...process.env, BATCHJOB_REDIS_URL: redisUrl(), BATCHJOB_PREFIX: prefix, PYTHONDONTWRITEBYTECODE: "1" },
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${script} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
+        else resolve(JSON.parse(stdout));
+      },
+    );
+    child.stdin?.end(input === undefined ? "" : JSON.stringify(input));
   });
 }

@@ -6,36 +6,15 @@
  * processed once, the two poison items dead. Both clients then read the same
  * counts and dead letters as core.
  */
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { PHP, PYTHON, phpMissing, pythonMissing, ROOT } from "../clients/run-client-tests.js";
+import { phpMissing, produce, pythonMissing } from "../clients/run-client-tests.js";
 import { controlFor, e2eConfig, testManager, testWorker } from "../harness/daemons.js";
-import { redisUrl, waitFor } from "../harness/index.js";
+import { waitFor } from "../harness/index.js";
 
 const why = [pythonMissing(), phpMissing()].filter(Boolean).join("; ") || null;
-
-/** Runs a producer fixture (`produce.py` or `produce.php`) and parses the JSON line it prints. */
-function produce(lang: "python" | "php", prefix: string, args: string[], input?: unknown): Promise<unknown> {
-  const [command, script] = lang === "python" ? [PYTHON, "produce.py"] : [PHP, "produce.php"];
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      command,
-      [`${ROOT}test/fixtures/clients/${script}`, ...args],
-      {
-        timeout: 60_000,
-        env: { ...process.env, BATCHJOB_REDIS_URL: redisUrl(), BATCHJOB_PREFIX: prefix, PYTHONDONTWRITEBYTECODE: "1" },
-      },
-      (err, stdout, stderr) => {
-        if (err) reject(new Error(`${script} ${args.join(" ")} failed: ${err.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout));
-      },
-    );
-    child.stdin?.end(input === undefined ? "" : JSON.stringify(input));
-  });
-}
 
 interface Result {
   added: number;

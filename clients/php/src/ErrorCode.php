@@ -14,4 +14,5 @@ final class ErrorCode
     public const INVALID_ITEM_ID = 'BJ_ERR_INVALID_ITEM_ID';
     public const SCRIPT_FAILED = 'BJ_ERR_SCRIPT_FAILED';
     public const PROTOCOL_VERSION = 'BJ_ERR_PROTOCOL_VERSION';
+    public const ENQUEUE_PARTIAL = 'BJ_ERR_ENQUEUE_PARTIAL';
 }

@@ -17,6 +17,8 @@ use Batchjob\Client\Exception\PayloadTooLargeException;
  * '#') and payloads (JSON that reads back as it was given, at most
  * maxPayloadBytes of UTF-8). One bad item fails the whole call, naming its
  * index and, inside a payload, the path to the bad value (`payload.a.b[2]`).
+ * An ordering key (`key`, which picks the shard of a type spread over shards)
+ * is a UTF-8 string of 1 to 1024 UTF-16 code units.
  */
 final class Validator
 {
@@ -28,6 +30,8 @@ final class Validator
     public const JSON_FLAGS = JSON_UNESCAPED_UNICODE | JSON_UNESCAPED_SLASHES;
     /** Integers JavaScript (the worker's JSON.parse) reads exactly. */
     private const MAX_SAFE_INT = 9007199254740991;
+    /** The longest ordering key (UTF-16 code units, as core counts them). */
+    private const MAX_KEY_LENGTH = 1024;
 
     public static function checkJobType(string $name): string
     {
@@ -39,9 +43,10 @@ final class Validator
     }
 
     /**
-     * Checks every item (in order; the first bad one throws) and encodes its payload.
+     * Checks every item (in order; the first bad one throws: its id, its payload, its key) and encodes its payload.
      *
-     * @return array{0: list<string>, 1: list<string>} caller ids ('' = generate one) and payloads as JSON
+     * @return array{0: list<string>, 1: list<string>, 2: list<string>} caller ids ('' = generate one), payloads as
+     *   JSON and ordering keys ('' = none)
      */
     public static function encodeItems(mixed $items, int $maxPayloadBytes): array
     {
@@ -50,11 +55,41 @@ final class Validator
         }
         $ids = [];
         $payloads = [];
+        $keys = [];
         foreach ($items as $index => $item) {
             $ids[] = self::checkId($item, $index);
             $payloads[] = self::encodePayload($item['payload'], $index, $maxPayloadBytes);
+            $keys[] = self::checkKey($item, $index);
         }
-        return [$ids, $payloads];
+        return [$ids, $payloads, $keys];
+    }
+
+    /**
+     * The item's ordering key, '' for none (`null` is none, as for `id`); a key that is not a non-empty UTF-8
+     * string is refused with core's message, naming the item.
+     *
+     * @param array<array-key, mixed> $item
+     */
+    private static function checkKey(array $item, int $index): string
+    {
+        $key = $item['key'] ?? null;
+        if ($key === null) {
+            return '';
+        }
+        if (!is_string($key)) {
+            $shown = self::shown($key);
+        } elseif (preg_match('//u', $key) !== 1) {
+            $shown = 'a string that is not valid UTF-8';
+        } else {
+            $length = self::utf16Length($key);
+            if ($length >= 1 && $length <= self::MAX_KEY_LENGTH) {
+                return $key;
+            }
+            $shown = "a string of {$length} characters";
+        }
+        throw new InvalidArgumentException(
+            "item {$index}: key must be a string of 1 to " . self::MAX_KEY_LENGTH . " characters, got {$shown}",
+        );
     }
 
     private static function checkId(mixed $item, int $index): string

@@ -7,7 +7,8 @@ declare(strict_types=1);
 // 1. the shared enqueue cases (test/fixtures/enqueue-cases.json), which core's and the Python
 //    client's tests run too; 2. what is PHP's own: the script is core's, NOSCRIPT falls back to EVAL,
 //    another protocol version is refused, the type is registered, counts and dead letters read as
-//    core lays them out; 3. the worker loop of the process launcher (Worker), over in-memory streams.
+//    core lays them out; 3. the worker loop of the process launcher (Worker), over in-memory streams;
+//    4. a job type spread over shards (tests/shards.php).
 //    Prints one line per test, ends with "<n> passed, <m> failed"; exit 1 on a failure.
 
 require __DIR__ . '/../src/autoload.php';
@@ -51,7 +52,8 @@ function thrown(callable $fn): BatchjobException
     throw new Failed('expected a BatchjobException, nothing was thrown');
 }
 
-function connectRedis(): \Redis
+/** @param class-string<\Redis> $class */
+function connectRedis(string $class = \Redis::class): \Redis
 {
     $url = getenv('BATCHJOB_TEST_REDIS_URL');
     if ($url === false || $url === '') {
@@ -59,7 +61,7 @@ function connectRedis(): \Redis
         exit(2);
     }
     $u = parse_url($url);
-    $r = new \Redis();
+    $r = new $class();
     $r->connect($u['host'] ?? '127.0.0.1', $u['port'] ?? 6379, 5.0);
     if (isset($u['pass'])) {
         $r->auth(isset($u['user']) ? [urldecode($u['user']), urldecode($u['pass'])] : urldecode($u['pass']));
@@ -197,7 +199,8 @@ $tests['runs the script core runs, and sends it with EVAL when Redis lacks it'] 
     $sha = new \ReflectionProperty(Client::class, 'sha');
     $unknown = (new \ReflectionClass(Client::class))->newInstanceWithoutConstructor();
     $sha->setValue($unknown, str_repeat('0', 40));
-    foreach (['redis' => $redis, 'prefix' => $prefix, 'maxPayloadBytes' => 1024, 'enqueueBatch' => 10] as $p => $v) {
+    $props = ['redis' => $redis, 'prefix' => $prefix, 'maxPayloadBytes' => 1024, 'enqueueBatch' => 10, 'shards' => []];
+    foreach ($props as $p => $v) {
         (new \ReflectionProperty(Client::class, $p))->setValue($unknown, $v);
     }
     (new \ReflectionProperty(Client::class, 'script'))->setValue($unknown, $text);
@@ -344,6 +347,8 @@ $tests['the worker loop per chunk: returned and reported results, a throw fails 
     check(str_starts_with($lines[6]['error'], 'LogicException: stuck ('), $lines[6]['error']);
     same(7, count($lines));
 };
+
+require __DIR__ . '/shards.php';
 
 $passed = 0;
 $failed = 0;

@@ -12,17 +12,21 @@ from .errors import (
     InvalidItemIdError,
     InvalidJobTypeError,
     InvalidPayloadError,
+    PartialEnqueueError,
     PayloadTooLargeError,
     ProtocolVersionError,
     ScriptError,
     error_from_lua,
 )
+from .shards import MAX_SHARDS, shard_of_key, shard_queue
 
 __all__ = [
     "DEFAULT_ENQUEUE_BATCH",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "DEFAULT_PREFIX",
+    "MAX_SHARDS",
     "PROTOCOL_VERSION",
+    "PUBLISHED_SHARDS_SECONDS",
     "BatchjobError",
     "Client",
     "DeadItem",
@@ -32,11 +36,14 @@ __all__ = [
     "InvalidItemIdError",
     "InvalidJobTypeError",
     "InvalidPayloadError",
+    "PartialEnqueueError",
     "PayloadTooLargeError",
     "ProtocolVersionError",
     "ScriptError",
     "enqueue_script",
     "error_from_lua",
+    "shard_of_key",
+    "shard_queue",
     "type_keys",
 ]
 
@@ -46,6 +53,7 @@ _CLIENT_NAMES = frozenset(
         "DEFAULT_MAX_PAYLOAD_BYTES",
         "DEFAULT_PREFIX",
         "PROTOCOL_VERSION",
+        "PUBLISHED_SHARDS_SECONDS",
         "Client",
         "DeadItem",
         "EnqueueResult",

@@ -15,6 +15,7 @@ class ErrorCode:
     INVALID_ITEM_ID = "BJ_ERR_INVALID_ITEM_ID"
     SCRIPT_FAILED = "BJ_ERR_SCRIPT_FAILED"
     PROTOCOL_VERSION = "BJ_ERR_PROTOCOL_VERSION"
+    ENQUEUE_PARTIAL = "BJ_ERR_ENQUEUE_PARTIAL"
 
 
 class BatchjobError(Exception):
@@ -55,6 +56,19 @@ class ProtocolVersionError(BatchjobError):
     """The enqueue script was called with a protocol version it does not speak."""
 
     code = ErrorCode.PROTOCOL_VERSION
+
+
+class PartialEnqueueError(BatchjobError):
+    """An enqueue of a type spread over shards where some shards' writes failed and others did not: the items of
+    ``queued_ids`` are queued (``queued`` of them, deduped ones included), the others are not. The first failure
+    is the ``__cause__``. Enqueuing all the items again is safe only for those with caller ids (they dedupe)."""
+
+    code = ErrorCode.ENQUEUE_PARTIAL
+
+    def __init__(self, message: str, queued_ids: list[str]) -> None:
+        super().__init__(message)
+        self.queued_ids = queued_ids
+        self.queued = len(queued_ids)
 
 
 # the scripts' error codes (LuaErrorCode in core)

@@ -3,7 +3,8 @@ core does (packages/core/src/enqueue-input.ts): the job type name, caller ids
 (1 to 256 UTF-16 code units, no control characters, not starting with '#')
 and payloads (JSON that reads back as it was given, at most max_payload_bytes
 of UTF-8). One bad item fails the whole call, naming its index and, inside a
-payload, the path to the bad value (``payload.a.b[2]``)."""
+payload, the path to the bad value (``payload.a.b[2]``). An ordering key (``key``, which picks the shard of a
+type spread over shards) is a string of 1 to 1024 UTF-16 code units."""
 
 from __future__ import annotations
 
@@ -35,10 +36,16 @@ _MAX_SAFE_INT = 2**53 - 1
 _LONG_DIGITS = re.compile(r"\d{16}")
 
 
+# the longest ordering key (UTF-16 code units, as core counts them)
+_MAX_KEY_LENGTH = 1024
+
+
 class EncodedItems(NamedTuple):
     ids: list[str]
     """Caller ids, '' where the script generates one."""
     payloads: list[str]
+    keys: list[str]
+    """Ordering keys, '' where none was given."""
 
 
 def _shown(value: Any) -> str:
@@ -77,6 +84,23 @@ def _check_id(item: Any, index: int) -> str:
     ):
         raise InvalidItemIdError(f"item {index}: id {_shown(item_id)} is not allowed: {_ID_RULE}")
     return item_id
+
+
+def _check_key(item: Mapping[str, Any], index: int) -> str:
+    """The item's ordering key, '' for none (``None`` is none, as for ``id``); a key that is not a non-empty
+    string is refused with core's message, naming the item."""
+    key = item.get("key")
+    if key is None:
+        return ""
+    if isinstance(key, str) and 1 <= _utf16_length(key) <= _MAX_KEY_LENGTH and _encodable(key):
+        return key
+    if not isinstance(key, str):
+        shown = _shown(key)
+    elif _encodable(key):
+        shown = f"a string of {_utf16_length(key)} characters"
+    else:
+        shown = "a string that is not valid Unicode (a lone surrogate)"
+    raise InvalidArgumentError(f"item {index}: key must be a string of 1 to {_MAX_KEY_LENGTH} characters, got {shown}")
 
 
 def _encodable(s: str) -> bool:
@@ -172,12 +196,15 @@ def _encode_payload(item: Mapping[str, Any], index: int, max_payload_bytes: int)
 
 
 def encode_items(items: Any, max_payload_bytes: int) -> EncodedItems:
-    """Checks every item (in order; the first bad one raises) and encodes its payload."""
+    """Checks every item (in order; the first bad one raises: its id, its payload, its key) and encodes its
+    payload."""
     if not isinstance(items, (list, tuple)):
         raise InvalidArgumentError("enqueue expects an array of {id?, payload}")
     ids: list[str] = []
     payloads: list[str] = []
+    keys: list[str] = []
     for index, item in enumerate(items):
         ids.append(_check_id(item, index))
         payloads.append(_encode_payload(item, index, max_payload_bytes))
-    return EncodedItems(ids, payloads)
+        keys.append(_check_key(item, index))
+    return EncodedItems(ids, payloads, keys)

@@ -1,6 +1,7 @@
 """What the tests share: the Redis and key prefix the suite gives (BATCHJOB_TEST_REDIS_URL,
 BATCHJOB_TEST_PREFIX; run by test/clients/python.test.ts), a fresh prefix per test, and the
-shared table of enqueue cases (test/fixtures/enqueue-cases.json)."""
+shared table of enqueue cases (test/fixtures/enqueue-cases.json), and the shards core picks for a table of keys
+(test/fixtures/shard-keys.json)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[3]
 CASES = Path(os.environ.get("BATCHJOB_TEST_CASES", ROOT / "test" / "fixtures" / "enqueue-cases.json"))
+SHARD_KEYS = ROOT / "test" / "fixtures" / "shard-keys.json"
 _counter = itertools.count(1)
 _BASE = os.environ.get("BATCHJOB_TEST_PREFIX") or f"pytest{secrets.token_hex(4)}"
 
@@ -40,6 +42,11 @@ def keys_under(r: redis.Redis, prefix: str) -> list[str]:
 
 def load_cases() -> dict:
     return json.loads(CASES.read_text(encoding="utf-8"))
+
+
+def load_shard_rows() -> list[tuple[str, int, int]]:
+    """(key, shards, the shard core's shardOfKey gives)."""
+    return [tuple(row) for row in json.loads(SHARD_KEYS.read_text(encoding="utf-8"))["rows"]]
 
 
 class _Unserialisable:
