@@ -197,9 +197,11 @@ describe("per-role ACL users", () => {
       ["leader", "config", "decisions", "load", "last-start", "types", "alerts"].map((k) => `control:${k}`),
     );
     const expected: Record<AclRole, { read: (kind: string) => boolean; write: (kind: string) => boolean }> = {
-      // counters and key sizes only; write only where an enqueue writes
+      // counters and key sizes only, and the published config (its shard counts; it holds no secret); write only
+      // where an enqueue writes
       producer: {
-        read: (k) => ["seq", "stats", "activity", "wake", "since", "delayed", "leases", "dead"].includes(k),
+        read: (k) =>
+          ["seq", "stats", "activity", "wake", "since", "delayed", "leases", "dead", "control:config"].includes(k),
         write: (k) => ["pending", "ids", "control:types", "seq", "stats", "activity", "wake", "since"].includes(k),
       },
       // the paused types: read only (a worker stops a paused type's workers; only the manager pauses)
@@ -223,7 +225,12 @@ describe("per-role ACL users", () => {
     }
     expect(wrong).toEqual([]);
 
-    // 8. the producer, tried for real: no payload, lease, leader or config read; no delete; no script past its keys
+    // 8. the producer, tried for real: no payload, lease or leader read; no delete; no script past its keys; the
+    // published config readable (shard counts), not writable; SET only on an id counter
+    expect(await as.producer.get(keys.config)).toContain('"inline"');
+    await refused(as.producer.set(keys.config, "{}"));
+    await refused(as.producer.set(keys.type("inline").pending, "x"));
+    expect(await as.producer.set(keys.type("inline#1").seq, "0")).toBe("OK");
     const inline = keys.type("inline");
     const p = as.producer;
     await p.rpush(inline.pending, `#x\t{"probe":true}`); // what an enqueue does: allowed
@@ -233,7 +240,6 @@ describe("per-role ACL users", () => {
     await refused(p.llen(inline.chunk("c1"))); // a leased chunk's entries
     await refused(p.zrange(inline.leases, "0", "-1"));
     await refused(p.get(keys.leader));
-    await refused(p.get(keys.config));
     await refused(p.del(inline.pending));
     await refused(p.flushall());
     await refused(p.scan("0"));

@@ -110,6 +110,8 @@ function producerRules(prefix: string): string[] {
     "+llen",
     "+zcard",
     "+hmget",
+    // the published config, for the shard count of a type spread over shards (#12; it holds no secret)
+    "+get",
     ...CONNECTION,
     // write only: RPUSH and SADD need no read permission, so no command can read a payload or an id back
     `%W~${t.pending}`,
@@ -126,6 +128,10 @@ function producerRules(prefix: string): string[] {
     `%R~${t.delayed}`,
     `%R~${t.leases}`,
     `%R~${t.dead}`,
+    `%R~${keys.config}`,
+    // the Python and PHP clients' keyed items without caller ids on a shard above 0: SET of that shard's id counter
+    // to the ids reserved from shard 0's, in the MULTI before the enqueue script (no more than INCRBY could do)
+    `(+set ~${t.seq})`,
     // enqueue with caller ids: the enqueue script; the mark-pushed script of the MULTI path (its keys are some of
     // these). EVAL asks read and write on the keys it declares, so it gets
     // them in a selector of its own; each command inside the script still needs the rules above, so a script can
