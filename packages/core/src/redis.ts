@@ -81,6 +81,12 @@ export function connectRedis(url: string = DEFAULT_REDIS_URL, options: ConnectOp
       // reconnect forever; a fail-fast connection bounds each command instead, so a
       // long-lived service's client still recovers when the cluster is back
       clusterRetryStrategy: reconnectDelay,
+      // no CLUSTER INFO ready check: ioredis asks a random master, and when that one is down (a lost slot
+      // range) or says cluster_state:fail (a failover not done yet), it reconnects without ever settling the
+      // promise connect() returned. BullMQ's blocking connection (a duplicate(), which keeps these options)
+      // awaits that promise when it reconnects: the inbox's fetch loop then never ends, nor its close. A
+      // slot not served yet is each command's to retry (CLUSTERDOWN, MOVED), as once connected.
+      enableReadyCheck: false,
       ...(options.autoPipelining ? { enableAutoPipelining: true } : {}),
     };
     return daemon ? new Cluster(target.nodes, clusterOptions) : new FailFastCluster(target.nodes, clusterOptions, ctx);
