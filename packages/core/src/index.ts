@@ -120,6 +120,7 @@ export {
   parseQueueName,
   shardOfKey,
   shardQueue,
+  shardQueues,
   type TypeKeys,
 } from "./keys.js";
 export {

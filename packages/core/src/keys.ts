@@ -50,6 +50,11 @@ export function shardQueue(jobType: string, shard: number): string {
   return shard === 0 ? jobType : `${jobType}#${shard}`;
 }
 
+/** The queue names of the `shards` shards of `jobType`, shard 0 (the type itself) first. */
+export function shardQueues(jobType: string, shards: number): string[] {
+  return Array.from({ length: Math.max(1, shards) }, (_, i) => shardQueue(jobType, i));
+}
+
 /** The job type and shard of a queue name (`T` is shard 0 of T, `T#2` shard 2); null when it is neither. */
 export function parseQueueName(name: string): { jobType: string; shard: number } | null {
   const hash = name.lastIndexOf("#");

@@ -7,7 +7,7 @@
 import { type Batch, newChunkId, type QueueItem } from "../batch.js";
 import { defaults } from "../config/defaults.js";
 import { InvalidArgumentError } from "../errors.js";
-import { type Keys, MAX_SHARDS, parseQueueName, shardQueue, type TypeKeys } from "../keys.js";
+import { type Keys, MAX_SHARDS, parseQueueName, shardQueues, type TypeKeys } from "../keys.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { RedisClient } from "../redis.js";
 import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
@@ -159,11 +159,7 @@ export class QueueContext {
 
   /** The queue names of every shard of `jobType`, shard 0 (the type itself) first; a shard's own name is just itself. */
   queuesOf(jobType: string): string[] {
-    if (jobType.includes("#")) return [jobType];
-    const n = this.shardsOf(jobType);
-    const out = [jobType];
-    for (let i = 1; i < n; i++) out.push(shardQueue(jobType, i));
-    return out;
+    return jobType.includes("#") ? [jobType] : shardQueues(jobType, this.shardsOf(jobType));
   }
 
   leaseOf(jobType: string, given: number | undefined): number {

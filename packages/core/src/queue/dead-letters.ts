@@ -8,8 +8,7 @@
 import type { DeadLetterAdmin } from "../queue-contracts.js";
 import { type DeadItem, deadAction, readDead } from "../queue-inspect.js";
 import { positiveInt, type QueueContext } from "./context.js";
-import { mergeDead } from "./shard-merge.js";
-import { eachQueue } from "./supervisor.js";
+import { eachQueue, mergeDead } from "./shard-merge.js";
 
 export class RedisDeadLetters implements DeadLetterAdmin {
   constructor(private readonly ctx: QueueContext) {}

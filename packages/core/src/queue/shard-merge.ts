@@ -3,7 +3,8 @@
  * shards. Counts and activity add up; a backlog adds its ready and delayed
  * items, keeps the earliest lease, and takes the reservations and leaving
  * workers from shard 0 (the type's own keys, where they are kept); dead
- * items are merged newest first.
+ * items are merged newest first; an action on every shard goes on past
+ * one that fails (eachQueue).
  */
 import type { Backlog, DeadItem, QueueCounts } from "../queue-inspect.js";
 
@@ -59,4 +60,23 @@ export function mergeDead<P>(shards: DeadItem<P>[][], offset: number, limit: num
     .flat()
     .sort((a, b) => b.diedAt - a.diedAt)
     .slice(offset, offset + limit);
+}
+
+/**
+ * Runs `fn` on each queue (a type's shards) in turn, each whatever the
+ * others did; the first failure, if any, once all were tried.
+ */
+export async function eachQueue(
+  queues: string[],
+  fn: (queue: string) => Promise<void>,
+): Promise<{ err: unknown } | undefined> {
+  let failed: { err: unknown } | undefined;
+  for (const q of queues) {
+    try {
+      await fn(q);
+    } catch (err) {
+      failed ??= { err };
+    }
+  }
+  return failed;
 }

@@ -16,7 +16,7 @@ import { isCluster } from "../redis.js";
 import { backlogScript, reclaimScript, reserveScript, stopTokensScript } from "../scripts/commands.js";
 import { EACH_TYPE_MAX_GROUPS } from "../scripts/loader.js";
 import { metricsWindowMs, positiveInt, type QueueContext } from "./context.js";
-import { mergeBacklogs, sumActivity, sumCounts } from "./shard-merge.js";
+import { eachQueue, mergeBacklogs, sumActivity, sumCounts } from "./shard-merge.js";
 
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
@@ -30,25 +30,6 @@ const NAMED_PER_CALL = 1000;
 
 /** Job types one backlog call reads at most: about 10 µs of Redis time per busy type, so a call holds Redis about 2 ms. */
 export const BACKLOGS_PER_CALL = EACH_TYPE_MAX_GROUPS;
-
-/**
- * Runs `fn` on each queue (a type's shards) in turn, each whatever the
- * others did; the first failure, if any, once all were tried.
- */
-export async function eachQueue(
-  queues: string[],
-  fn: (queue: string) => Promise<void>,
-): Promise<{ err: unknown } | undefined> {
-  let failed: { err: unknown } | undefined;
-  for (const q of queues) {
-    try {
-      await fn(q);
-    } catch (err) {
-      failed ??= { err };
-    }
-  }
-  return failed;
-}
 
 /** `items` in runs of `size` at most. */
 function runsOf<T>(items: T[], size: number): T[][] {

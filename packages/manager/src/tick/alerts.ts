@@ -14,7 +14,7 @@ import {
   type Logger,
   newChunkId,
   type RedisClient,
-  shardQueue,
+  shardQueues,
   signRequest,
   TypeMetrics,
 } from "@batchjob/core";
@@ -63,9 +63,7 @@ export class AlertTracker {
     const watched = types.filter((t) => t.alerts && (t.alerts.longWaitSeconds || t.alerts.deadGrowth));
     if (watched.length === 0) return;
     const shards = new Map(types.map((t) => [t.name, t.shards]));
-    const metrics = new TypeMetrics(this.client, this.keys, (t) =>
-      Array.from({ length: shards.get(t) ?? 1 }, (_, i) => shardQueue(t, i)),
-    );
+    const metrics = new TypeMetrics(this.client, this.keys, (t) => shardQueues(t, shards.get(t) ?? 1));
     const firing = new Map<string, AlertState>();
     for (const [field, json] of Object.entries(await this.client.hgetall(this.keys.alerts))) {
       try {
