@@ -31,6 +31,7 @@ import type {
   ReleaseResult,
   Releaser,
   SettleOutcome,
+  SettleRequest,
   SettleResult,
   Supervisor,
 } from "./queue-contracts.js";
@@ -144,6 +145,10 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
 
   settle(jobType: string, chunkId: string, outcome: SettleOutcome, next?: NextChunk): Promise<SettleResult> {
     return this.releaser.settle(jobType, chunkId, outcome, next);
+  }
+
+  settleMany(jobType: string, settles: readonly SettleRequest[]): Promise<SettleResult[]> {
+    return this.releaser.settleMany(jobType, settles);
   }
 
   extend(jobType: string, chunkId: string, leaseMs?: number): Promise<ExtendResult> {

@@ -154,6 +154,7 @@ export type {
   ReleaseResult,
   Releaser,
   SettleOutcome,
+  SettleRequest,
   SettleResult,
   Supervisor,
 } from "./queue-contracts.js";
@@ -161,7 +162,7 @@ export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
 export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
 export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
-export { ENQUEUE_PROTOCOL_VERSION } from "./scripts/commands.js";
+export { ENQUEUE_PROTOCOL_VERSION, MAX_SETTLES_PER_CALL } from "./scripts/commands.js";
 export {
   CHUNK_ID_HEADER,
   DEFAULT_REPLAY_WINDOW_MS,

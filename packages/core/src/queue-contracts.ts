@@ -126,6 +126,13 @@ export interface NextChunk {
   workerId?: string;
 }
 
+/** One settle of `settleMany`: a chunk, its outcome, and the next chunk it asks for. */
+export interface SettleRequest {
+  chunkId: string;
+  outcome: SettleOutcome;
+  next?: NextChunk;
+}
+
 export interface SettleResult {
   acked: number;
   retried: number;
@@ -150,6 +157,8 @@ export interface Releaser {
   ack(jobType: string, chunkId: string, ids: string[]): Promise<AckResult>;
   release(jobType: string, chunkId: string, ids: string[], options?: ReleaseOptions): Promise<ReleaseResult>;
   settle(jobType: string, chunkId: string, outcome: SettleOutcome, next?: NextChunk): Promise<SettleResult>;
+  /** Several settles of chunks that `jobType` (a type or one shard) holds, in one round trip, in order. */
+  settleMany(jobType: string, settles: readonly SettleRequest[]): Promise<SettleResult[]>;
   extend(jobType: string, chunkId: string, leaseMs?: number): Promise<ExtendResult>;
   returnChunk(jobType: string, chunkId: string, splitDepth?: number): Promise<number>;
 }

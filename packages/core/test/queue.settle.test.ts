@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { testQueue } from "../../../test/harness/queue.js";
+import { MAX_SETTLES_PER_CALL } from "../src/index.js";
 
 const policy = { maxAttempts: 2, backoff: { type: "fixed" as const, delayMs: 0, maxDelayMs: 0 } };
 
@@ -77,6 +78,78 @@ describe("BatchQueue.settle, the whole chunk acked", () => {
       const late = await t.queue.settle("t", lost.id, { ack: lost.items.map((i) => i.id), whole: true });
       expect(late).toMatchObject({ acked: 0, notHeld: lost.items.map((i) => i.id) });
       expect(await t.queue.counts("t")).toMatchObject({ pending: 2, leased: 0 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("BatchQueue.settleMany (#12: a worker's settles in one call)", () => {
+  it("runs each settle in order, as settle would: each acquires its next chunk after the settles before it", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    try {
+      await t.queue.enqueue(
+        "t",
+        Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, payload: i })),
+      );
+      const [a, b, c] = [
+        await t.queue.acquire("t", { max: 1 }),
+        await t.queue.acquire("t", { max: 1 }),
+        await t.queue.acquire("t", { max: 1 }),
+      ];
+      if (!a || !b || !c) throw new Error("no chunk");
+      const r = await t.queue.settleMany("t", [
+        { chunkId: a.id, outcome: { ack: ["i0"], whole: true }, next: { max: 1, workerId: "w" } },
+        { chunkId: b.id, outcome: { fail: [{ id: "i1", error: "temporary" }] }, next: { max: 2, workerId: "w" } },
+        { chunkId: c.id, outcome: { ack: ["i2"] } },
+      ]);
+      expect(r.map((x) => [x.acked, x.retried, x.stopped, x.next?.items.map((i) => i.id) ?? null])).toEqual([
+        [1, 0, false, ["i3"]],
+        [0, 1, false, ["i4", "i5"]],
+        [1, 0, false, null],
+      ]);
+      const k = t.keys.type("t");
+      // the three settled chunks hold nothing any more; the two next ones are leased
+      for (const x of [a, b, c]) expect(await t.client.zscore(k.leases, x.id)).toBeNull();
+      expect(await t.queue.counts("t")).toMatchObject({ acked: 2, chunks: 2, leased: 3, pending: 3 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("once one settle takes a stop token, the later ones settle only: no second token, no chunk", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    try {
+      await t.queue.enqueue(
+        "t",
+        Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, payload: i })),
+      );
+      const a = await t.queue.acquire("t", { max: 1 });
+      const b = await t.queue.acquire("t", { max: 1 });
+      const k = t.keys.type("t");
+      await t.client.set(k.stop, 2);
+      const r = await t.queue.settleMany("t", [
+        { chunkId: a.id, outcome: { ack: ["i0"], whole: true }, next: { max: 1, workerId: "w" } },
+        { chunkId: b.id, outcome: { ack: ["i1"], whole: true }, next: { max: 1, workerId: "w" } },
+      ]);
+      expect(r.map((x) => [x.acked, x.stopped, x.next])).toEqual([
+        [1, true, null],
+        [1, false, null],
+      ]);
+      expect(await t.client.get(k.stop)).toBe("1");
+      expect(await t.client.smembers(k.stopping)).toEqual(["w"]);
+      expect(await t.queue.counts("t")).toMatchObject({ acked: 2, chunks: 0, pending: 4 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("refuses more settles than one call carries, and sends nothing for none", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    try {
+      expect(await t.queue.settleMany("t", [])).toEqual([]);
+      const many = Array.from({ length: MAX_SETTLES_PER_CALL + 1 }, (_, i) => ({ chunkId: `c${i}`, outcome: {} }));
+      await expect(t.queue.settleMany("t", many)).rejects.toThrow(/settle takes 1 to 64 settles, got 65/);
     } finally {
       await t.close();
     }

@@ -151,16 +151,9 @@ describe("Lua script wrappers", () => {
     {
       name: "settle",
       call: (c, k) =>
-        settleScript(
-          c,
-          k,
-          owner,
-          "w",
-          none,
-          policy,
-          { owner: next, max: 1, leaseMs: 1000 },
-          { windowMs: 60_000, runMs: 5 },
-        ),
+        settleScript(c, k, policy, 60_000, [
+          { owner, workerId: "w", items: none, next: { owner: next, max: 1, leaseMs: 1000 }, runMs: 5 },
+        ]),
     },
     { name: "extend", call: (c, k) => extendScript(c, k, owner, 1000) },
     { name: "reclaim", call: (c, k) => reclaimScript(c, k, policy, 10, "lost", [owner], 60_000) },

@@ -20,14 +20,18 @@ import type {
   ReleaseResult,
   Releaser,
   SettleOutcome,
+  SettleRequest,
   SettleResult,
 } from "../queue-contracts.js";
 import {
   ackScript,
   extendScript,
+  type RawSettleReply,
   releaseScript,
   returnChunkScript,
+  type SettleCall,
   type SettleFailure,
+  type SettleItems,
   settleScript,
   takeStopScript,
 } from "../scripts/commands.js";
@@ -36,6 +40,28 @@ import { chunkIdOr, failArgs, metricsWindowMs, positiveInt, type QueueContext, u
 
 /** How often a process's settles on shards other than 0 look for a stop token of their type in shard 0 (ms). */
 export const STOP_CHECK_MS = 100;
+
+/** The items of a settle as the script takes them: ids unique, a whole-chunk ack when every item is acked. */
+function settleItemsOf(outcome: SettleOutcome): SettleItems {
+  const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({
+    id: f.id,
+    ...failArgs(f),
+    how: f.how ?? "reported by the job",
+  }));
+  const ack = uniqueIds(outcome.ack ?? []);
+  const onlyAcks =
+    fail.length === 0 && !outcome.giveBack?.ids.length && !outcome.requeue?.length && !outcome.split?.ids.length;
+  return {
+    ack,
+    ackAll: outcome.whole === true && onlyAcks && ack.length > 0,
+    fail,
+    giveBack: uniqueIds(outcome.giveBack?.ids ?? []),
+    giveBackReason: outcome.giveBack?.reason ?? "returned",
+    requeue: uniqueIds(outcome.requeue ?? []),
+    split: uniqueIds(outcome.split?.ids ?? []),
+    splitDepth: outcome.split?.depth ?? 1,
+  };
+}
 
 /** A chunk's run time as the metrics take it: whole ms, -1 when not given or not a time. */
 function runMsOf(runMs: number | undefined): number {
@@ -72,51 +98,64 @@ export class RedisReleaser implements Releaser {
    * `next.workerId`, in one round trip.
    */
   async settle(jobType: string, chunkId: string, outcome: SettleOutcome, next?: NextChunk): Promise<SettleResult> {
+    const [r] = await this.settleMany(jobType, [{ chunkId, outcome, ...(next ? { next } : {}) }]);
+    return r as SettleResult;
+  }
+
+  /**
+   * Several settles of one worker's chunks in `jobType` (the queue that holds
+   * them all) in one script call (#12): one round trip and one write for a
+   * worker of tiny chunks that ended close together. Each does what `settle`
+   * does, in order; once one takes a stop token, the later ones settle only.
+   */
+  async settleMany(jobType: string, settles: readonly SettleRequest[]): Promise<SettleResult[]> {
+    if (settles.length === 0) return [];
     const k = this.ctx.keys.type(jobType);
-    const fail: SettleFailure[] = (outcome.fail ?? []).map((f) => ({
-      id: f.id,
-      ...failArgs(f),
-      how: f.how ?? "reported by the job",
-    }));
-    const nextArgs = next
-      ? {
-          owner: chunkIdOr(next.chunkId),
-          max: positiveInt("max", next.max),
-          leaseMs: this.ctx.leaseOf(jobType, next.leaseMs),
-        }
-      : null;
-    const ack = uniqueIds(outcome.ack ?? []);
-    const onlyAcks =
-      fail.length === 0 && !outcome.giveBack?.ids.length && !outcome.requeue?.length && !outcome.split?.ids.length;
-    const items = {
-      ack,
-      ackAll: outcome.whole === true && onlyAcks && ack.length > 0,
-      fail,
-      giveBack: uniqueIds(outcome.giveBack?.ids ?? []),
-      giveBackReason: outcome.giveBack?.reason ?? "returned",
-      requeue: uniqueIds(outcome.requeue ?? []),
-      split: uniqueIds(outcome.split?.ids ?? []),
-      splitDepth: outcome.split?.depth ?? 1,
-    };
-    const workerId = next?.workerId ?? chunkId;
-    const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
-    const raw = await settleScript(
-      this.ctx.client,
-      k,
-      chunkId,
-      workerId,
-      items,
-      this.ctx.settingsOf(jobType),
-      nextArgs,
-      { windowMs: metricsWindowMs(this.ctx.settingsOf(jobType)), runMs: runMsOf(outcome.runMs) },
+    const policy = this.ctx.settingsOf(jobType);
+    const calls = settles.map(
+      ({ chunkId, outcome, next }): SettleCall => ({
+        owner: chunkId,
+        workerId: next?.workerId ?? chunkId,
+        items: settleItemsOf(outcome),
+        next: next
+          ? {
+              owner: chunkIdOr(next.chunkId),
+              max: positiveInt("max", next.max),
+              leaseMs: this.ctx.leaseOf(jobType, next.leaseMs),
+            }
+          : null,
+        runMs: runMsOf(outcome.runMs),
+      }),
     );
-    // the settle is done: nothing after it may throw (a retry would find its items settled); a failure is logged
-    // and the worker goes on as if no token was there, no chunk could be stolen, or the chunk comes back at lease
-    // expiry. The stop tokens are shard 0's: a settle on another shard takes one after it.
+    const raws = await settleScript(this.ctx.client, k, policy, metricsWindowMs(policy), calls);
+    // the settles are done: nothing after them may throw (a retry would find their items settled)
+    const out: SettleResult[] = [];
+    for (const [i, raw] of raws.entries())
+      out.push(await this.afterSettle(jobType, settles[i] as SettleRequest, calls[i] as SettleCall, raw));
+    return out;
+  }
+
+  /**
+   * What a settle that went through still does: take a stop token in shard 0
+   * for a chunk of another shard, read the next chunk, or steal one. A
+   * failure here is logged and the worker goes on as if no token was there,
+   * no chunk could be stolen, or the chunk comes back at lease expiry.
+   */
+  private async afterSettle(
+    jobType: string,
+    { chunkId, next }: SettleRequest,
+    call: SettleCall,
+    raw: RawSettleReply,
+  ): Promise<SettleResult> {
+    const k = this.ctx.keys.type(jobType);
+    const nextArgs = call.next;
+    const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
+    // the stop tokens are shard 0's: a settle on another shard takes one after it
     const stoppedHere =
       nextArgs && shard && shard.shard > 0 && this.stopCheckDue(shard.jobType)
-        ? await takeStopScript(this.ctx.client, this.ctx.keys.type(shard.jobType), workerId).catch((err: unknown) =>
-            this.afterSettleFailed(err, "could not look for a stop token in shard 0", jobType, chunkId, false),
+        ? await takeStopScript(this.ctx.client, this.ctx.keys.type(shard.jobType), call.workerId).catch(
+            (err: unknown) =>
+              this.afterSettleFailed(err, "could not look for a stop token in shard 0", jobType, chunkId, false),
           )
         : false;
     const stopped = raw.stopped || stoppedHere;
@@ -135,7 +174,7 @@ export class RedisReleaser implements Releaser {
     }
     const { acked, retried, dead, returned } = raw;
     // acked whole and nothing was held: the chunk was taken back before (its ids, as a matched ack names them)
-    const notHeld = items.ackAll && acked === 0 ? ack : raw.notHeld;
+    const notHeld = call.items.ackAll && acked === 0 ? call.items.ack : raw.notHeld;
     return { acked, retried, dead, returned, notHeld, next: nextBatch, stopped };
   }
 

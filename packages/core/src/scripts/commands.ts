@@ -214,52 +214,75 @@ function metricsArgs(k: TypeKeys, m: MinuteMetricsArgs): Arg[] {
   return m.windowMs > 0 ? [k.minute(""), m.windowMs, Math.max(-1, Math.round(m.runMs))] : ["", 0, -1];
 }
 
+/** One settle of a `settleScript` call: a chunk's outcome and, with `next`, the next chunk or a stop token. */
+export interface SettleCall {
+  /** The chunk settled. */
+  owner: string;
+  workerId: string;
+  items: SettleItems;
+  next: { owner: string; max: number; leaseMs: number } | null;
+  /** The chunk's run time (ms); -1 when not known. */
+  runMs: number;
+}
+
+/** Most settles one call carries (settle.lua's MAX_SETTLES). */
+export const MAX_SETTLES_PER_CALL = 64;
+
+/** Runs `calls` (the chunks of one type, or one shard) in one script call, in order; one reply each. */
 export async function settleScript(
   client: RedisClient,
   k: TypeKeys,
-  owner: string,
-  workerId: string,
-  items: SettleItems,
   policy: RetryPolicy,
-  next: { owner: string; max: number; leaseMs: number } | null,
-  metrics: MinuteMetricsArgs,
-): Promise<RawSettleReply> {
-  const nextOwner = next?.owner ?? owner;
-  const keys = typeKeysOf(k, { chunk: k.chunk(owner), nextChunk: k.chunk(nextOwner) });
-  const { ack, fail, giveBack, requeue, split } = items;
+  metricsWindowMs: number,
+  calls: readonly SettleCall[],
+): Promise<RawSettleReply[]> {
+  if (calls.length < 1 || calls.length > MAX_SETTLES_PER_CALL)
+    throw new Error(`internal: settle takes 1 to ${MAX_SETTLES_PER_CALL} settles, got ${calls.length}`);
+  const [metricsPrefix, windowMs] = metricsArgs(k, { windowMs: metricsWindowMs, runMs: -1 });
   const args: Arg[] = [
-    owner,
-    nextOwner,
-    next?.max ?? 0,
-    next?.leaseMs ?? 0,
+    calls.length,
+    k.chunk(""),
     ...policyArgs(policy),
-    workerId,
     k.group(""),
-    items.splitDepth,
-    items.giveBackReason,
-    items.ackAll ? -1 : ack.length,
-    fail.length,
-    giveBack.length,
-    requeue.length,
-    split.length,
-    ...metricsArgs(k, metrics),
+    metricsPrefix as Arg,
+    windowMs as Arg,
   ];
-  if (!items.ackAll) for (const id of ack) args.push(id);
-  for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error, f.how);
-  for (const id of giveBack) args.push(id);
-  for (const id of requeue) args.push(id);
-  for (const id of split) args.push(id);
-  const reply = await callScript(client, "settle", keys, args);
-  const [acked, retried, dead, notHeld, chunk, stopped, returned] = reply as [
-    number,
-    number,
-    number,
-    string[],
-    unknown,
-    number,
-    number,
-  ];
-  return { acked, retried, dead, notHeld, next: toChunk(chunk), stopped: stopped === 1, returned };
+  for (const c of calls) {
+    const { ack, fail, giveBack, requeue, split } = c.items;
+    args.push(
+      c.owner,
+      c.next?.owner ?? c.owner,
+      c.next?.max ?? 0,
+      c.next?.leaseMs ?? 0,
+      c.workerId,
+      c.items.splitDepth,
+      c.items.giveBackReason,
+      Math.max(-1, Math.round(c.runMs)),
+      c.items.ackAll ? -1 : ack.length,
+      fail.length,
+      giveBack.length,
+      requeue.length,
+      split.length,
+    );
+    if (!c.items.ackAll) for (const id of ack) args.push(id);
+    for (const f of fail) args.push(f.id, f.retry ? 1 : 0, f.delayMs, f.error, f.how);
+    for (const id of giveBack) args.push(id);
+    for (const id of requeue) args.push(id);
+    for (const id of split) args.push(id);
+  }
+  const replies = (await callScript(client, "settle", typeKeysOf(k), args)) as unknown[];
+  return replies.map((reply) => {
+    const [acked, retried, dead, notHeld, chunk, stopped, returned] = reply as [
+      number,
+      number,
+      number,
+      string[],
+      unknown,
+      number,
+      number,
+    ];
+    return { acked, retried, dead, notHeld, next: toChunk(chunk), stopped: stopped === 1, returned };
+  });
 }
 
 export async function extendScript(
