@@ -13,6 +13,7 @@ import type { Batch, BatchJob, WorkContext } from "@batchjob/core";
 import { ErrorCode, runBatchJob } from "@batchjob/core/job";
 import { loadBatchJob } from "./job-module.js";
 import { errorMessage, resultsOfReturn } from "./results.js";
+import { rss } from "./rss.js";
 
 export type ParentMessage = { type: "run"; batch: Batch } | { type: "abort"; chunkId: string };
 
@@ -138,7 +139,7 @@ async function runChunk(raw: Batch): Promise<void> {
       type: "result",
       chunkId: batch.id,
       results: withUndecodable(resultsOfReturn(value)),
-      rss: process.memoryUsage.rss(),
+      rss: rss(),
     };
   } catch (err) {
     reply = {
@@ -146,7 +147,7 @@ async function runChunk(raw: Batch): Promise<void> {
       chunkId: batch.id,
       ...(undecodable.length > 0 ? { results: undecodable } : {}),
       error: errorMessage(err),
-      rss: process.memoryUsage.rss(),
+      rss: rss(),
     };
   } finally {
     running.delete(batch.id);
@@ -156,6 +157,6 @@ async function runChunk(raw: Batch): Promise<void> {
   } catch (err) {
     // results that JSON cannot carry (a BigInt, a cycle)
     const error = `cannot send the results to the worker: ${errorMessage(err)}`;
-    post({ type: "result", chunkId: batch.id, error, rss: process.memoryUsage.rss() });
+    post({ type: "result", chunkId: batch.id, error, rss: rss() });
   }
 }

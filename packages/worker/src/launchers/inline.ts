@@ -20,6 +20,7 @@ import {
   UNREPORTED_OK,
   unreportedFailure,
 } from "./results.js";
+import { rss } from "./rss.js";
 import type { ChunkReport, Launcher, RunContext } from "./types.js";
 
 /** Daemon RSS is sampled this often while a chunk runs. */
@@ -41,18 +42,31 @@ export class InlineLauncher implements Launcher {
     if (ctx.signal.aborted)
       return { results: results.finish(), unreported: abortedUnreported(ctx.signal), peakMemoryBytes: null };
 
-    let peak = process.memoryUsage.rss();
+    let peak = rss();
     const sampler = setInterval(() => {
-      peak = Math.max(peak, process.memoryUsage.rss());
+      peak = Math.max(peak, rss());
     }, RSS_SAMPLE_MS);
     sampler.unref();
-    const jobAbort = new AbortController();
+    // the job's signal is made when the job reads it (most never do: a controller per chunk is a cost at chunk 1)
+    let jobAbort: AbortController | undefined;
+    let jobAbortedWith: { reason: unknown } | undefined;
+    const abortJob = (reason: unknown) => {
+      jobAbortedWith ??= { reason };
+      jobAbort?.abort(reason);
+    };
+    const jobSignal = () => {
+      if (!jobAbort) {
+        jobAbort = new AbortController();
+        if (jobAbortedWith) jobAbort.abort(jobAbortedWith.reason);
+      }
+      return jobAbort.signal;
+    };
     let onAbort = () => {};
     let timer: NodeJS.Timeout | undefined;
 
     const outcome = await new Promise<Outcome>((settle) => {
       onAbort = () => {
-        jobAbort.abort(ctx.signal.reason);
+        abortJob(ctx.signal.reason);
         settle({ kind: "aborted" });
       };
       ctx.signal.addEventListener("abort", onAbort, { once: true });
@@ -60,7 +74,9 @@ export class InlineLauncher implements Launcher {
       const workCtx: WorkContext = {
         jobType: batch.jobType,
         chunkId: batch.id,
-        signal: jobAbort.signal,
+        get signal() {
+          return jobSignal();
+        },
         log: ctx.log,
         begin: (id) => results.begin(id, "ctx.begin"),
         report: (result) => results.add(result, "ctx.report"),
@@ -78,7 +94,7 @@ export class InlineLauncher implements Launcher {
     clearTimeout(timer);
     clearInterval(sampler);
     ctx.signal.removeEventListener("abort", onAbort);
-    const peakMemoryBytes = Math.max(peak, process.memoryUsage.rss());
+    const peakMemoryBytes = Math.max(peak, rss());
 
     switch (outcome.kind) {
       case "done":
@@ -91,7 +107,7 @@ export class InlineLauncher implements Launcher {
       case "timeout": {
         const error = `timed out after ${this.timeoutMs} ms`;
         const report = fatalReport(results, "timeout", error, peakMemoryBytes);
-        jobAbort.abort(new Error(error));
+        abortJob(new Error(error));
         return report;
       }
     }
