@@ -3,8 +3,11 @@
  * keeps that chunk's lease, and hands it back unrun and uncharged when it
  * stops or loses a lease.
  */
+import { createHash } from "node:crypto";
 import { RedisWorkerHistory, RedisWorkerList } from "@batchjob/core";
+import { type Command, Redis } from "ioredis";
 import { describe, expect, it } from "vitest";
+import { scriptSource } from "../../packages/core/src/scripts/source.js";
 import { capturingLogger, controlFor, e2eConfig, testWorker } from "../harness/daemons.js";
 import { gate } from "../harness/gate.js";
 import { untilRedisTimePasses, waitFor } from "../harness/index.js";
@@ -213,5 +216,54 @@ describe("prefetch", () => {
     expect(new Set(await pendingIds(c))).toEqual(new Set(ids.slice(10)));
     await w.stop();
     await c.close();
+  });
+
+  it("auto, chunk 1: while chunks run quick it holds 16 ahead and settles several per call; once they run slow, the base 4", async () => {
+    const config = await e2eConfig((raw) => {
+      const [inline] = raw.jobTypes as Record<string, unknown>[];
+      if (inline) Object.assign(inline, { chunkSize: 1 });
+    });
+    const c = controlFor(config);
+    // every settle call of this test's type as the worker sends it (in this process): how many settles it carries
+    const settleSha = createHash("sha1").update(scriptSource("settle")).digest("hex");
+    const pending = c.keys.type("inline").pending;
+    const calls: number[] = [];
+    const send = Redis.prototype.sendCommand;
+    Redis.prototype.sendCommand = function (this: Redis, command: Command, stream?: Parameters<typeof send>[1]) {
+      const a = command.args.map(String);
+      if (command.name === "evalsha" && a[0] === settleSha && a[2] === pending) calls.push(Number(a[2 + Number(a[1])]));
+      return send.call(this, command, stream);
+    };
+    const w = await testWorker(config);
+    try {
+      const g = gate();
+      const quick = Array.from({ length: 300 }, (_, i) => ({ payload: { i } }));
+      const slow = Array.from({ length: 60 }, (_, i) => ({ payload: { i, ms: 25 } }));
+      await c.queue.enqueue("inline", [...quick, { payload: { gate: g.path } }, ...slow]);
+      await c.dispatch(w.hostId, "inline");
+      // at the gate, the 300 quick chunks settled: the one that waits and 16 held ahead
+      await waitFor("17 chunks held at the gate", async () => {
+        const n = await c.queue.counts("inline");
+        return n.acked === 300 && n.chunks === 17;
+      });
+      const quickCalls = [...calls];
+      const sum = quickCalls.reduce((a, b) => a + b, 0);
+      expect(sum).toBeGreaterThanOrEqual(300);
+      // each call carried several settles (one per chunk would be 300 calls or more)
+      expect(quickCalls.length).toBeLessThan(sum / 2);
+      g.open();
+      // the gated chunk ran slow: from then on it holds no more than 4 ahead, while plenty still waits
+      const held = await waitFor("at most 5 chunks held with items still pending", async () => {
+        const n = await c.queue.counts("inline");
+        return n.chunks <= 5 && n.pending >= 20 ? n : null;
+      });
+      expect(held.chunks).toBeLessThanOrEqual(5);
+      expect(await firstHistory(c)).toMatchObject({ exitReason: "drained", chunks: 361, itemsDone: 361 });
+      expect(await c.queue.counts("inline")).toMatchObject({ acked: 361, leased: 0, returned: 0 });
+    } finally {
+      Redis.prototype.sendCommand = send;
+      await w.stop();
+      await c.close();
+    }
   });
 });

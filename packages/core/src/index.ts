@@ -46,6 +46,7 @@ export {
   parseConfig,
   parseJobType,
   parseLauncher,
+  prefetchDepths,
   prefetchOf,
   retryPolicyOf,
   toConfigIssues,

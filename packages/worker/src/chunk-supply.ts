@@ -2,7 +2,8 @@
  * Where a worker's chunks come from and go back to: the chunks it holds
  * (the running one and, with prefetch, the next ones; each with its lease
  * kept: HeldChunk), the settles in flight that bring the next chunks while
- * the current one runs (#12; each brings one, in order), and the hand-back
+ * the current one runs (#12; each brings one, in order; those sent in one
+ * turn of the event loop go in one script call), and the hand-back
  * of a chunk that never ran (to the head of pending, no attempt charged). Calls to Redis are retried
  * through a short outage (`withRetry`), each try with the same chunk id, so
  * a retried call whose first reply was lost gets the chunk it already took.
@@ -13,10 +14,12 @@ import {
   chunkQueue,
   type JobTypeConfig,
   type Logger,
+  MAX_SETTLES_PER_CALL,
   type NextChunk,
   newChunkId,
   type Releaser,
   type SettleOutcome,
+  type SettleRequest,
   type SettleResult,
 } from "@batchjob/core";
 import { HeldChunk } from "./held-chunk.js";
@@ -38,6 +41,16 @@ async function withRetry<T>(what: string, log: Logger, fn: () => Promise<T>): Pr
   }
 }
 
+/** A settle (or take) waiting for the end of the turn to go out with the others. */
+interface Unsent {
+  queue: string;
+  batch: Batch | null;
+  seq: number;
+  request: SettleRequest;
+  resolve(s: Settled): void;
+  reject(err: unknown): void;
+}
+
 /** A settle (or, with no chunk, a take) that came back: its result and the next chunk it acquired, now held. */
 export interface Settled {
   batch: Batch | null;
@@ -47,7 +60,12 @@ export interface Settled {
 
 export class ChunkSupply {
   /** The settles (or takes) in flight, oldest first; each brings one chunk, or none. */
-  private readonly aheads: Promise<Settled>[] = [];
+  private readonly aheads: { settled: Promise<Settled>; unsent: boolean }[] = [];
+  /** Settles not sent yet (sendAhead waits for the end of the turn), in order. */
+  private readonly unsent: Unsent[] = [];
+  private flushSoon: NodeJS.Immediate | undefined;
+  /** Most settles in one call (the runner sets it from how many chunks it holds ahead). */
+  perCall: number;
   private readonly held = new Set<HeldChunk>();
   /** Numbers the requests for chunks in the order they are sent (a chunk's `seq`). */
   private sent = 0;
@@ -55,8 +73,10 @@ export class ChunkSupply {
   constructor(
     private readonly queue: Acquirer & Releaser,
     private readonly jobType: JobTypeConfig,
-    private readonly o: { json: boolean; workerId: string; log: Logger },
-  ) {}
+    private readonly o: { json: boolean; workerId: string; log: Logger; perCall?: number },
+  ) {
+    this.perCall = Math.min(MAX_SETTLES_PER_CALL, Math.max(1, o.perCall ?? 1));
+  }
 
   /** Settles or takes in flight (chunks on their way). */
   get inFlight(): number {
@@ -74,33 +94,88 @@ export class ChunkSupply {
   /**
    * Settles `batch` (null: nothing to settle, a take) and, with `next`,
    * acquires the next chunk or takes a stop token; the chunk it brings is
-   * held (its lease kept) from the moment it is here.
+   * held (its lease kept) from the moment it is here. Goes out now, with the
+   * settles still waiting to go (in one call).
    */
   settle(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): Promise<Settled> {
-    const args = next ? this.nextArgs() : undefined;
-    const chunkId = batch?.id ?? args?.chunkId ?? newChunkId();
-    const what = batch ? "settle" : "acquire";
-    const seq = ++this.sent;
-    // a chunk of a sharded type is settled in its shard (the next one comes from there too, or from the others)
-    const queue = batch ? chunkQueue(batch) : this.jobType.name;
-    return withRetry(what, this.o.log, () => this.queue.settle(queue, chunkId, outcome ?? {}, args)).then((r) => ({
-      batch,
-      r,
-      next: r.next ? this.hold(r.next, seq) : null,
-    }));
+    const p = this.enqueue(batch, outcome, next);
+    this.flush();
+    return p;
   }
 
-  /** Sends a settle (or take) ahead: it runs while the current chunk does. */
+  /**
+   * Sends a settle (or take) ahead: it runs while the current chunk does.
+   * It waits for the end of this turn of the event loop (at most
+   * MAX_SETTLES_PER_CALL of them), so the settles of tiny chunks that ended
+   * in one turn go in one call, one round trip and one write (#12).
+   */
   sendAhead(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): void {
-    const p = this.settle(batch, outcome, next);
+    const p = this.enqueue(batch, outcome, next);
     // awaited in turn (arrived, settleAhead); until then a failure must not count as unhandled
     p.catch(() => {});
-    this.aheads.push(p);
+    this.aheads.push({ settled: p, unsent: true });
+    if (this.unsent.length >= this.perCall) this.flush();
+    else this.flushSoon ??= setImmediate(() => this.flush());
   }
 
   /** What the oldest settle in flight brought (undefined: none was in flight). */
   async arrived(): Promise<Settled | undefined> {
-    return this.aheads.shift();
+    const head = this.aheads.shift();
+    if (head?.unsent) this.flush();
+    return head?.settled;
+  }
+
+  private enqueue(batch: Batch | null, outcome: SettleOutcome | null, next: boolean): Promise<Settled> {
+    const args = next ? this.nextArgs() : undefined;
+    const chunkId = batch?.id ?? args?.chunkId ?? newChunkId();
+    const seq = ++this.sent;
+    // a chunk of a sharded type is settled in its shard (the next one comes from there too, or from the others)
+    const queue = batch ? chunkQueue(batch) : this.jobType.name;
+    return new Promise<Settled>((resolve, reject) => {
+      this.unsent.push({
+        queue,
+        batch,
+        seq,
+        request: { chunkId, outcome: outcome ?? {}, ...(args ? { next: args } : {}) },
+        resolve,
+        reject,
+      });
+    });
+  }
+
+  /**
+   * Sends the settles waiting to go: one call per run of them on the same
+   * queue, in order. Each call is retried as a whole, every try with the
+   * same chunk ids (a retried settle finds its chunk settled and gets the
+   * next chunk it already took).
+   */
+  private flush(): void {
+    clearImmediate(this.flushSoon);
+    this.flushSoon = undefined;
+    for (const a of this.aheads) a.unsent = false;
+    while (this.unsent.length > 0) {
+      const queue = (this.unsent[0] as Unsent).queue;
+      let n = 1;
+      while (n < this.unsent.length && n < this.perCall && (this.unsent[n] as Unsent).queue === queue) n++;
+      const group = this.unsent.splice(0, n);
+      const what = group.some((u) => u.batch) ? "settle" : "acquire";
+      withRetry(what, this.o.log, () =>
+        this.queue.settleMany(
+          queue,
+          group.map((u) => u.request),
+        ),
+      ).then(
+        (results) => {
+          for (const [i, u] of group.entries()) {
+            const r = results[i] as SettleResult;
+            u.resolve({ batch: u.batch, r, next: r.next ? this.hold(r.next, u.seq) : null });
+          }
+        },
+        (err: unknown) => {
+          for (const u of group) u.reject(err);
+        },
+      );
+    }
   }
 
   /**
@@ -112,9 +187,10 @@ export class ChunkSupply {
   async settleAhead(also: (HeldChunk | null)[] = []): Promise<Settled[]> {
     const out: Settled[] = [];
     let failed: { err: unknown } | undefined;
+    this.flush();
     while (this.aheads.length > 0) {
       try {
-        out.push((await this.aheads.shift()) as Settled);
+        out.push((await this.aheads.shift()?.settled) as Settled);
       } catch (err) {
         failed ??= { err };
       }

@@ -12,9 +12,10 @@
  *   3. run it through the launcher while its lease is extended (HeldChunk),
  *   4. settle each item by whose fault its outcome is (outcome.ts): with a
  *      prefetched next chunk, that one starts at once and this settle goes
- *      out meanwhile, acquiring the one after (one round trip per chunk, none
- *      between two); else the settle acquires the next in the same round
- *      trip (or takes a stop token),
+ *      out meanwhile, acquiring the one after (no round trip between two
+ *      chunks; the settles of chunks that ended in one turn of the event
+ *      loop go in one call); else the settle acquires the next in the same
+ *      round trip (or takes a stop token),
  *   5. with no next chunk, linger (#12, linger.ts): block on the type's wake
  *      list for up to `idleMs`; a wake takes a chunk (or a stop token) at once,
  * then hand back what it holds and has not run (uncharged), leave the list
@@ -33,7 +34,7 @@ import {
   type Logger,
   launcherSecretValues,
   newId,
-  prefetchOf,
+  prefetchDepths,
   type Releaser,
   redactUrlsInText,
   scrubSecretValues,
@@ -59,6 +60,27 @@ export interface RunnerDeps {
   log: Logger;
 }
 
+/**
+ * Chunks count as quick while their smoothed run time (a moving average, a
+ * quarter weight for the newest: one slow chunk among quick ones, a GC
+ * pause, does not count) stays under this many ms. With `prefetch: auto`, a
+ * worker of tiny chunks holds up to PREFETCH_QUICK_MAX ahead while they run
+ * quick (a round trip would otherwise be most of a chunk's time), and the
+ * base depth once they are slower (a slow chunk's items should not wait
+ * behind it when another worker could run them).
+ */
+const QUICK_CHUNK_MS = 5;
+const RUN_TIME_WEIGHT = 0.25;
+
+/**
+ * Settles in one call for a depth: at most half of it, so one call is in
+ * flight while the chunks another brought run (all in one call would wait
+ * a whole round trip between each lot); a quarter of a deep one.
+ */
+function settlesPerCall(depth: number): number {
+  return Math.max(1, Math.min(Math.floor(depth / 2), Math.max(2, Math.ceil(depth / 4))));
+}
+
 /** The list entry is written at most this often (a worker of tiny chunks would write one per chunk). */
 const ENTRY_EVERY_MS = 200;
 
@@ -78,8 +100,12 @@ export class Runner {
   private peakMemory: number | null = null;
   /** The launcher's secret values (an env token, a header): no error text it stores shows them. */
   private readonly secrets: string[];
-  /** Chunks held ahead of the running one (0: no prefetch). */
-  private readonly prefetch: number;
+  /** Chunks held ahead of the running one (0: no prefetch); `auto` goes deeper while chunks run quick. */
+  private readonly prefetch: { base: number; quick: number };
+  /** The chunks' smoothed run time is under QUICK_CHUNK_MS. */
+  private quick = false;
+  /** The chunks' run time (ms), smoothed; undefined before the first. */
+  private runTime: number | undefined;
   private readonly supply: ChunkSupply;
   private readonly linger: Linger;
   private chunksRun = 0;
@@ -92,11 +118,12 @@ export class Runner {
     readonly reservationId: string,
   ) {
     this.secrets = launcherSecretValues(deps.jobType.launcher);
-    this.prefetch = prefetchOf(deps.jobType);
+    this.prefetch = prefetchDepths(deps.jobType);
     this.supply = new ChunkSupply(deps.queue, deps.jobType, {
       json: deps.launcher.payloads === "json",
       workerId: this.id,
       log: deps.log,
+      perCall: settlesPerCall(this.prefetch.base),
     });
     this.linger = new Linger(deps.queue, deps.jobType, this.supply, deps.log);
     const now = new Date().toISOString();
@@ -213,6 +240,20 @@ export class Runner {
     return !this.stopRequested && !this.limitReached(this.chunksRun + more);
   }
 
+  /** Chunks to hold ahead now: the deeper `auto` depth while chunks run quick. */
+  private depth(): number {
+    return this.quick ? this.prefetch.quick : this.prefetch.base;
+  }
+
+  /** Whether chunks run quick (the deeper depth), and as many settles per call as suit the depth. */
+  private noteRunTime(ms: number): void {
+    this.runTime = this.runTime === undefined ? ms : this.runTime + RUN_TIME_WEIGHT * (ms - this.runTime);
+    const quick = this.runTime < QUICK_CHUNK_MS && this.prefetch.quick > this.prefetch.base;
+    if (quick === this.quick) return;
+    this.quick = quick;
+    this.supply.perCall = settlesPerCall(this.depth());
+  }
+
   /** Counts a settled chunk into the entry; a chunk reclaimed whole ends the worker (the manager took it for lost). */
   private account(st: Settled): End | undefined {
     const { batch, r } = st;
@@ -253,10 +294,12 @@ export class Runner {
     const startedAt = performance.now();
     const launched = this.launch(h);
     this.noteEntry();
-    while (this.supply.inFlight < this.prefetch && this.wantsAnother(this.supply.inFlight + 1))
+    const depth = this.depth();
+    while (this.supply.inFlight < depth && this.wantsAnother(this.supply.inFlight + 1))
       this.supply.sendAhead(null, null, true);
     const { report, leaseLost } = await launched;
     this.chunksRun++;
+    this.noteRunTime(performance.now() - startedAt);
     if (report.peakMemoryBytes !== null) this.peakMemory = Math.max(this.peakMemory ?? 0, report.peakMemoryBytes);
     const shutdownAbort = this.abortReason !== undefined && !leaseLost;
     const s = this.withoutSecrets(
@@ -280,8 +323,10 @@ export class Runner {
     const waiting = prev?.next ?? null;
     const stopped = prev?.r.stopped === true;
     if (waiting && goOn && !prevEnd && !stopped) {
-      // prefetched: it starts now, and this settle goes out meanwhile, acquiring the one after
-      this.supply.sendAhead(batch, s, this.wantsAnother(this.supply.inFlight + 1));
+      // prefetched: it starts now, and this settle goes out meanwhile, acquiring the one after (unless the
+      // worker holds as many as it wants already: chunks that stopped running quick hold fewer)
+      const more = this.supply.inFlight < this.depth() && this.wantsAnother(this.supply.inFlight + 1);
+      this.supply.sendAhead(batch, s, more);
       return { next: waiting };
     }
     const wantNext = goOn && !prevEnd && !stopped && !waiting;
@@ -335,8 +380,9 @@ export class Runner {
   /** Runs one chunk through the launcher while its lease is extended; a lost lease aborts it. */
   private async launch(h: HeldChunk): Promise<{ report: ChunkReport; leaseLost: boolean }> {
     const { launcher, log } = this.deps;
-    this.chunkAbort = new AbortController();
-    if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
+    // one controller for the worker's chunks: once it fires (a forced stop, a lost lease), no chunk runs after
+    this.chunkAbort ??= new AbortController();
+    if (this.abortReason && !this.chunkAbort.signal.aborted) this.chunkAbort.abort(new Error(this.abortReason));
     let leaseLost = false;
     h.whileRunning((why) => {
       leaseLost = true;

@@ -453,6 +453,21 @@ export function prefetchOf(t: Pick<JobTypeConfig, "prefetch" | "chunkSize">): nu
   return t.prefetch;
 }
 
+/** Most chunks `prefetch: "auto"` holds ahead for chunks of 1 to 3 items while they run quick. */
+export const PREFETCH_QUICK_MAX = MAX_PREFETCH;
+
+/**
+ * The depths a worker of this type prefetches at: `base` (prefetchOf), and
+ * `quick`, how deep it goes while its chunks run quick (under a
+ * millisecond): for `"auto"` with chunks of 1 to 3 items PREFETCH_QUICK_MAX,
+ * which keeps a worker of no-op-sized jobs from waiting on round trips; a
+ * number or boolean is one depth.
+ */
+export function prefetchDepths(t: Pick<JobTypeConfig, "prefetch" | "chunkSize">): { base: number; quick: number } {
+  const base = prefetchOf(t);
+  return { base, quick: t.prefetch === "auto" && t.chunkSize <= 3 ? PREFETCH_QUICK_MAX : base };
+}
+
 /** The retry policy a job type gives its items. */
 export function retryPolicyOf(t: Pick<JobTypeConfig, "maxAttempts" | "backoff">) {
   return { maxAttempts: t.maxAttempts, backoff: { ...t.backoff } };
