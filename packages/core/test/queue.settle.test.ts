@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { testQueue } from "../../../test/harness/queue.js";
 import { MAX_SETTLES_PER_CALL } from "../src/index.js";
+import { typeKeysOf } from "../src/keys.js";
+import { runScript } from "../src/scripts/commands.js";
+import { keysFor } from "../src/scripts/source.js";
 
 const policy = { maxAttempts: 2, backoff: { type: "fixed" as const, delayMs: 0, maxDelayMs: 0 } };
 
@@ -139,6 +142,33 @@ describe("BatchQueue.settleMany (#12: a worker's settles in one call)", () => {
       expect(await t.client.get(k.stop)).toBe("1");
       expect(await t.client.smembers(k.stopping)).toEqual(["w"]);
       expect(await t.queue.counts("t")).toMatchObject({ acked: 2, chunks: 0, pending: 4 });
+      // a later call of the same worker (another settle in flight, or a retried call) is stopped too: no second token
+      const again = await t.queue.settleMany("t", [
+        { chunkId: "c-late", outcome: {}, next: { max: 1, workerId: "w" } },
+      ]);
+      expect(again.map((x) => [x.stopped, x.next])).toEqual([[true, null]]);
+      expect(await t.client.get(k.stop)).toBe("1");
+      expect(await t.queue.counts("t")).toMatchObject({ chunks: 0, pending: 4 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the script refuses arguments that do not add up to what its counts say, naming the settle", async () => {
+    const t = testQueue({ defaultSettings: policy });
+    try {
+      const k = t.keys.type("t");
+      const keys = keysFor("settle", typeKeysOf(k));
+      const head = [k.chunk(""), 3, "fixed", 0, 0, 3, k.group(""), "", 0];
+      // owner, nextOwner, nextMax, leaseMs, worker, depth, reason, runMs, then the five counts
+      const one = ["c1", "c1", 0, 0, "w", 1, "r", -1, 1, 0, 0, 0, 0];
+      await expect(runScript(t.client, "settle", keys, [1, ...head, ...one, "i1"])).resolves.toBeDefined();
+      await expect(runScript(t.client, "settle", keys, [1, ...head, ...one])).rejects.toThrow(
+        /settle got 23 arguments, its counts say 24/,
+      );
+      await expect(runScript(t.client, "settle", keys, [2, ...head, ...one, "i1"])).rejects.toThrow(
+        /settle 2 expects nAck ids/,
+      );
     } finally {
       await t.close();
     }

@@ -54,13 +54,15 @@ interface Unsent {
 /** A settle (or, with no chunk, a take) that came back: its result and the next chunk it acquired, now held. */
 export interface Settled {
   batch: Batch | null;
+  /** It asked for a next chunk (a settle sent when the worker holds enough asks for none). */
+  asked: boolean;
   r: SettleResult;
   next: HeldChunk | null;
 }
 
 export class ChunkSupply {
   /** The settles (or takes) in flight, oldest first; each brings one chunk, or none. */
-  private readonly aheads: { settled: Promise<Settled>; unsent: boolean }[] = [];
+  private readonly aheads: { settled: Promise<Settled>; unsent: boolean; asks: boolean }[] = [];
   /** Settles not sent yet (sendAhead waits for the end of the turn), in order. */
   private readonly unsent: Unsent[] = [];
   private flushSoon: NodeJS.Immediate | undefined;
@@ -78,9 +80,16 @@ export class ChunkSupply {
     this.perCall = Math.min(MAX_SETTLES_PER_CALL, Math.max(1, o.perCall ?? 1));
   }
 
-  /** Settles or takes in flight (chunks on their way). */
+  /** Settles or takes in flight. */
   get inFlight(): number {
     return this.aheads.length;
+  }
+
+  /** Settles or takes in flight that ask for a next chunk (chunks on their way). */
+  get asking(): number {
+    let n = 0;
+    for (const a of this.aheads) if (a.asks) n++;
+    return n;
   }
 
   /** The first chunk of a worker: a plain acquire (null: the queue is empty). */
@@ -113,7 +122,7 @@ export class ChunkSupply {
     const p = this.enqueue(batch, outcome, next);
     // awaited in turn (arrived, settleAhead); until then a failure must not count as unhandled
     p.catch(() => {});
-    this.aheads.push({ settled: p, unsent: true });
+    this.aheads.push({ settled: p, unsent: true, asks: next });
     if (this.unsent.length >= this.perCall) this.flush();
     else this.flushSoon ??= setImmediate(() => this.flush());
   }
@@ -168,7 +177,8 @@ export class ChunkSupply {
         (results) => {
           for (const [i, u] of group.entries()) {
             const r = results[i] as SettleResult;
-            u.resolve({ batch: u.batch, r, next: r.next ? this.hold(r.next, u.seq) : null });
+            const asked = u.request.next !== undefined;
+            u.resolve({ batch: u.batch, asked, r, next: r.next ? this.hold(r.next, u.seq) : null });
           }
         },
         (err: unknown) => {

@@ -295,7 +295,7 @@ export class Runner {
     const launched = this.launch(h);
     this.noteEntry();
     const depth = this.depth();
-    while (this.supply.inFlight < depth && this.wantsAnother(this.supply.inFlight + 1))
+    while (this.supply.asking < depth && this.wantsAnother(this.supply.asking + 1))
       this.supply.sendAhead(null, null, true);
     const { report, leaseLost } = await launched;
     this.chunksRun++;
@@ -318,14 +318,19 @@ export class Runner {
     e.currentChunkSize = 0;
 
     // what the settle in flight brought: the settled previous chunk, and the next chunk (or a stop token)
-    const prev = await this.supply.arrived();
-    const prevEnd = prev ? this.account(prev) : undefined;
+    let prev = await this.supply.arrived();
+    let prevEnd = prev ? this.account(prev) : undefined;
+    // a settle sent when the depth came down asked for no chunk: the next one in flight may bring one
+    while (prev && !prev.asked && !prevEnd && this.supply.inFlight > 0) {
+      prev = (await this.supply.arrived()) as Settled;
+      prevEnd = this.account(prev);
+    }
     const waiting = prev?.next ?? null;
     const stopped = prev?.r.stopped === true;
     if (waiting && goOn && !prevEnd && !stopped) {
       // prefetched: it starts now, and this settle goes out meanwhile, acquiring the one after (unless the
       // worker holds as many as it wants already: chunks that stopped running quick hold fewer)
-      const more = this.supply.inFlight < this.depth() && this.wantsAnother(this.supply.inFlight + 1);
+      const more = this.supply.asking < this.depth() && this.wantsAnother(this.supply.asking + 1);
       this.supply.sendAhead(batch, s, more);
       return { next: waiting };
     }
@@ -380,9 +385,9 @@ export class Runner {
   /** Runs one chunk through the launcher while its lease is extended; a lost lease aborts it. */
   private async launch(h: HeldChunk): Promise<{ report: ChunkReport; leaseLost: boolean }> {
     const { launcher, log } = this.deps;
-    // one controller for the worker's chunks: once it fires (a forced stop, a lost lease), no chunk runs after
-    this.chunkAbort ??= new AbortController();
-    if (this.abortReason && !this.chunkAbort.signal.aborted) this.chunkAbort.abort(new Error(this.abortReason));
+    // a controller per chunk: a launcher (one of a user's own kind too) may leave its listeners on the signal
+    this.chunkAbort = new AbortController();
+    if (this.abortReason) this.chunkAbort.abort(new Error(this.abortReason));
     let leaseLost = false;
     h.whileRunning((why) => {
       leaseLost = true;

@@ -458,8 +458,8 @@ export const PREFETCH_QUICK_MAX = MAX_PREFETCH;
 
 /**
  * The depths a worker of this type prefetches at: `base` (prefetchOf), and
- * `quick`, how deep it goes while its chunks run quick (under a
- * millisecond): for `"auto"` with chunks of 1 to 3 items PREFETCH_QUICK_MAX,
+ * `quick`, how deep it goes while its chunks run quick (the worker's
+ * QUICK_CHUNK_MS): for `"auto"` with chunks of 1 to 3 items PREFETCH_QUICK_MAX,
  * which keeps a worker of no-op-sized jobs from waiting on round trips; a
  * number or boolean is one depth.
  */

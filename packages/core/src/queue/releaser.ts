@@ -166,7 +166,14 @@ export class RedisReleaser implements Releaser {
         await returnChunkScript(this.ctx.client, k, nextArgs.owner, raw.next.splitDepth).catch((err: unknown) =>
           this.afterSettleFailed(err, "could not hand back the next chunk", jobType, nextArgs.owner, 0),
         );
-      } else nextBatch = await this.ctx.toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true);
+      }
+      // reading it charges a payload that is not JSON (a call): when that fails, the chunk comes back at lease expiry
+      else
+        nextBatch = await this.ctx
+          .toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true)
+          .catch((err: unknown) =>
+            this.afterSettleFailed(err, "could not read the next chunk", jobType, nextArgs.owner, null),
+          );
     } else if (nextArgs && !stopped && this.acquirer) {
       nextBatch = await this.steal(jobType, nextArgs, next?.json === true).catch((err: unknown) =>
         this.afterSettleFailed(err, "could not take a chunk from the other shards", jobType, nextArgs.owner, null),
