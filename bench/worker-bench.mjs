@@ -5,7 +5,7 @@
 // workers at chunk 100 and 1000, and (#12) one worker at chunk 1 and 4
 // workers of fork at chunk 100, each with prefetch auto and off next to a
 // BullMQ measure taken just before the pair. Prints a markdown table.
-// Usage: node bench/worker-bench.mjs [--items N] [--only prefetch]
+// Usage: node bench/worker-bench.mjs [--items N] [--only prefetch] [--no-warmup]
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,9 @@ const at = args.indexOf("--items");
 const N = at >= 0 ? Number(args[at + 1]) : 100_000;
 const only = args.includes("--only") ? args[args.indexOf("--only") + 1] : undefined;
 const WORKERS = 4;
+// --no-warmup: measure the prefetch rows cold (each row's first lot in the process)
+const warmup = !args.includes("--no-warmup");
+const WARMUP_ITEMS = 5_000;
 const PAYLOAD = { user: 12345, action: "resize", file: "x".repeat(58) };
 const log = createLogger("bench", { level: "silent" });
 const redis = await benchRedis();
@@ -89,6 +92,12 @@ for (const [kind, chunk, workers] of [
 ]) {
   // chunk 1 moves a few thousand items/s: a fifth of the items keeps the run short
   const n = chunk === 1 ? Math.min(N, 20_000) : N;
+  // each side runs a short lot first, not counted: a daemon runs for hours, and a run of a second or two
+  // measures the JIT warming up as much as the system (at chunk 1 batchjob's first lot runs 0.8x its third)
+  if (warmup) {
+    await bullRate(WARMUP_ITEMS);
+    await batchjobRate(kind, chunk, WARMUP_ITEMS, { workers });
+  }
   const bull = await bullRate(Math.min(n, 20_000));
   for (const prefetch of ["auto", false]) {
     const rate = await batchjobRate(kind, chunk, n, { workers, prefetch });

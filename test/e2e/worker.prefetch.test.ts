@@ -218,7 +218,7 @@ describe("prefetch", () => {
     await c.close();
   });
 
-  it("auto, chunk 1: while chunks run quick it holds 16 ahead and settles several per call; once they run slow, the base 4", async () => {
+  it("auto, chunk 1: while chunks run quick it holds up to 32 ahead and settles several per call; once they run slow, the base 4", async () => {
     const config = await e2eConfig((raw) => {
       const [inline] = raw.jobTypes as Record<string, unknown>[];
       if (inline) Object.assign(inline, { chunkSize: 1 });
@@ -241,7 +241,7 @@ describe("prefetch", () => {
       const slow = Array.from({ length: 60 }, (_, i) => ({ payload: { i, ms: 25 } }));
       await c.queue.enqueue("inline", [...quick, { payload: { gate: g.path } }, ...slow]);
       await c.dispatch(w.hostId, "inline");
-      // at the gate, the 300 quick chunks settled: the one that waits and up to 16 held ahead (the base depth
+      // at the gate, the 300 quick chunks settled: the one that waits and up to 32 held ahead (the base depth
       // would hold 4: a stall of the machine in the last quick chunks may have brought it down a little)
       await waitFor("more than 5 chunks held at the gate", async () => {
         const n = await c.queue.counts("inline");

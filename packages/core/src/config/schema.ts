@@ -453,8 +453,12 @@ export function prefetchOf(t: Pick<JobTypeConfig, "prefetch" | "chunkSize">): nu
   return t.prefetch;
 }
 
-/** Most chunks `prefetch: "auto"` holds ahead for chunks of 1 to 3 items while they run quick. */
-export const PREFETCH_QUICK_MAX = MAX_PREFETCH;
+/**
+ * Most chunks `prefetch: "auto"` holds ahead for chunks of 1 to 3 items
+ * while they run quick: 32 chunks of under 5 ms are a fraction of a second
+ * of work (a set depth stays within MAX_PREFETCH).
+ */
+export const PREFETCH_QUICK_MAX = 32;
 
 /**
  * The depths a worker of this type prefetches at: `base` (prefetchOf), and
