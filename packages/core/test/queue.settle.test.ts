@@ -7,13 +7,13 @@ import { keysFor } from "../src/scripts/source.js";
 
 const policy = { maxAttempts: 2, backoff: { type: "fixed" as const, delayMs: 0, maxDelayMs: 0 } };
 
+/** `n` items with ids i0, i1, ... (their payload the index). */
+const numbered = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `i${i}`, payload: i }));
+
 describe("BatchQueue.settle", () => {
   it("acks, fails (each item with its own error and retry flag) and acquires the next chunk in one call", async () => {
     const t = testQueue({ defaultSettings: policy });
-    await t.queue.enqueue(
-      "t",
-      Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, payload: i })),
-    );
+    await t.queue.enqueue("t", numbered(6));
     const b = await t.queue.acquire("t", { max: 3 });
     expect(b.items.map((i) => i.id)).toEqual(["i0", "i1", "i2"]);
     const r = await t.queue.settle(
@@ -91,10 +91,7 @@ describe("BatchQueue.settleMany (#12: a worker's settles in one call)", () => {
   it("runs each settle in order, as settle would: each acquires its next chunk after the settles before it", async () => {
     const t = testQueue({ defaultSettings: policy });
     try {
-      await t.queue.enqueue(
-        "t",
-        Array.from({ length: 8 }, (_, i) => ({ id: `i${i}`, payload: i })),
-      );
+      await t.queue.enqueue("t", numbered(8));
       const [a, b, c] = [
         await t.queue.acquire("t", { max: 1 }),
         await t.queue.acquire("t", { max: 1 }),
@@ -123,10 +120,7 @@ describe("BatchQueue.settleMany (#12: a worker's settles in one call)", () => {
   it("once one settle takes a stop token, the later ones settle only: no second token, no chunk", async () => {
     const t = testQueue({ defaultSettings: policy });
     try {
-      await t.queue.enqueue(
-        "t",
-        Array.from({ length: 6 }, (_, i) => ({ id: `i${i}`, payload: i })),
-      );
+      await t.queue.enqueue("t", numbered(6));
       const a = await t.queue.acquire("t", { max: 1 });
       const b = await t.queue.acquire("t", { max: 1 });
       const k = t.keys.type("t");

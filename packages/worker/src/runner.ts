@@ -102,8 +102,6 @@ export class Runner {
   private readonly secrets: string[];
   /** Chunks held ahead of the running one (0: no prefetch); `auto` goes deeper while chunks run quick. */
   private readonly prefetch: { base: number; quick: number };
-  /** The chunks' smoothed run time is under QUICK_CHUNK_MS. */
-  private quick = false;
   /** The chunks' run time (ms), smoothed; undefined before the first. */
   private runTime: number | undefined;
   private readonly supply: ChunkSupply;
@@ -240,17 +238,15 @@ export class Runner {
     return !this.stopRequested && !this.limitReached(this.chunksRun + more);
   }
 
-  /** Chunks to hold ahead now: the deeper `auto` depth while chunks run quick. */
+  /** Chunks to hold ahead now: the deeper `auto` depth while chunks run quick (smoothed under QUICK_CHUNK_MS). */
   private depth(): number {
-    return this.quick ? this.prefetch.quick : this.prefetch.base;
+    const quick = this.runTime !== undefined && this.runTime < QUICK_CHUNK_MS;
+    return quick ? this.prefetch.quick : this.prefetch.base;
   }
 
-  /** Whether chunks run quick (the deeper depth), and as many settles per call as suit the depth. */
+  /** Smooths in a chunk's run time; the settles per call follow the depth it gives. */
   private noteRunTime(ms: number): void {
     this.runTime = this.runTime === undefined ? ms : this.runTime + RUN_TIME_WEIGHT * (ms - this.runTime);
-    const quick = this.runTime < QUICK_CHUNK_MS && this.prefetch.quick > this.prefetch.base;
-    if (quick === this.quick) return;
-    this.quick = quick;
     this.supply.perCall = settlesPerCall(this.depth());
   }
 

@@ -11,7 +11,7 @@
  * settle whose shard ran dry takes the next chunk from the other shards (steal).
  */
 import type { Batch } from "../batch.js";
-import { parseQueueName } from "../keys.js";
+import { parseQueueName, type TypeKeys } from "../keys.js";
 import type {
   AckResult,
   ExtendResult,
@@ -130,8 +130,9 @@ export class RedisReleaser implements Releaser {
     const raws = await settleScript(this.ctx.client, k, policy, metricsWindowMs(policy), calls);
     // the settles are done: nothing after them may throw (a retry would find their items settled)
     const out: SettleResult[] = [];
+    const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
     for (const [i, raw] of raws.entries())
-      out.push(await this.afterSettle(jobType, settles[i] as SettleRequest, calls[i] as SettleCall, raw));
+      out.push(await this.afterSettle(jobType, k, shard, settles[i] as SettleRequest, calls[i] as SettleCall, raw));
     return out;
   }
 
@@ -143,13 +144,13 @@ export class RedisReleaser implements Releaser {
    */
   private async afterSettle(
     jobType: string,
+    k: TypeKeys,
+    shard: { jobType: string; shard: number } | null,
     { chunkId, next }: SettleRequest,
     call: SettleCall,
     raw: RawSettleReply,
   ): Promise<SettleResult> {
-    const k = this.ctx.keys.type(jobType);
     const nextArgs = call.next;
-    const shard = jobType.includes("#") ? parseQueueName(jobType) : null;
     // the stop tokens are shard 0's: a settle on another shard takes one after it
     const stoppedHere =
       nextArgs && shard && shard.shard > 0 && this.stopCheckDue(shard.jobType)

@@ -49,18 +49,9 @@ export class InlineLauncher implements Launcher {
     sampler.unref();
     // the job's signal is made when the job reads it (most never do: a controller per chunk is a cost at chunk 1)
     let jobAbort: AbortController | undefined;
-    let jobAbortedWith: { reason: unknown } | undefined;
-    const abortJob = (reason: unknown) => {
-      jobAbortedWith ??= { reason };
-      jobAbort?.abort(reason);
-    };
-    const jobSignal = () => {
-      if (!jobAbort) {
-        jobAbort = new AbortController();
-        if (jobAbortedWith) jobAbort.abort(jobAbortedWith.reason);
-      }
-      return jobAbort.signal;
-    };
+    const jobSignal = () => (jobAbort ??= new AbortController()).signal;
+    // the first reason counts (a later abort of an aborted controller does nothing)
+    const abortJob = (reason: unknown) => (jobAbort ??= new AbortController()).abort(reason);
     let onAbort = () => {};
     let timer: NodeJS.Timeout | undefined;
 
