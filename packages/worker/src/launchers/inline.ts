@@ -49,9 +49,13 @@ export class InlineLauncher implements Launcher {
     sampler.unref();
     // the job's signal is made when the job reads it (most never do: a controller per chunk is a cost at chunk 1)
     let jobAbort: AbortController | undefined;
-    const jobSignal = () => (jobAbort ??= new AbortController()).signal;
+    const controller = () => {
+      jobAbort ??= new AbortController();
+      return jobAbort;
+    };
+    const jobSignal = () => controller().signal;
     // the first reason counts (a later abort of an aborted controller does nothing)
-    const abortJob = (reason: unknown) => (jobAbort ??= new AbortController()).abort(reason);
+    const abortJob = (reason: unknown) => controller().abort(reason);
     let onAbort = () => {};
     let timer: NodeJS.Timeout | undefined;
 
