@@ -26,7 +26,7 @@ function notJson(text: string): string[] {
 }
 
 describe("failover: the daemons' output", () => {
-  it("stays JSON lines through a Redis kill -9 and restart", async () => {
+  it("stays JSON lines through a Redis kill -9 and restart", { timeout: 150_000 }, async () => {
     const redis = await ownRedis();
     const s = await stackOn(redis, (raw) => {
       const [inline] = raw.jobTypes as Record<string, unknown>[];
@@ -39,8 +39,12 @@ describe("failover: the daemons' output", () => {
     });
     const env = { BATCHJOB_LOG_LEVEL: "info" };
     let manager: CliProcess | undefined;
+    let worker: CliProcess | undefined;
+    const t0 = Date.now();
+    const steps: string[] = [];
+    const step = (s: string) => steps.push(`${Date.now() - t0} ms: ${s}`);
     try {
-      const worker = s.worker("w1", 2, env);
+      worker = s.worker("w1", 2, env);
       manager = spawnCli(["manager", "--config", s.file], { env: { REDIS_URL: redis.url, ...env } });
       const items = (tag: string) => Array.from({ length: 30 }, (_, i) => ({ id: `${tag}${i}`, payload: {} }));
       // work dispatched before the outage: the manager holds a BullMQ queue for the host's inbox
@@ -50,13 +54,16 @@ describe("failover: the daemons' output", () => {
       await waitFor("the first items done", async () => (await s.queue.counts("inline")).acked === 30, 30_000);
       await waitFor("the noisy item done", async () => (await s.queue.counts("noisy")).acked === 1, 30_000);
 
+      step("killing redis");
       await redis.server.kill("SIGKILL");
       // both daemons meet the outage (and log it) before Redis is back
       for (const p of [worker, manager])
         await p.waitForOutput(/redis connection error/, 30_000).catch((err) => {
           throw new Error(`${String(err)}\nstdout: ${p.stdout().slice(-2000)}`);
         });
+      step("restarting redis");
       await redis.server.restart();
+      step("redis restarted");
 
       // the same processes work again (the restarted Redis is empty: new items)
       await waitFor(
@@ -68,10 +75,18 @@ describe("failover: the daemons' output", () => {
         },
         60_000,
       );
+      step("after items done; SIGTERM");
       worker.kill("SIGTERM");
       manager.kill("SIGTERM");
-      expect((await worker.exited).code).toBe(0);
-      expect((await manager.exited).code).toBe(0);
+      const exitOf = (name: string, p: CliProcess) =>
+        Promise.race([
+          p.exited,
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error(`the ${name} did not exit within 30 s of SIGTERM`)), 30_000),
+          ),
+        ]);
+      expect((await exitOf("worker", worker)).code).toBe(0);
+      expect((await exitOf("manager", manager)).code).toBe(0);
 
       for (const [name, p] of [
         ["worker", worker],
@@ -97,9 +112,18 @@ describe("failover: the daemons' output", () => {
           warning: { name: "NoisyWarning", message: "noisy: a process warning" },
         }),
       );
+      step("exited");
+    } catch (err) {
+      const tail = (p: CliProcess | undefined) =>
+        p ? `${p.stdout().slice(-6000)}\n--stderr--\n${p.stderr().slice(-2000)}` : "";
+      throw new Error(
+        `${String(err)}\nsteps:\n${steps.join("\n")}\nWORKER:\n${tail(worker)}\nMANAGER:\n${tail(manager)}`,
+      );
     } finally {
       manager?.kill("SIGKILL");
-      await s.close();
+      await s.close().catch((err: unknown) => {
+        throw new Error(`${String(err)}\nsteps:\n${steps.join("\n")}`);
+      });
     }
   });
 });

@@ -169,9 +169,16 @@ export async function stackOn(redis: OwnRedis, change: (raw: Record<string, unkn
         w.child.kill("SIGCONT");
         w.kill("SIGTERM");
       }
-      await Promise.all(workers.map((w) => w.exited));
+      // one that does not exit is killed, and named with its last output (after Redis and the client are closed)
+      const stuck = (await Promise.all(workers.map((w) => exitsWithin(w, CLOSE_GRACE_MS)))).filter((w) => w !== null);
       await closeClient(client);
       await redis.stop();
+      if (stuck.length > 0)
+        throw new Error(
+          stuck
+            .map((w) => `${w.name} did not exit within ${CLOSE_GRACE_MS} ms of SIGTERM; its last output:\n${w.tail}`)
+            .join("\n"),
+        );
     },
   };
   track(
@@ -180,6 +187,25 @@ export async function stackOn(redis: OwnRedis, change: (raw: Record<string, unkn
     () => closeClient(client),
   );
   return stack;
+}
+
+/** How long `close()` waits for a CLI worker to exit after SIGTERM before it kills it. */
+const CLOSE_GRACE_MS = 20_000;
+
+/** Null when `p` exits within `ms`; else it is killed (SIGKILL) and named with its last output. */
+async function exitsWithin(p: CliProcess, ms: number): Promise<{ name: string; tail: string } | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = await Promise.race([
+    p.exited.then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (!late) return null;
+  p.kill("SIGKILL");
+  await p.exited;
+  return { name: `pid ${p.child.pid}`, tail: `${p.stdout().slice(-8000)}\n--- stderr ---\n${p.stderr().slice(-2000)}` };
 }
 
 /** Reports whose observe step succeeded (their `at` is the Redis time of the observation). */

@@ -53,7 +53,11 @@ export function freshPrefix(): string {
   return p;
 }
 
-/** QUIT, then wait until the socket is closed (ioredis status "end"). */
+/**
+ * QUIT, then wait until the socket is closed (ioredis status "end"). A client
+ * that cannot reach its Redis (a daemon connection queues QUIT while it
+ * reconnects) is disconnected after 2 s instead.
+ */
 export async function closeClient(c: {
   status: string;
   quit(): Promise<unknown>;
@@ -62,8 +66,11 @@ export async function closeClient(c: {
 }): Promise<void> {
   if (c.status === "end") return;
   const ended = new Promise<void>((resolve) => c.once("end", () => resolve()));
-  await c.quit().catch(() => c.disconnect());
-  await ended;
+  void c.quit().catch(() => c.disconnect());
+  const cut = setTimeout(() => c.disconnect(), 2000);
+  // a connection dropped while it waits to reconnect never ends (ioredis): given up after 4 s
+  await Promise.race([ended, new Promise((r) => setTimeout(r, 4000))]);
+  clearTimeout(cut);
 }
 
 /** A tracked ioredis connection to the run's Redis (or `url`). */
@@ -77,10 +84,13 @@ export function connect(url: string = redisUrl()): Redis {
   return c;
 }
 
-/** Closes what is still open; returns the names of what was left open. */
+/**
+ * Closes what is still open, the last opened first (a daemon before the Redis
+ * it was started on); returns the names of what was left open.
+ */
 export async function closeLeftovers(): Promise<string[]> {
   const left: string[] = [];
-  for (const t of open) {
+  for (const t of [...open].reverse()) {
     if (t.isOpen()) {
       left.push(t.name);
       await t.close().catch(() => {});

@@ -85,7 +85,7 @@ export {
   runningTotal,
   serves,
 } from "./control/hosts.js";
-export { Lifecycle } from "./control/lifecycle.js";
+export { Lifecycle, STEP_LIMIT_MS } from "./control/lifecycle.js";
 export { PausedTypes } from "./control/pause.js";
 export {
   BatchjobError,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closeClient, freshPrefix, redisUrl, track } from "../../../test/harness/index.js";
+import { closeClient, freshPrefix, redisUrl, startRedisServer, track, waitFor } from "../../../test/harness/index.js";
 import { BatchQueue, connectRedis } from "../src/index.js";
 
 /** A queue whose connections (the wait's duplicates too) carry a name of their own, to find them in CLIENT LIST. */
@@ -84,5 +84,52 @@ describe("the wake list of lingering workers (#12)", () => {
     await t.queue.close();
     expect(await waiting).toBe(false);
     await t.close();
+  });
+
+  it("an abort ends a wait whose connection waits to reconnect (Redis killed): a stopping worker is not held", async () => {
+    const server = await startRedisServer();
+    track(
+      `redis-server on port ${server.port}`,
+      () => server.process.exitCode === null && server.process.signalCode === null,
+      () => server.stop(),
+    );
+    const prefix = freshPrefix();
+    // a daemon's connection: its commands wait for Redis as long as it takes
+    const client = connectRedis(server.url, { daemon: true, connectionName: `wake-${prefix}` });
+    client.on("error", () => {});
+    track(
+      `BatchQueue ${prefix}`,
+      () => client.status !== "end",
+      () => closeClient(client),
+    );
+    // the wait's own connection, to see when it waits to reconnect
+    const made: { status: string }[] = [];
+    const spied = client as unknown as { duplicate: (...args: unknown[]) => { status: string } };
+    const duplicate = spied.duplicate.bind(client);
+    spied.duplicate = (...args) => {
+      const d = duplicate(...args);
+      made.push(d);
+      return d;
+    };
+    const queue = new BatchQueue({ redis: client, prefix });
+    const ac = new AbortController();
+    const waiting = queue.waitForItems("a", 600_000, ac.signal);
+    await waitFor("the wait blocked in BLPOP", async () =>
+      String(await client.call("CLIENT", "LIST")).includes("cmd=blpop"),
+    );
+    await server.kill("SIGKILL");
+    await waitFor("the wait's connection waiting to reconnect", () => made[0]?.status === "reconnecting");
+    ac.abort();
+    const outcome = await Promise.race([
+      waiting,
+      new Promise<string>((resolve) => setTimeout(() => resolve("still waiting 10 s after the abort"), 10_000)),
+    ]);
+    expect(outcome).toBe(false);
+    // Redis back, so the queue's own connection can QUIT
+    await server.restart();
+    await waitFor("the queue's connection back", () => client.status === "ready", 30_000);
+    await queue.close();
+    await closeClient(client);
+    await server.stop();
   });
 });

@@ -150,7 +150,8 @@ function drainOnStop(
   o: { hostId: string; graceMs: number; log: Logger },
 ): WorkerDaemon["stop"] {
   let graceMs = o.graceMs;
-  life.add("workers", () => pool.drain(graceMs));
+  // bounded by its grace (none for a drain request)
+  life.add("workers", () => pool.drain(graceMs), { unbounded: true });
   life.add("announce draining", async () => {
     pool.startDraining();
     await heartbeat.beat();

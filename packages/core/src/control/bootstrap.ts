@@ -47,7 +47,10 @@ export function openDaemon(
   const connect = (role: string, options: { autoPipelining?: boolean } = {}): RedisClient => {
     const client = connectRedis(url, { daemon: true, ...options, connectionName: `batchjob-${role}:${o.id}` });
     client.on("error", (err) => o.log.warn({ err: err.message, connection: role }, "redis connection error"));
-    life.add(`redis ${role}`, () => client.quit().then(() => undefined));
+    // QUIT waits for a connection that is reconnecting (Redis down): such a one is dropped instead
+    life.add(`redis ${role}`, () =>
+      client.status === "ready" ? client.quit().then(() => undefined) : client.disconnect(),
+    );
     return client;
   };
   const client = connect(o.role);

@@ -13,8 +13,18 @@ import type { Logger } from "../logger.js";
 /** After an uncaught exception, the longest wait for the daemon to stop before the process exits. */
 export const FATAL_STOP_MS = 10_000;
 
+/**
+ * The longest a release step may take before the stop goes on without it
+ * (logged): a close that waits on a connection that will not answer must not
+ * keep a daemon from exiting. Steps added `unbounded` (the workers' drain,
+ * bounded by its own grace) wait as long as they take.
+ */
+export const STEP_LIMIT_MS = 15_000;
+
+type Release = [name: string, release: () => unknown, unbounded: boolean];
+
 export class Lifecycle {
-  private readonly releases: Array<[string, () => unknown]> = [];
+  private readonly releases: Release[] = [];
   private stopping: Promise<void> | undefined;
   private resolveClosed: () => void = () => {};
   /** Resolves once every release function has run. */
@@ -28,22 +38,25 @@ export class Lifecycle {
     return this.stopping !== undefined;
   }
 
-  /** Adds a release function; the last added runs first. */
-  add(name: string, release: () => unknown): void {
-    this.releases.push([name, release]);
+  /**
+   * Adds a release function; the last added runs first. One still running
+   * after STEP_LIMIT_MS is left behind (logged), unless `unbounded`.
+   */
+  add(name: string, release: () => unknown, options: { unbounded?: boolean } = {}): void {
+    this.releases.push([name, release, options.unbounded === true]);
   }
 
   /** Adds a release function that runs after all the others (a server answering probes while the rest stops). */
   addFinal(name: string, release: () => unknown): void {
-    this.releases.unshift([name, release]);
+    this.releases.unshift([name, release, false]);
   }
 
   /** Runs the release functions in reverse, once; later calls get the same promise. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const [name, release] of [...this.releases].reverse()) {
+      for (const [name, release, unbounded] of [...this.releases].reverse()) {
         try {
-          await release();
+          await (unbounded ? release() : this.limited(name, release));
         } catch (err) {
           this.log.warn({ err, step: name }, "shutdown step failed");
         }
@@ -53,18 +66,31 @@ export class Lifecycle {
     return this.stopping;
   }
 
+  /** Runs `release`, or gives up waiting for it after STEP_LIMIT_MS (logged). */
+  private async limited(name: string, release: () => unknown): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), STEP_LIMIT_MS);
+      timer.unref();
+    });
+    try {
+      const r = await Promise.race([Promise.resolve(release()), late]);
+      if (r === "late")
+        this.log.warn({ step: name, ms: STEP_LIMIT_MS }, "shutdown step did not finish in time; going on");
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** SIGTERM/SIGINT: the first calls `onFirst` (which should stop), a later one `onRepeat`; removed last on stop. */
   handleSignals(onFirst: (sig: NodeJS.Signals) => void, onRepeat: (sig: NodeJS.Signals) => void = () => {}): void {
     const onSignal = (sig: NodeJS.Signals) => (this.isStopping ? onRepeat(sig) : onFirst(sig));
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
-    this.releases.unshift([
-      "signals",
-      () => {
-        process.off("SIGTERM", onSignal);
-        process.off("SIGINT", onSignal);
-      },
-    ]);
+    this.addFinal("signals", () => {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    });
   }
 
   /**
@@ -95,7 +121,7 @@ export class Lifecycle {
       });
     };
     process.on("SIGHUP", onHup);
-    this.releases.unshift(["reload signal", () => process.off("SIGHUP", onHup)]);
+    this.addFinal("reload signal", () => process.off("SIGHUP", onHup));
   }
 
   /**
@@ -125,16 +151,13 @@ export class Lifecycle {
     process.on("uncaughtException", onException);
     process.on("warning", onWarning);
     const restoreConsole = this.consoleToLog();
-    this.releases.unshift([
-      "process faults",
-      () => {
-        restoreConsole();
-        process.off("unhandledRejection", onRejection);
-        process.off("uncaughtException", onException);
-        process.off("warning", onWarning);
-        for (const p of printers) process.on("warning", p);
-      },
-    ]);
+    this.addFinal("process faults", () => {
+      restoreConsole();
+      process.off("unhandledRejection", onRejection);
+      process.off("uncaughtException", onException);
+      process.off("warning", onWarning);
+      for (const p of printers) process.on("warning", p);
+    });
   }
 
   /** Sends `console` output to the log, one record per call; returns the undo. */

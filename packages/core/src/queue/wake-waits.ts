@@ -6,7 +6,8 @@
  *   1. takes an idle connection, or duplicates one,
  *   2. BLPOPs the wake list for the time left (no polling),
  *   3. ends early when its AbortSignal aborts (the connection is dropped:
- *      that is how a blocked command is cut short) or, as a backstop, when
+ *      that is how a blocked command is cut short; the wait ends then even
+ *      if the command is never answered) or, as a backstop, when
  *      the command outlives its timeout by WAIT_SLACK_MS (a reconnect that
  *      resent it), and returns the connection to the idle ones otherwise.
  * A wait on several lists (the shards of a type, #12) is one BLPOP of them
@@ -73,16 +74,28 @@ export class WakeWaits {
     const conn = this.idle.pop() ?? this.duplicate();
     this.busy.add(conn);
     let dropped = false;
+    let ended: (v: null) => void = () => {};
+    const droppedWait = new Promise<null>((resolve) => {
+      ended = resolve;
+    });
     const drop = () => {
       if (dropped) return;
       dropped = true;
+      const connected = conn.status === "ready";
       conn.disconnect();
+      // a connection dropped while it waits to reconnect (Redis down or restarting) never settles its
+      // BLPOP (ioredis leaves it pending): the wait ends here. A connected one ends when its BLPOP is
+      // rejected, once the socket is closed, so no wake signal can go to a connection already given up.
+      if (!connected) ended(null);
     };
     const backstop = setTimeout(drop, timeoutMs + WAIT_SLACK_MS);
     signal?.addEventListener("abort", drop, { once: true });
     try {
       // BLPOP takes seconds; a fraction is fine since Redis 6
-      const reply = await conn.blpop(...keys, Math.max(0.001, timeoutMs / 1000).toFixed(3));
+      const reply = await Promise.race([
+        conn.blpop(...keys, Math.max(0.001, timeoutMs / 1000).toFixed(3)),
+        droppedWait,
+      ]);
       return reply !== null;
     } catch (err) {
       if (!dropped && !this.closed) this.log.warn({ err, key }, "waiting for new items failed");
@@ -112,6 +125,9 @@ export class WakeWaits {
   async close(): Promise<void> {
     this.closed = true;
     for (const c of this.busy) c.disconnect();
-    await Promise.all(this.idle.splice(0).map((c) => c.quit().catch(() => c.disconnect())));
+    // an idle connection that is reconnecting (Redis down) would hold QUIT until Redis is back: dropped
+    await Promise.all(
+      this.idle.splice(0).map((c) => (c.status === "ready" ? c.quit().catch(() => c.disconnect()) : c.disconnect())),
+    );
   }
 }
