@@ -10,7 +10,7 @@ import { InvalidArgumentError } from "../errors.js";
 import { type Keys, MAX_SHARDS, parseQueueName, shardQueues, type TypeKeys } from "../keys.js";
 import { createLogger, type Logger } from "../logger.js";
 import type { RedisClient } from "../redis.js";
-import { type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
+import { attemptsOf, type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
 import { registerScripts } from "../scripts/loader.js";
 
 /** The per-type settings the queue itself needs. */
@@ -180,15 +180,19 @@ export class QueueContext {
    */
   async toBatch<P>(queue: string, k: TypeKeys, chunkId: string, raw: RawChunk, json = false): Promise<Batch<P>> {
     const jobType = this.typeOf(queue);
+    const { entries, fails } = raw;
     const items: QueueItem<P>[] = [];
     const bad: string[] = [];
-    for (let i = 0; i < raw.ids.length; i++) {
-      const id = raw.ids[i] as string;
-      const text = raw.payloads[i] as string;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as string;
+      const tab = e.indexOf("\t");
+      // an entry without a tab (written around the API) is all id, with an empty payload (not JSON), as in Lua
+      const id = tab < 0 ? e : e.slice(0, tab);
+      const text = tab < 0 ? "" : e.slice(tab + 1);
       try {
         // parsed in JSON mode too: one corrupt payload must not spoil the document of a whole chunk
         const value = JSON.parse(text) as P;
-        items.push({ id, payload: json ? (text as P) : value, attempts: raw.attempts[i] ?? 0 });
+        items.push({ id, payload: json ? (text as P) : value, attempts: attemptsOf(fails[i]) });
       } catch {
         bad.push(id);
       }

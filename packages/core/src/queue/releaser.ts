@@ -48,12 +48,14 @@ function settleItemsOf(outcome: SettleOutcome): SettleItems {
     ...failArgs(f),
     how: f.how ?? "reported by the job",
   }));
-  const ack = uniqueIds(outcome.ack ?? []);
   const onlyAcks =
     fail.length === 0 && !outcome.giveBack?.ids.length && !outcome.requeue?.length && !outcome.split?.ids.length;
+  const ackAll = outcome.whole === true && onlyAcks && (outcome.ack?.length ?? 0) > 0;
+  // a whole-chunk ack sends no ids: they are made unique only if named back (nothing was held)
+  const ack = ackAll ? (outcome.ack as string[]) : uniqueIds(outcome.ack ?? []);
   return {
     ack,
-    ackAll: outcome.whole === true && onlyAcks && ack.length > 0,
+    ackAll,
     fail,
     giveBack: uniqueIds(outcome.giveBack?.ids ?? []),
     giveBackReason: outcome.giveBack?.reason ?? "returned",
@@ -161,7 +163,7 @@ export class RedisReleaser implements Releaser {
         : false;
     const stopped = raw.stopped || stoppedHere;
     let nextBatch: Batch | null = null;
-    if (nextArgs && raw.next.ids.length > 0) {
+    if (nextArgs && raw.next.entries.length > 0) {
       if (stoppedHere) {
         // taken before the stop token was seen: back to the head of its shard, uncharged
         await returnChunkScript(this.ctx.client, k, nextArgs.owner, raw.next.splitDepth).catch((err: unknown) =>
@@ -182,7 +184,7 @@ export class RedisReleaser implements Releaser {
     }
     const { acked, retried, dead, returned } = raw;
     // acked whole and nothing was held: the chunk was taken back before (its ids, as a matched ack names them)
-    const notHeld = call.items.ackAll && acked === 0 ? call.items.ack : raw.notHeld;
+    const notHeld = call.items.ackAll && acked === 0 ? uniqueIds(call.items.ack) : raw.notHeld;
     return { acked, retried, dead, returned, notHeld, next: nextBatch, stopped };
   }
 

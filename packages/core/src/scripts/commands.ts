@@ -51,11 +51,14 @@ function callScript(client: RedisClient, name: ScriptName, values: ScriptKeyValu
   return runScript(client, name, keysFor(name, values), args);
 }
 
-/** A leased chunk as the scripts return it. */
+/**
+ * A leased chunk as the scripts return it: its entries (`<id>\t<payload>`)
+ * and their failure records, split and parsed in one pass by `toBatch`.
+ */
 export interface RawChunk {
-  ids: string[];
-  payloads: string[];
-  attempts: number[];
+  entries: string[];
+  /** The `fails` record of each entry (null: none); empty when no item of the type has failed. */
+  fails: (string | null)[];
   leaseDeadline: number;
   /** Splits that made this chunk (a group); 0 for a chunk taken from pending. */
   splitDepth: number;
@@ -68,22 +71,9 @@ export function attemptsOf(entry: string | null | undefined): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Splits the entries (`<id>\t<payload>`) of a chunk reply. */
 function toChunk(reply: unknown): RawChunk {
   const [entries, fails, deadline, depth] = reply as [string[], (string | null)[], number, number];
-  const n = entries.length;
-  const ids = new Array<string>(n);
-  const payloads = new Array<string>(n);
-  const attempts = new Array<number>(n);
-  for (let i = 0; i < n; i++) {
-    const e = entries[i] as string;
-    const tab = e.indexOf("\t");
-    // an entry without a tab (written around the API) is all id, with an empty payload, as in Lua
-    ids[i] = tab < 0 ? e : e.slice(0, tab);
-    payloads[i] = tab < 0 ? "" : e.slice(tab + 1);
-    attempts[i] = attemptsOf(fails[i]);
-  }
-  return { ids, payloads, attempts, leaseDeadline: Number(deadline), splitDepth: Number(depth ?? 0) };
+  return { entries, fails, leaseDeadline: Number(deadline), splitDepth: Number(depth ?? 0) };
 }
 
 /** The KEYS of an enqueue call (the enqueue of many commands in one MULTI runs the script itself). */
