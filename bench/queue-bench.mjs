@@ -8,13 +8,14 @@
 //   3. Redis memory per queued item (100-byte payload) against BullMQ's per job
 //   4. the reference (#12): a bare drain of the same entries with `LPOP key K` on
 //      4 connections (no lease, no ack), what one Redis can hand out at all, and
-//      acquire+ack's share of it at chunk 100 and 1000
+//      acquire+ack's share of it at chunk 100 and 1000, with payloads parsed (the
+//      default) and left as unchecked text (`json: "unchecked"`: the fork launcher's)
 //   5. Redis CPU per item (INFO used_cpu_user + used_cpu_sys) for each row
 //   6. what the per-minute metrics cost on settle (#10): acquire+ack at chunk
 //      1, 100 and 1000 (4 consumers; 20,000, 3N and 5N items) with the metrics
 //      off (metricsWindowMinutes 0) and on (the default), runs interleaved, the
 //      median of 5 each
-// Usage: node bench/queue-bench.mjs [--items N] [--json] [--only metrics]
+// Usage: node bench/queue-bench.mjs [--items N] [--json] [--only metrics|reference]
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { BatchQueue } from "../packages/core/dist/index.js";
@@ -34,7 +35,8 @@ const N = itemsArg >= 0 ? Number(args[itemsArg + 1]) : 100_000;
 const asJson = args.includes("--json");
 const onlyArg = args.indexOf("--only");
 const only = onlyArg >= 0 ? args[onlyArg + 1] : null;
-if (only !== null && only !== "metrics") throw new Error(`--only takes "metrics", got ${JSON.stringify(only)}`);
+if (only !== null && only !== "metrics" && only !== "reference")
+  throw new Error(`--only takes "metrics" or "reference", got ${JSON.stringify(only)}`);
 
 // a payload whose JSON is 100 bytes
 const PAYLOAD = { user: 12345, action: "resize", file: "x".repeat(100 - 42) };
@@ -84,7 +86,8 @@ async function bjFill(n) {
   await q.close();
 }
 
-async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440) {
+/** `json`: AcquireOptions.json (false: payloads parsed; "unchecked": left as their stored text). */
+async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440, json = false) {
   await bjFill(n);
   const queues = Array.from(
     { length: consumers },
@@ -96,12 +99,12 @@ async function bjDrain(n, chunk, consumers, metricsWindowMinutes = 1440) {
   const t = performance.now();
   await Promise.all(
     queues.map(async (q) => {
-      let b = await q.acquire("bench", { max: chunk, leaseMs: 60_000 });
+      let b = await q.acquire("bench", { max: chunk, leaseMs: 60_000, json });
       while (b.size > 0) {
         done += b.size;
         // a run time, as the worker daemon reports it: the metrics write every field they can
         const outcome = { ack: b.items.map((i) => i.id), runMs: 1, whole: true };
-        const r = await q.settle("bench", b.id, outcome, { max: chunk, leaseMs: 60_000 });
+        const r = await q.settle("bench", b.id, outcome, { max: chunk, leaseMs: 60_000, json });
         if (!r.next) break;
         b = r.next;
       }
@@ -191,6 +194,55 @@ async function metricsCost(runs = 5) {
   return out;
 }
 
+// runs of 5N items (a bare drain of N takes a few hundredths of a second, less than its noise): the bare drain,
+// acquire+ack with payloads parsed and with payloads as unchecked text alternated three times, the median of each
+async function reference() {
+  const out = [];
+  for (const chunk of [100, 1000]) {
+    const rates = [];
+    const ours = [];
+    const text = [];
+    const cpus = [];
+    for (let i = 0; i < 3; i++) {
+      log(
+        `bare LPOP ${chunk} and acquire+ack chunk ${chunk}, 4 connections, ${fmt(5 * N)} items: run ${i + 1} of 3 ...`,
+      );
+      rates.push(await bareDrain(5 * N, chunk, 4));
+      cpus.push(lastCpuPerItemUs);
+      ours.push(await bjDrain(5 * N, chunk, 4));
+      text.push(await bjDrain(5 * N, chunk, 4, 1440, "unchecked"));
+    }
+    const rate = median(rates);
+    out.push({ chunk, rate, cpu: median(cpus), ours: median(ours), text: median(text), runs: { rates, ours, text } });
+  }
+  return out;
+}
+
+/** The reference table: the bare drain, acquire+ack (payloads parsed, and as text) and their shares. */
+function printReference(bare) {
+  const us = (v) => (Number.isFinite(v) ? `${v.toFixed(2)} µs` : "-");
+  const pct = (v) => `${(v * 100).toFixed(0)}%`;
+  console.log(
+    `\n| reference (${fmt(5 * N)} items, median of 3) | bare \`LPOP key K\`, 4 connections | its Redis CPU per item | acquire+ack chunk K, 4 consumers (share) | same, payloads as unchecked text (share) |`,
+  );
+  console.log("|---|---:|---:|---:|---:|");
+  for (const b of bare) {
+    const ours = `${fmt(b.ours)} items/s (${pct(b.ours / b.rate)})`;
+    const text = `${fmt(b.text)} items/s (${pct(b.text / b.rate)})`;
+    console.log(`| K = ${b.chunk} | ${fmt(b.rate)} items/s | ${us(b.cpu)} | ${ours} | ${text} |`);
+  }
+}
+
+if (only === "reference") {
+  const bare = await reference();
+  await flush();
+  admin.disconnect();
+  await redis.stop();
+  if (asJson) console.log(JSON.stringify({ bare }, null, 2));
+  else printReference(bare);
+  process.exit(0);
+}
+
 if (only === "metrics") {
   const cost = await metricsCost();
   await flush();
@@ -245,21 +297,7 @@ for (const chunk of [1, 10, 100, 1000]) {
   }
 }
 
-// runs of 5N items (a bare drain of N takes a few hundredths of a second, less than its noise), the bare drain and
-// acquire+ack alternated three times, the median of each
-const bare = [];
-for (const chunk of [100, 1000]) {
-  const rates = [];
-  const ours = [];
-  const cpus = [];
-  for (let i = 0; i < 3; i++) {
-    log(`bare LPOP ${chunk} and acquire+ack chunk ${chunk}, 4 connections, ${fmt(5 * N)} items: run ${i + 1} of 3 ...`);
-    rates.push(await bareDrain(5 * N, chunk, 4));
-    cpus.push(lastCpuPerItemUs);
-    ours.push(await bjDrain(5 * N, chunk, 4));
-  }
-  bare.push({ chunk, rate: median(rates), cpu: median(cpus), ours: median(ours), share: median(ours) / median(rates) });
-}
+const bare = await reference();
 
 log("memory ...");
 const bullMem = await bullMemory(N);
@@ -286,12 +324,5 @@ if (asJson) {
     const cpu = r.cpu === undefined ? "-" : `${us(r.cpu)} / ${us(r.bullCpu)}`;
     console.log(`| ${r.metric} | ${fmt(r.batchjob)} ${r.unit} | ${fmt(r.bullmq)} ${r.unit} | ${rt} | ${cpu} |`);
   }
-  console.log(
-    `\n| reference (${fmt(5 * N)} items, median of 3) | bare \`LPOP key K\`, 4 connections | its Redis CPU per item | acquire+ack chunk K, 4 consumers | share |`,
-  );
-  console.log("|---|---:|---:|---:|---:|");
-  for (const b of bare) {
-    const share = `${(b.share * 100).toFixed(0)}%`;
-    console.log(`| K = ${b.chunk} | ${fmt(b.rate)} items/s | ${us(b.cpu)} | ${fmt(b.ours)} items/s | ${share} |`);
-  }
+  printReference(bare);
 }

@@ -199,6 +199,28 @@ describe("worker daemon", () => {
     await c.close();
   });
 
+  it("fork: a stored payload that is not JSON (written around the API) is dead at once, alone; the daemon parses none", async () => {
+    const config = await e2eConfig();
+    const w = await testWorker(config);
+    const c = controlFor(config);
+    const { ids } = await c.queue.enqueue("forked", items(4));
+    const pending = c.keys.type("forked").pending;
+    await c.client.lset(pending, 1, `${ids[1]}\t{not json`);
+    await c.dispatch(w.hostId, "forked");
+    const [h] = await waitFor("the first worker", async () => {
+      const l = await new RedisWorkerHistory(c.client, c.keys).list();
+      return l.length > 0 ? l : null;
+    });
+    // the child found it: one attempt, not retried, the others done
+    expect(h).toMatchObject({ itemsDone: 3, itemsFailed: 1, itemsRetried: 0 });
+    expect((await c.queue.listDead("forked")).map((d) => [d.id, d.error, d.attempts])).toEqual([
+      [ids[1], "stored payload is not valid JSON", 1],
+    ]);
+    expect(await c.queue.counts("forked")).toMatchObject({ acked: 3, dead: 1, pending: 0, leased: 0, delayed: 0 });
+    await w.stop();
+    await c.close();
+  });
+
   it("ends with reason timeout when a chunk runs past timeoutMs; its items come back with the error", async () => {
     const config = await e2eConfig((raw) => {
       const [inline] = raw.jobTypes as { launcher: { timeoutMs?: number } }[];

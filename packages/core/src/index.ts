@@ -150,6 +150,7 @@ export type {
   ExtendResult,
   ItemFailure,
   NextChunk,
+  PayloadText,
   ReclaimResult,
   ReleaseOptions,
   ReleaseResult,

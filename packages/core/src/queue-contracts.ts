@@ -41,9 +41,17 @@ export interface AcquireOptions {
   chunkId?: string;
   /** Lease length; the job type's `leaseMs` when omitted. */
   leaseMs?: number;
-  /** Leave each payload as its stored JSON text instead of parsing it. @defaultValue false */
-  json?: boolean;
+  /**
+   * Leave each payload as its stored JSON text instead of parsing it (`true`:
+   * still checked to be JSON, one that is not is dead at once; `"unchecked"`:
+   * not parsed at all, for a consumer that parses each payload itself and
+   * fails one that is not JSON: the fork launcher's child). @defaultValue false
+   */
+  json?: PayloadText;
 }
+
+/** How a chunk's payloads come: parsed (false), as stored JSON text checked to parse (true), or unchecked text. */
+export type PayloadText = boolean | "unchecked";
 
 /** Takes work: a dispatched reservation, then chunks of items under a lease; waits for more when there is none. */
 export interface Acquirer {
@@ -121,7 +129,7 @@ export interface NextChunk {
   /** Fixed before the first try, so a retried settle gets the chunk it already took. */
   chunkId?: string;
   leaseMs?: number;
-  json?: boolean;
+  json?: PayloadText;
   /** The worker asking: named in `stopping` when it takes a stop token instead. */
   workerId?: string;
 }

@@ -61,6 +61,25 @@ describe("BatchQueue.acquire", () => {
     expect(dead.map((d) => [d.id, d.error])).toEqual([[ids[0], "stored payload is not valid JSON"]]);
     await t.close();
   });
+
+  it('json: "unchecked" hands every payload over as its stored text, a corrupt one too, and kills nothing', async () => {
+    const t = testQueue();
+    const { ids } = await t.queue.enqueue("t", [{ payload: { a: 1 } }, { payload: 2 }]);
+    await t.client.lset(t.keys.type("t").pending, 0, `${ids[0]}\t{not json`);
+    const b = await t.queue.acquire("t", { max: 10, json: "unchecked" });
+    expect(b.items.map((i) => [i.id, i.payload])).toEqual([
+      [ids[0], "{not json"],
+      [ids[1], "2"],
+    ]);
+    expect(await t.queue.listDead("t")).toEqual([]);
+    // json: true still checks each payload
+    await t.queue.enqueue("t", [{ payload: 3 }]);
+    await t.client.lset(t.keys.type("t").pending, 0, "x\t{not json either");
+    const c = await t.queue.acquire("t", { max: 10, json: true });
+    expect(c.items).toEqual([]);
+    expect((await t.queue.listDead("t")).map((d) => d.id)).toEqual(["x"]);
+    await t.close();
+  });
 });
 
 describe("entries written around the API", () => {

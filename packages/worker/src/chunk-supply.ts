@@ -17,6 +17,7 @@ import {
   MAX_SETTLES_PER_CALL,
   type NextChunk,
   newChunkId,
+  type PayloadText,
   type Releaser,
   type SettleOutcome,
   type SettleRequest,
@@ -75,7 +76,7 @@ export class ChunkSupply {
   constructor(
     private readonly queue: Acquirer & Releaser,
     private readonly jobType: JobTypeConfig,
-    private readonly o: { json: boolean; workerId: string; log: Logger; perCall?: number },
+    private readonly o: { json: PayloadText; workerId: string; log: Logger; perCall?: number },
   ) {
     this.perCall = Math.min(MAX_SETTLES_PER_CALL, Math.max(1, o.perCall ?? 1));
   }

@@ -34,6 +34,7 @@ import {
   type Logger,
   launcherSecretValues,
   newId,
+  type PayloadText,
   prefetchDepths,
   type Releaser,
   redactUrlsInText,
@@ -49,6 +50,11 @@ import type { ChunkReport, FatalEnd, Launcher } from "./launchers/types.js";
 import { Leaving } from "./leaving.js";
 import { type End, Linger } from "./linger.js";
 import { type Settlement, settlementOf } from "./outcome.js";
+
+/** How a launcher's chunks are read (AcquireOptions.json): parsed, JSON text checked to parse, or unchecked text. */
+function payloadText(form: Launcher["payloads"]): PayloadText {
+  return form === "parsed" ? false : form === "json" ? true : "unchecked";
+}
 
 export interface RunnerDeps {
   queue: Acquirer & Releaser;
@@ -118,7 +124,7 @@ export class Runner {
     this.secrets = launcherSecretValues(deps.jobType.launcher);
     this.prefetch = prefetchDepths(deps.jobType);
     this.supply = new ChunkSupply(deps.queue, deps.jobType, {
-      json: deps.launcher.payloads === "json",
+      json: payloadText(deps.launcher.payloads),
       workerId: this.id,
       log: deps.log,
       perCall: settlesPerCall(this.prefetch.base),

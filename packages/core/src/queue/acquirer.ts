@@ -82,7 +82,7 @@ export class RedisAcquirer implements Acquirer {
   ): Promise<Batch<P>> {
     const k = this.ctx.keys.type(queue);
     const raw = await acquireScript(this.ctx.client, k, chunkId, max, this.ctx.leaseOf(queue, options.leaseMs));
-    return this.ctx.toBatch<P>(queue, k, chunkId, raw, options.json === true);
+    return this.ctx.toBatch<P>(queue, k, chunkId, raw, options.json ?? false);
   }
 
   /**

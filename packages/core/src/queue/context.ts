@@ -9,6 +9,7 @@ import { defaults } from "../config/defaults.js";
 import { InvalidArgumentError } from "../errors.js";
 import { type Keys, MAX_SHARDS, parseQueueName, shardQueues, type TypeKeys } from "../keys.js";
 import { createLogger, type Logger } from "../logger.js";
+import type { PayloadText } from "../queue-contracts.js";
 import type { RedisClient } from "../redis.js";
 import { attemptsOf, type RawChunk, type RetryPolicy, releaseScript } from "../scripts/commands.js";
 import { registerScripts } from "../scripts/loader.js";
@@ -175,10 +176,17 @@ export class QueueContext {
   /**
    * The batch of a script reply. Payloads are parsed, unless `json`: then
    * each payload stays the JSON text it is stored as (a launcher that hands
-   * the chunk to another process passes it on without parsing it here).
+   * the chunk to another process passes it on without parsing it here),
+   * checked to parse unless `json` is "unchecked".
    * `queue` is the queue the chunk was taken from: the type, or one of its shards.
    */
-  async toBatch<P>(queue: string, k: TypeKeys, chunkId: string, raw: RawChunk, json = false): Promise<Batch<P>> {
+  async toBatch<P>(
+    queue: string,
+    k: TypeKeys,
+    chunkId: string,
+    raw: RawChunk,
+    json: PayloadText = false,
+  ): Promise<Batch<P>> {
     const jobType = this.typeOf(queue);
     const { entries, fails } = raw;
     const items: QueueItem<P>[] = [];
@@ -189,6 +197,11 @@ export class QueueContext {
       // an entry without a tab (written around the API) is all id, with an empty payload (not JSON), as in Lua
       const id = tab < 0 ? e : e.slice(0, tab);
       const text = tab < 0 ? "" : e.slice(tab + 1);
+      if (json === "unchecked") {
+        // the consumer parses each payload and fails one that is not JSON (JSON.parse is most of this loop's cost)
+        items.push({ id, payload: text as P, attempts: attemptsOf(fails[i]) });
+        continue;
+      }
       try {
         // parsed in JSON mode too: one corrupt payload must not spoil the document of a whole chunk
         const value = JSON.parse(text) as P;

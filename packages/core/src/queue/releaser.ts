@@ -16,6 +16,7 @@ import type {
   AckResult,
   ExtendResult,
   NextChunk,
+  PayloadText,
   ReleaseOptions,
   ReleaseResult,
   Releaser,
@@ -173,12 +174,12 @@ export class RedisReleaser implements Releaser {
       // reading it charges a payload that is not JSON (a call): when that fails, the chunk comes back at lease expiry
       else
         nextBatch = await this.ctx
-          .toBatch(jobType, k, nextArgs.owner, raw.next, next?.json === true)
+          .toBatch(jobType, k, nextArgs.owner, raw.next, next?.json ?? false)
           .catch((err: unknown) =>
             this.afterSettleFailed(err, "could not read the next chunk", jobType, nextArgs.owner, null),
           );
     } else if (nextArgs && !stopped && this.acquirer) {
-      nextBatch = await this.steal(jobType, nextArgs, next?.json === true).catch((err: unknown) =>
+      nextBatch = await this.steal(jobType, nextArgs, next?.json ?? false).catch((err: unknown) =>
         this.afterSettleFailed(err, "could not take a chunk from the other shards", jobType, nextArgs.owner, null),
       );
     }
@@ -210,7 +211,7 @@ export class RedisReleaser implements Releaser {
   private async steal(
     queue: string,
     next: { owner: string; max: number; leaseMs: number },
-    json: boolean,
+    json: PayloadText,
   ): Promise<Batch | null> {
     const jobType = this.ctx.typeOf(queue);
     const queues = this.ctx.queuesOf(jobType);

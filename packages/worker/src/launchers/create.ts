@@ -19,7 +19,7 @@ function isLauncher(value: unknown): value is Launcher {
   const l = value as Record<string, unknown>;
   return (
     typeof l.kind === "string" &&
-    (l.payloads === "parsed" || l.payloads === "json") &&
+    (l.payloads === "parsed" || l.payloads === "json" || l.payloads === "text") &&
     typeof l.run === "function" &&
     typeof l.close === "function"
   );

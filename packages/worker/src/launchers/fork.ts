@@ -157,7 +157,8 @@ class ForkChild {
 
 export class ForkLauncher implements Launcher {
   readonly kind = "fork";
-  readonly payloads = "json";
+  // the child parses each payload and fails one that is not JSON alone (decode in fork-child.ts)
+  readonly payloads = "text";
   private child: ForkChild | undefined;
   /** Every child not yet exited, retiring ones included: `close()` waits for them. */
   private readonly children = new Set<ForkChild>();

@@ -55,10 +55,13 @@ export interface Launcher {
   readonly kind: string;
   /**
    * The form of `item.payload` that run() expects: parsed values, or the
-   * JSON text as stored (fork, spawn and http pass it on to another process
-   * without parsing and re-encoding it in the daemon).
+   * JSON text as stored (spawn, process and http pass it on to another
+   * process without parsing and re-encoding it in the daemon; a payload that
+   * is not JSON is dead before it gets here), or `text`: the stored text not
+   * even checked, for a launcher that parses each payload and fails one that
+   * is not JSON itself (fork: its child does; the daemon parses nothing).
    */
-  readonly payloads: "parsed" | "json";
+  readonly payloads: "parsed" | "json" | "text";
   /** Runs one chunk; resolves with a report (never rejects for what the job does). Calls are sequential. */
   run(batch: Batch, ctx: RunContext): Promise<ChunkReport>;
   /** Releases what it holds between chunks (the fork child); idempotent. */
