@@ -126,7 +126,8 @@ export async function startManager(options: ManagerOptions): Promise<ManagerDaem
     });
     const lease = new LeaderLease(client, keys, managerId, config.manager.leaderLeaseMs);
     life.add("lease", () => lease.release());
-    life.add("refills", () => refiller.idle());
+    // a refill is the user's code and may take long: waited for (its lease is released only after it)
+    life.add("refills", () => refiller.idle(), { unbounded: true });
 
     // 2. the leader lease and the tick, on their own timers
     const { tickNow } = startLeaderLoop({

@@ -62,12 +62,17 @@ export function startLeaderLoop(o: {
   };
   const leaseTimer = setInterval(() => void refreshLease(), Math.floor(o.leaseMs / 3));
   const tickTimer = setInterval(() => void tickNow(), o.tickMs);
-  o.life.add("loops", async () => {
-    stopped = true;
-    clearInterval(tickTimer);
-    clearInterval(leaseTimer);
-    await ticking?.catch(() => undefined);
-    await refreshing?.catch(() => undefined);
-  });
+  // the tick in progress is waited for (its refills run in it): unbounded, as the refills are
+  o.life.add(
+    "loops",
+    async () => {
+      stopped = true;
+      clearInterval(tickTimer);
+      clearInterval(leaseTimer);
+      await ticking?.catch(() => undefined);
+      await refreshing?.catch(() => undefined);
+    },
+    { unbounded: true },
+  );
   return { tickNow };
 }

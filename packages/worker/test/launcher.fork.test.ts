@@ -127,6 +127,31 @@ describe("fork launcher", () => {
     expect(next.unreported).toEqual({ ok: true });
   });
 
+  it("fails a payload that is not JSON alone, for good, even when the chunk then crashes; runs no job for none left", async () => {
+    const l = await forkOf("crash.mjs");
+    const corrupt = (b: ReturnType<typeof jsonBatchOf>, i: number) => {
+      const item = b.items[i];
+      if (item) item.payload = "{not json";
+      return b;
+    };
+    const crashed = await l.run(corrupt(jsonBatchOf([{}, { crash: true }]), 0), ctx());
+    expect(crashed.fatal).toEqual({ reason: "crashed", error: "child killed by SIGKILL" });
+    expect(crashed.results.get("item-0")).toEqual({
+      ok: false,
+      error: "stored payload is not valid JSON",
+      retry: false,
+    });
+    await l.close();
+    // a chunk of nothing but such payloads: the job (one that always throws) is not called
+    const t = await forkOf("throws.mjs");
+    const report = await t.run(corrupt(jsonBatchOf([{}]), 0), ctx());
+    expect(report.fatal).toBeUndefined();
+    expect(report.unreported).toEqual({ ok: true });
+    expect([...report.results.entries()]).toEqual([
+      ["item-0", { ok: false, error: "stored payload is not valid JSON", retry: false }],
+    ]);
+  });
+
   it("reports crashed with the message of an uncaught exception", async () => {
     const l = await forkOf("uncaught.mjs");
     const report = await l.run(jsonBatchOf([1]), ctx());

@@ -13,7 +13,7 @@ import type { Batch } from "../batch.js";
 import { parseQueueName, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { AcquireOptions, Acquirer } from "../queue-contracts.js";
 import { acquireScript } from "../scripts/commands.js";
-import { chunkIdOr, positiveInt, type QueueContext } from "./context.js";
+import { chunkIdOr, payloadText, positiveInt, type QueueContext } from "./context.js";
 import { WakeWaits } from "./wake-waits.js";
 
 export class RedisAcquirer implements Acquirer {
@@ -82,7 +82,7 @@ export class RedisAcquirer implements Acquirer {
   ): Promise<Batch<P>> {
     const k = this.ctx.keys.type(queue);
     const raw = await acquireScript(this.ctx.client, k, chunkId, max, this.ctx.leaseOf(queue, options.leaseMs));
-    return this.ctx.toBatch<P>(queue, k, chunkId, raw, options.json ?? false);
+    return this.ctx.toBatch<P>(queue, k, chunkId, raw, payloadText(options.json));
   }
 
   /**

@@ -56,6 +56,11 @@ export function chunkIdOr(given: string | undefined): string {
   return given ?? newChunkId();
 }
 
+/** `json` as given by a caller (JavaScript may pass anything): "unchecked", else true only for true. */
+export function payloadText(json: unknown): PayloadText {
+  return json === "unchecked" ? json : json === true;
+}
+
 /** How old the shard counts read from the published config may get before an enqueue reads them again (ms). */
 const PUBLISHED_SHARDS_MS = 60_000;
 

@@ -37,7 +37,15 @@ import {
   takeStopScript,
 } from "../scripts/commands.js";
 import type { RedisAcquirer } from "./acquirer.js";
-import { chunkIdOr, failArgs, metricsWindowMs, positiveInt, type QueueContext, uniqueIds } from "./context.js";
+import {
+  chunkIdOr,
+  failArgs,
+  metricsWindowMs,
+  payloadText,
+  positiveInt,
+  type QueueContext,
+  uniqueIds,
+} from "./context.js";
 
 /** How often a process's settles on shards other than 0 look for a stop token of their type in shard 0 (ms). */
 export const STOP_CHECK_MS = 100;
@@ -174,12 +182,12 @@ export class RedisReleaser implements Releaser {
       // reading it charges a payload that is not JSON (a call): when that fails, the chunk comes back at lease expiry
       else
         nextBatch = await this.ctx
-          .toBatch(jobType, k, nextArgs.owner, raw.next, next?.json ?? false)
+          .toBatch(jobType, k, nextArgs.owner, raw.next, payloadText(next?.json))
           .catch((err: unknown) =>
             this.afterSettleFailed(err, "could not read the next chunk", jobType, nextArgs.owner, null),
           );
     } else if (nextArgs && !stopped && this.acquirer) {
-      nextBatch = await this.steal(jobType, nextArgs, next?.json ?? false).catch((err: unknown) =>
+      nextBatch = await this.steal(jobType, nextArgs, payloadText(next?.json)).catch((err: unknown) =>
         this.afterSettleFailed(err, "could not take a chunk from the other shards", jobType, nextArgs.owner, null),
       );
     }

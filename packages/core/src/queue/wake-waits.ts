@@ -26,7 +26,8 @@ const WAIT_SLACK_MS = 2000;
 
 export class WakeWaits {
   private readonly idle: RedisClient[] = [];
-  private readonly busy = new Set<RedisClient>();
+  /** The connections of the waits in progress, each with the drop that ends its wait. */
+  private readonly busy = new Map<RedisClient, () => void>();
   private closed = false;
 
   constructor(
@@ -72,7 +73,6 @@ export class WakeWaits {
     const key = keys.length === 1 ? keys[0] : keys;
     if (this.closed || signal?.aborted || !(timeoutMs > 0)) return false;
     const conn = this.idle.pop() ?? this.duplicate();
-    this.busy.add(conn);
     let dropped = false;
     let ended: (v: null) => void = () => {};
     const droppedWait = new Promise<null>((resolve) => {
@@ -88,6 +88,7 @@ export class WakeWaits {
       // rejected, once the socket is closed, so no wake signal can go to a connection already given up.
       if (!connected) ended(null);
     };
+    this.busy.set(conn, drop);
     const backstop = setTimeout(drop, timeoutMs + WAIT_SLACK_MS);
     signal?.addEventListener("abort", drop, { once: true });
     try {
@@ -124,7 +125,7 @@ export class WakeWaits {
   /** Ends every wait (false) and closes the connections. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const c of this.busy) c.disconnect();
+    for (const drop of [...this.busy.values()]) drop();
     // an idle connection that is reconnecting (Redis down) would hold QUIT until Redis is back: dropped
     await Promise.all(
       this.idle.splice(0).map((c) => (c.status === "ready" ? c.quit().catch(() => c.disconnect()) : c.disconnect())),

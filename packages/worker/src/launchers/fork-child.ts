@@ -121,11 +121,16 @@ async function runChunk(raw: Batch): Promise<void> {
     return; // told as init-error
   }
   const { batch, undecodable } = decode(raw);
+  // reported at once, as the job's own reports are: they stand whatever becomes of the chunk (a crash, a timeout)
+  for (const result of undecodable) postProgress({ type: "report", chunkId: batch.id, result });
+  if (batch.size === 0) {
+    // nothing left for the job
+    post({ type: "result", chunkId: batch.id, results: [], rss: rss() });
+    return;
+  }
   const abort = new AbortController();
   running.set(batch.id, abort);
   let reply: ChildMessage;
-  const withUndecodable = (results: unknown) =>
-    undecodable.length === 0 ? results : [...undecodable, ...(Array.isArray(results) ? results : [])];
   try {
     const value = await runBatchJob(job, batch, {
       jobType: batch.jobType,
@@ -138,14 +143,13 @@ async function runChunk(raw: Batch): Promise<void> {
     reply = {
       type: "result",
       chunkId: batch.id,
-      results: withUndecodable(resultsOfReturn(value)),
+      results: resultsOfReturn(value),
       rss: rss(),
     };
   } catch (err) {
     reply = {
       type: "result",
       chunkId: batch.id,
-      ...(undecodable.length > 0 ? { results: undecodable } : {}),
       error: errorMessage(err),
       rss: rss(),
     };
