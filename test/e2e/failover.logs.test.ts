@@ -6,7 +6,7 @@
  * raw console output, unhandled rejection or process warning either.
  */
 import { describe, expect, it } from "vitest";
-import { ownRedis, stackOn } from "../harness/failover.js";
+import { exitsWithin, ownRedis, stackOn } from "../harness/failover.js";
 import { waitFor } from "../harness/index.js";
 import { type CliProcess, spawnCli } from "../harness/processes.js";
 
@@ -78,15 +78,14 @@ describe("failover: the daemons' output", () => {
       step("after items done; SIGTERM");
       worker.kill("SIGTERM");
       manager.kill("SIGTERM");
-      const exitOf = (name: string, p: CliProcess) =>
-        Promise.race([
-          p.exited,
-          new Promise<never>((_, reject) =>
-            setTimeout(() => reject(new Error(`the ${name} did not exit within 30 s of SIGTERM`)), 30_000),
-          ),
-        ]);
-      expect((await exitOf("worker", worker)).code).toBe(0);
-      expect((await exitOf("manager", manager)).code).toBe(0);
+      for (const [name, p] of [
+        ["worker", worker],
+        ["manager", manager],
+      ] as const) {
+        const stuck = await exitsWithin(p, 30_000);
+        if (stuck) throw new Error(`the ${name} did not exit within 30 s of SIGTERM; its last output:\n${stuck.tail}`);
+        expect((await p.exited).code).toBe(0);
+      }
 
       for (const [name, p] of [
         ["worker", worker],

@@ -193,7 +193,7 @@ export async function stackOn(redis: OwnRedis, change: (raw: Record<string, unkn
 const CLOSE_GRACE_MS = 20_000;
 
 /** Null when `p` exits within `ms`; else it is killed (SIGKILL) and named with its last output. */
-async function exitsWithin(p: CliProcess, ms: number): Promise<{ name: string; tail: string } | null> {
+export async function exitsWithin(p: CliProcess, ms: number): Promise<{ name: string; tail: string } | null> {
   let timer: NodeJS.Timeout | undefined;
   const late = await Promise.race([
     p.exited.then(() => false),

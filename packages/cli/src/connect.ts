@@ -10,6 +10,7 @@ import {
   type BatchjobConfig,
   BatchjobError,
   BatchQueue,
+  closeRedis,
   connectRedis,
   DEFAULT_REDIS_URL,
   defaults,
@@ -75,17 +76,8 @@ export async function openSession(p: Parsed, io: Io): Promise<Session> {
     keys,
     queue,
     config,
-    close: () => closeClient(client),
+    close: () => closeRedis(client),
   };
-}
-
-/** QUIT when connected; else (Redis went away meanwhile) drop the connection at once rather than wait. */
-async function closeClient(client: RedisClient): Promise<void> {
-  if (client.status !== "ready") {
-    client.disconnect();
-    return;
-  }
-  await client.quit().catch(() => client.disconnect());
 }
 
 /** Runs `fn` with an open session and closes it, whatever happens. */

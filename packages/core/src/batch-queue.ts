@@ -36,7 +36,7 @@ import type {
   Supervisor,
 } from "./queue-contracts.js";
 import type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
-import { connectRedis, type RedisClient } from "./redis.js";
+import { closeRedis, connectRedis, type RedisClient } from "./redis.js";
 
 export type { QueueTypeSettings } from "./queue/context.js";
 
@@ -214,6 +214,6 @@ export class BatchQueue implements Enqueuer, Acquirer, Releaser, Supervisor, Dea
   /** Closes the blocking connections of `waitForItems`, and the client when the queue opened it. */
   async close(): Promise<void> {
     await this.acquirer.closeWaits();
-    if (this.ownsClient) await this.client.quit().catch(() => this.client.disconnect());
+    if (this.ownsClient) await closeRedis(this.client);
   }
 }

@@ -161,7 +161,14 @@ export type {
   Supervisor,
 } from "./queue-contracts.js";
 export type { Backlog, DeadItem, QueueCounts } from "./queue-inspect.js";
-export { type ConnectOptions, connectRedis, DEFAULT_REDIS_URL, isCluster, type RedisClient } from "./redis.js";
+export {
+  type ConnectOptions,
+  closeRedis,
+  connectRedis,
+  DEFAULT_REDIS_URL,
+  isCluster,
+  type RedisClient,
+} from "./redis.js";
 export { parseRedisUrl, type RedisAddress, type RedisTarget, redactRedisUrl, redisUrlProblem } from "./redis-url.js";
 export type { RetryPolicy } from "./scripts/commands.js";
 export { ENQUEUE_PROTOCOL_VERSION, MAX_SETTLES_PER_CALL } from "./scripts/commands.js";

@@ -124,6 +124,19 @@ export function isCluster(client: RedisClient): client is Cluster {
   return (client as { isCluster?: unknown }).isCluster === true;
 }
 
+/**
+ * Closes a connection: QUIT when connected; else (Redis down, the connection
+ * waiting to reconnect) drops it at once: ioredis would hold QUIT until Redis
+ * is back, and never settles it if the connection is dropped meanwhile.
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  if (client.status !== "ready") {
+    client.disconnect();
+    return;
+  }
+  await client.quit().catch(() => client.disconnect());
+}
+
 /** The replies of a MULTI; the first error is thrown (typed); an aborted transaction is an error too. */
 export function execReplies(results: [Error | null, unknown][] | null, what: string): unknown[] {
   if (!results) throw new ScriptError(`${what}: the transaction was aborted`);

@@ -52,7 +52,7 @@ import { type End, Linger } from "./linger.js";
 import { type Settlement, settlementOf } from "./outcome.js";
 
 /** How a launcher's chunks are read (AcquireOptions.json): parsed, JSON text checked to parse, or unchecked text. */
-function payloadText(form: Launcher["payloads"]): PayloadText {
+function acquiredAs(form: Launcher["payloads"]): PayloadText {
   return form === "parsed" ? false : form === "json" ? true : "unchecked";
 }
 
@@ -124,7 +124,7 @@ export class Runner {
     this.secrets = launcherSecretValues(deps.jobType.launcher);
     this.prefetch = prefetchDepths(deps.jobType);
     this.supply = new ChunkSupply(deps.queue, deps.jobType, {
-      json: payloadText(deps.launcher.payloads),
+      json: acquiredAs(deps.launcher.payloads),
       workerId: this.id,
       log: deps.log,
       perCall: settlesPerCall(this.prefetch.base),

@@ -9,7 +9,7 @@ import { type BatchjobConfig, configSchema } from "../config/schema.js";
 import { secretValuesOf, urlSecretValues } from "../config/secrets.js";
 import { type Keys, makeKeys } from "../keys.js";
 import type { Logger } from "../logger.js";
-import { connectRedis, DEFAULT_REDIS_URL, type RedisClient } from "../redis.js";
+import { closeRedis, connectRedis, DEFAULT_REDIS_URL, type RedisClient } from "../redis.js";
 import { Lifecycle } from "./lifecycle.js";
 
 export interface DaemonBase {
@@ -47,10 +47,7 @@ export function openDaemon(
   const connect = (role: string, options: { autoPipelining?: boolean } = {}): RedisClient => {
     const client = connectRedis(url, { daemon: true, ...options, connectionName: `batchjob-${role}:${o.id}` });
     client.on("error", (err) => o.log.warn({ err: err.message, connection: role }, "redis connection error"));
-    // QUIT waits for a connection that is reconnecting (Redis down): such a one is dropped instead
-    life.add(`redis ${role}`, () =>
-      client.status === "ready" ? client.quit().then(() => undefined) : client.disconnect(),
-    );
+    life.add(`redis ${role}`, () => closeRedis(client));
     return client;
   };
   const client = connect(o.role);

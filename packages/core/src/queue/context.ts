@@ -202,18 +202,19 @@ export class QueueContext {
       // an entry without a tab (written around the API) is all id, with an empty payload (not JSON), as in Lua
       const id = tab < 0 ? e : e.slice(0, tab);
       const text = tab < 0 ? "" : e.slice(tab + 1);
-      if (json === "unchecked") {
-        // the consumer parses each payload and fails one that is not JSON (JSON.parse is most of this loop's cost)
-        items.push({ id, payload: text as P, attempts: attemptsOf(fails[i]) });
-        continue;
+      let payload: unknown = text;
+      // parsed in JSON mode too: one corrupt payload must not spoil the document of a whole chunk; "unchecked":
+      // the consumer parses each payload and fails one that is not JSON (JSON.parse is most of this loop's cost)
+      if (json !== "unchecked") {
+        try {
+          const value: unknown = JSON.parse(text);
+          if (!json) payload = value;
+        } catch {
+          bad.push(id);
+          continue;
+        }
       }
-      try {
-        // parsed in JSON mode too: one corrupt payload must not spoil the document of a whole chunk
-        const value = JSON.parse(text) as P;
-        items.push({ id, payload: json ? (text as P) : value, attempts: attemptsOf(fails[i]) });
-      } catch {
-        bad.push(id);
-      }
+      items.push({ id, payload: payload as P, attempts: attemptsOf(fails[i]) });
     }
     if (bad.length > 0) {
       // payloads written around the API: dead at once, never lost and never retried forever

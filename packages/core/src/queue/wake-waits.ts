@@ -19,7 +19,7 @@
 
 import { hashSlot, WAKE_SIGNALS_KEPT } from "../keys.js";
 import type { Logger } from "../logger.js";
-import { isCluster, type RedisClient } from "../redis.js";
+import { closeRedis, isCluster, type RedisClient } from "../redis.js";
 
 /** How long past its timeout a BLPOP may still be waited for before its connection is dropped. */
 const WAIT_SLACK_MS = 2000;
@@ -126,9 +126,6 @@ export class WakeWaits {
   async close(): Promise<void> {
     this.closed = true;
     for (const drop of [...this.busy.values()]) drop();
-    // an idle connection that is reconnecting (Redis down) would hold QUIT until Redis is back: dropped
-    await Promise.all(
-      this.idle.splice(0).map((c) => (c.status === "ready" ? c.quit().catch(() => c.disconnect()) : c.disconnect())),
-    );
+    await Promise.all(this.idle.splice(0).map(closeRedis));
   }
 }
